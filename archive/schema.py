@@ -1,0 +1,165 @@
+"""The archive's schema, as an ordered list of migrations.
+
+`PRAGMA user_version` holds the number of migrations applied. A migration is never edited once
+released: a schema change is a new entry at the end of MIGRATIONS.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[str] = [
+    # 1: captures, briefs, revisions and the run ledger.
+    """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        site TEXT NOT NULL,
+        options TEXT NOT NULL DEFAULT '{}',
+        status TEXT NOT NULL DEFAULT 'running'
+            CHECK (status IN ('running', 'ok', 'failed', 'interrupted')),
+        error TEXT,
+        fetched INTEGER NOT NULL DEFAULT 0,
+        new INTEGER NOT NULL DEFAULT 0,
+        changed INTEGER NOT NULL DEFAULT 0,
+        unchanged INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        skipped INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE captures (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER REFERENCES runs(id),
+        requested_url TEXT NOT NULL,
+        final_url TEXT,
+        status INTEGER,
+        fetched_at TEXT NOT NULL,
+        headers TEXT NOT NULL DEFAULT '[]',
+        etag TEXT,
+        last_modified TEXT,
+        content_type TEXT,
+        body_sha256 TEXT,
+        body_length INTEGER,
+        body_gzip BLOB,
+        brief_url TEXT,
+        outcome TEXT NOT NULL
+            CHECK (outcome IN ('new', 'changed', 'unchanged', 'failed', 'skipped')),
+        error TEXT,
+        CHECK (outcome IN ('failed', 'skipped') OR brief_url IS NOT NULL),
+        CHECK (outcome != 'failed' OR error IS NOT NULL)
+    );
+    CREATE INDEX captures_brief_url ON captures(brief_url);
+    CREATE INDEX captures_requested_url ON captures(requested_url);
+    CREATE INDEX captures_run_id ON captures(run_id);
+    CREATE TABLE briefs (
+        url TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        language TEXT NOT NULL,
+        countries TEXT NOT NULL,
+        published TEXT NOT NULL,
+        updated TEXT,
+        authors TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        body TEXT NOT NULL,
+        related TEXT NOT NULL,
+        translations TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        revision INTEGER NOT NULL CHECK (revision >= 1),
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        cleaner_version TEXT NOT NULL,
+        capture_id INTEGER NOT NULL REFERENCES captures(id)
+    );
+    CREATE INDEX briefs_published ON briefs(published);
+    CREATE TABLE revisions (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL REFERENCES briefs(url),
+        revision INTEGER NOT NULL,
+        content_hash TEXT NOT NULL,
+        record TEXT NOT NULL,
+        cleaner_version TEXT NOT NULL,
+        capture_id INTEGER NOT NULL REFERENCES captures(id),
+        seen_at TEXT NOT NULL,
+        UNIQUE (url, revision)
+    );
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+# The columns of `briefs` that hold RECORD.md's fields, in its order; list and object fields
+# are stored as JSON text.
+RECORD_FIELDS = (
+    "url",
+    "title",
+    "kind",
+    "language",
+    "countries",
+    "published",
+    "updated",
+    "authors",
+    "tags",
+    "summary",
+    "body",
+    "related",
+    "translations",
+    "content_hash",
+    "revision",
+    "first_seen",
+    "last_seen",
+)
+JSON_FIELDS = frozenset({"countries", "authors", "tags", "related", "translations"})
+# The fields a record carries itself; the rest are kept by the archive.
+CONTENT_COLUMNS = RECORD_FIELDS[: RECORD_FIELDS.index("content_hash") + 1]
+
+
+class SchemaTooNew(RuntimeError):
+    """The archive was written by a newer release of briefs than this one."""
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply the migrations this archive lacks, each in its own transaction.
+
+    Returns the number applied. `conn` must be in autocommit mode (isolation_level=None),
+    so that BEGIN/COMMIT here are the only transaction boundaries.
+    """
+    current = schema_version(conn)
+    if current > SCHEMA_VERSION:
+        raise SchemaTooNew(
+            f"the archive has schema version {current}, this briefs knows up to "
+            f"{SCHEMA_VERSION}: upgrade briefs to read it"
+        )
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(MIGRATIONS[version - 1]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    return SCHEMA_VERSION - current
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script into statements; a trigger body's own semicolons stay inside it.
+
+    executescript() would commit on its own; executing statement by statement keeps each
+    migration one transaction.
+    """
+    statements: list[str] = []
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                statements.append(pending.strip())
+            pending = ""
+    return statements

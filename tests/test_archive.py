@@ -1,0 +1,235 @@
+"""Archive writes: revisions, dedup by canonical URL, failed captures, schema versioning."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+from dataclasses import replace
+
+import pytest
+
+import archive
+from archive import Capture, Outcome
+from archive.schema import SCHEMA_VERSION
+from cleaning.record import BriefRecord
+
+
+def make_record(**changes: object) -> BriefRecord:
+    record = BriefRecord(
+        url="https://insightcrime.org/news/brief/a-brief/",
+        title="A Brief",
+        language="en",
+        published="2021-02-08T02:27:00+00:00",
+        summary="First sentence.",
+        body="First sentence.\n\nSecond paragraph.",
+        countries=["Perú"],
+        authors=["Ana"],
+        tags=["Prisons"],
+        related=[
+            {
+                "url": "https://insightcrime.org/x/",
+                "title": None,
+                "section": "PERU",
+                "date": "2022-12-06",
+            }
+        ],
+    )
+    return replace(record, **changes)
+
+
+def make_capture(
+    url: str = "https://insightcrime.org/news/brief/a-brief/",
+    at: str = "2026-01-01T00:00:00+00:00",
+    body: bytes = b"<html>page</html>",
+    **changes: object,
+) -> Capture:
+    capture = Capture(
+        requested_url=url,
+        final_url=url,
+        status=200,
+        fetched_at=at,
+        headers=[
+            ("Content-Type", "text/html; charset=UTF-8"),
+            ("ETag", '"abc"'),
+            ("Set-Cookie", "a=1"),
+            ("Set-Cookie", "b=2"),
+        ],
+        body=body,
+    )
+    return replace(capture, **changes)
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = archive.connect(tmp_path / "a.sqlite")
+    yield database
+    database.close()
+
+
+def count(db, table: str, where: str = "1") -> int:
+    return db.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}").fetchone()[0]
+
+
+def test_new_archive_is_wal_and_versioned(db):
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert {"briefs", "revisions", "captures", "runs"} <= set(db.table_names())
+
+
+def test_reopening_does_not_migrate_again(tmp_path):
+    archive.connect(tmp_path / "a.sqlite").close()
+    conn = sqlite3.connect(tmp_path / "a.sqlite", isolation_level=None)
+    assert archive.schema.migrate(conn) == 0
+
+
+def test_first_capture_is_new_with_revision_one(db):
+    outcome = archive.store_capture(db, make_capture(), make_record(), cleaner_version="1")
+    assert outcome is Outcome.NEW
+    row = db.execute("SELECT revision, first_seen, last_seen, countries FROM briefs").fetchone()
+    assert row == (1, "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00+00:00", '["Perú"]')
+    assert count(db, "revisions") == 1
+
+
+def test_unchanged_recapture_moves_last_seen_only(db):
+    archive.store_capture(db, make_capture(), make_record())
+    later = "2026-02-01T00:00:00+00:00"
+    outcome = archive.store_capture(db, make_capture(at=later), make_record())
+    assert outcome is Outcome.UNCHANGED
+    assert db.execute("SELECT revision, first_seen, last_seen FROM briefs").fetchone() == (
+        1,
+        "2026-01-01T00:00:00+00:00",
+        later,
+    )
+    assert count(db, "revisions") == 1
+    assert count(db, "captures") == 2
+
+
+def test_changed_content_adds_a_revision(db):
+    archive.store_capture(db, make_capture(), make_record())
+    edited = make_record(
+        body="First sentence.\n\nSecond paragraph.\n\nUpdate: more.",
+        updated="2026-02-01T10:00:00+00:00",
+    )
+    outcome = archive.store_capture(db, make_capture(at="2026-02-02T00:00:00+00:00"), edited)
+    assert outcome is Outcome.CHANGED
+    assert db.execute("SELECT revision, body, updated FROM briefs").fetchone() == (
+        2,
+        edited.body,
+        edited.updated,
+    )
+    revisions = db.execute("SELECT revision, content_hash FROM revisions ORDER BY revision")
+    assert [tuple(r) for r in revisions] == [
+        (1, make_record().content_hash),
+        (2, edited.content_hash),
+    ]
+
+
+def test_url_variants_of_one_brief_are_one_row(db):
+    for url in (
+        "https://insightcrime.org/news/brief/a-brief/?utm_source=rss",
+        "http://insightcrime.org/news/brief/a-brief",
+        "https://insightcrime.org/news/brief/a-brief/",
+    ):
+        archive.store_capture(db, make_capture(url=url), make_record())
+    assert count(db, "briefs") == 1
+    assert count(db, "captures", "brief_url = 'https://insightcrime.org/news/brief/a-brief/'") == 3
+
+
+def test_capture_keeps_exact_bytes_and_headers(db):
+    body = "<html>Perú \x00 bytes</html>".encode() + bytes(range(256))
+    archive.store_capture(db, make_capture(body=body), make_record())
+    row = db.execute(
+        "SELECT body_gzip, body_sha256, body_length, headers, etag, status, "
+        "requested_url, final_url FROM captures"
+    ).fetchone()
+    assert archive.decompress_body(row[0]) == body
+    assert row[2] == len(body)
+    import hashlib
+
+    assert row[1] == hashlib.sha256(body).hexdigest()
+    assert json.loads(row[3])[-2:] == [["Set-Cookie", "a=1"], ["Set-Cookie", "b=2"]]
+    assert row[4] == '"abc"' and row[5] == 200
+
+
+def test_failed_capture_never_becomes_a_brief(db):
+    outcome = archive.store_capture(
+        db,
+        make_capture(status=500, body=b"oops"),
+        error="http_500: the server answered 500 for good",
+    )
+    assert outcome is Outcome.FAILED
+    assert count(db, "briefs") == 0
+    assert db.execute("SELECT outcome, error, brief_url FROM captures").fetchone() == (
+        "failed",
+        "http_500: the server answered 500 for good",
+        None,
+    )
+
+
+def test_failed_capture_needs_a_reason(db):
+    with pytest.raises(ValueError):
+        archive.store_capture(db, make_capture())
+    assert count(db, "captures") == 0
+
+
+def test_a_failing_write_leaves_nothing_half_written(db, monkeypatch):
+    archive.store_capture(db, make_capture(), make_record())
+
+    def broken(*_args, **_kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    # The revision insert comes after the capture and brief writes: all must roll back.
+    monkeypatch.setattr(archive.store, "canonical_json", broken)
+    with pytest.raises(sqlite3.OperationalError):
+        archive.store_capture(
+            db, make_capture(at="2026-03-01T00:00:00+00:00"), make_record(title="Edited")
+        )
+    assert count(db, "captures") == 1
+    assert db.execute("SELECT revision, title FROM briefs").fetchone() == (1, "A Brief")
+
+
+def test_skipped_page_is_kept_without_body(db):
+    outcome = archive.store_capture(db, make_capture(), error="not_a_brief: analysis", skipped=True)
+    assert outcome is Outcome.SKIPPED
+    assert db.execute("SELECT body_gzip, body_sha256 IS NOT NULL FROM captures").fetchone() == (
+        None,
+        1,
+    )
+
+
+def test_run_ledger(db):
+    run_id = archive.start_run(db, "https://insightcrime.org", {"db": "x"})
+    archive.store_capture(db, make_capture(), make_record(), run_id=run_id)
+    archive.finish_run(db, run_id, status="ok", counts={"fetched": 1, "new": 1})
+    row = db.execute(
+        "SELECT status, fetched, new, failed, finished_at IS NOT NULL FROM runs"
+    ).fetchone()
+    assert row == ("ok", 1, 1, 0, 1)
+    assert count(db, "captures", f"run_id = {run_id}") == 1
+
+
+def test_export_jsonl_gives_record_fields(db):
+    archive.store_capture(db, make_capture(), make_record())
+    out = io.StringIO()
+    assert archive.write_jsonl(db, out) == 1
+    record = json.loads(out.getvalue())
+    assert list(record) == list(archive.schema.RECORD_FIELDS)
+    assert record["countries"] == ["Perú"] and record["related"][0]["section"] == "PERU"
+    assert record["content_hash"] == make_record().content_hash
+    assert record["revision"] == 1 and record["kind"] == "brief"
+
+
+def test_readonly_open_refuses_missing_and_newer_archives(tmp_path):
+    with pytest.raises(archive.ArchiveError, match="no archive"):
+        archive.connect(tmp_path / "missing.sqlite", readonly=True)
+    conn = sqlite3.connect(tmp_path / "new.sqlite")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(archive.ArchiveError, match="schema version"):
+        archive.connect(tmp_path / "new.sqlite")
+
+
+def test_unwritable_location_is_a_clear_error(tmp_path):
+    with pytest.raises(archive.ArchiveError, match="cannot open"):
+        archive.connect(tmp_path / "no-such-dir" / "a.sqlite")
