@@ -1,0 +1,103 @@
+"""Small text and element helpers shared by the extraction modules."""
+
+from __future__ import annotations
+
+import re
+
+from lxml.etree import _Element
+
+# Plain lxml elements: the lxml.html element classes cost a Python-level class lookup
+# for every element touched, which doubled the time spent walking the tree.
+Element = _Element
+
+# Elements whose text is never reader-facing text.
+DROP_TAGS = frozenset(
+    {
+        "script",
+        "style",
+        "noscript",
+        "svg",
+        "button",
+        "form",
+        "input",
+        "select",
+        "textarea",
+        "template",
+        "iframe",
+        "object",
+        "embed",
+        "video",
+        "audio",
+        "canvas",
+        "map",
+    }
+)
+
+HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+
+# A sentence ends at . ! or ? (optionally closed by a quote or bracket) when what follows
+# starts a new sentence; "U.S. officials" therefore stays one sentence.
+_SENTENCE_END = re.compile(r"[.!?][\"”’')\]]*(?=\s+[\"“‘(¿¡]?[A-ZÁÉÍÓÚÑÜ0-9]|\s*$)")
+
+
+def collapse(text: str) -> str:
+    """Whitespace runs (including non-breaking spaces and newlines) become one space."""
+    return " ".join(text.split())
+
+
+def text_of(el: Element) -> str:
+    """The element's visible text, whitespace collapsed. Comments are never included."""
+    return collapse("".join(el.itertext()))
+
+
+def short_text_of(el: Element, limit: int) -> str | None:
+    """The element's text, or None as soon as it passes `limit` characters.
+
+    Used where only small elements matter (boilerplate widgets): stopping early keeps a
+    big container from being read in full once per descendant.
+    """
+    parts: list[str] = []
+    size = 0
+    for piece in el.itertext():
+        size += len(piece)
+        if size > limit * 2:
+            return None
+        parts.append(piece)
+    text = collapse("".join(parts))
+    return text if len(text) <= limit else None
+
+
+def class_tokens(el: Element) -> list[str]:
+    return (el.get("class") or "").lower().split()
+
+
+def rel_tokens(el: Element) -> frozenset[str]:
+    return frozenset((el.get("rel") or "").lower().split())
+
+
+def first_sentence(text: str) -> str:
+    match = _SENTENCE_END.search(text)
+    return text[: match.end()].strip() if match else text.strip()
+
+
+def is_inside(el: Element, ancestor: Element | None) -> bool:
+    """True when `el` is `ancestor` or one of its descendants."""
+    if ancestor is None:
+        return False
+    if el is ancestor:
+        return True
+    return any(node is ancestor for node in el.iterancestors())
+
+
+def drop_tree(el: Element) -> None:
+    """Remove an element and its content, keeping the text that follows it in place."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    if el.tail:
+        previous = el.getprevious()
+        if previous is None:
+            parent.text = (parent.text or "") + el.tail
+        else:
+            previous.tail = (previous.tail or "") + el.tail
+    parent.remove(el)
