@@ -1,0 +1,43 @@
+"""What the spider yields: one fetch of a brief page, and what cleaning made of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from scrapy.http import Response
+
+from archive.capture import Capture
+from cleaning.record import BriefRecord
+
+
+@dataclass
+class FetchedPage:
+    capture: Capture
+    record: BriefRecord | None = None
+    # Why there is no record: a download or HTTP failure, or what the cleaner said.
+    error: str | None = None
+    # Fetched fine but not a brief (an analysis page found in a sitemap): kept out of `briefs`.
+    skipped: bool = False
+
+
+def capture_from_response(response: Response, *, fetched_at: str | None = None) -> Capture:
+    """The fetch as received: the URL first asked for (before redirects), the final URL,
+    status, headers and body."""
+    redirects = response.request.meta.get("redirect_urls") if response.request else None
+    return Capture(
+        requested_url=redirects[0] if redirects else response.url,
+        final_url=response.url,
+        status=response.status,
+        fetched_at=fetched_at or utc_timestamp(),
+        headers=[
+            (name.decode("latin-1"), value.decode("latin-1"))
+            for name, values in response.headers.items()
+            for value in values
+        ],
+        body=response.body,
+    )
+
+
+def utc_timestamp() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

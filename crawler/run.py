@@ -1,0 +1,39 @@
+"""Running a crawl from Python: what `briefs crawl` and `briefs demo` call."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+
+import archive
+from crawler.report import CrawlReport
+from crawler.spiders.briefs import BriefsSpider, site_url
+
+
+def crawl_settings(db: str | Path, overrides: Mapping[str, Any] = ()) -> Settings:
+    """The project's settings, with the archive path and `-s NAME=VALUE` overrides on top."""
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    settings.set("BRIEFS_DB", str(db), priority="cmdline")
+    for name, value in dict(overrides).items():
+        settings.set(name, value, priority="cmdline")
+    return settings
+
+
+def crawl(site: str, db: str | Path, overrides: Mapping[str, Any] = ()) -> CrawlReport:
+    """Crawl `site` into the archive at `db` and return the account of the run.
+
+    Raises archive.ArchiveError before any request when the archive cannot be written.
+    Runs the Twisted reactor, so it can be called once per process.
+    """
+    site_url(site)
+    archive.connect(db).close()
+    process = CrawlerProcess(crawl_settings(db, overrides))
+    crawler = process.create_crawler(BriefsSpider)
+    process.crawl(crawler, site=site)
+    process.start()
+    return CrawlReport.from_stats(crawler.stats.get_stats())

@@ -1,0 +1,50 @@
+"""Scrapy settings of the briefs crawler. Every one can be overridden with `-s NAME=VALUE`."""
+
+BOT_NAME = "briefs"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# --- what to crawl and where to keep it -------------------------------------------------
+BRIEFS_SITE = "https://insightcrime.org"
+BRIEFS_DB = "briefs.sqlite"
+
+# --- polite by default -----------------------------------------------------------------
+USER_AGENT = "briefs/0.1 (news-brief archiver; +https://github.com/briefs-archive/briefs)"
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 30
+# A brief page is about 160 KB; anything past 10 MB is not one and is dropped, with a reason.
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+COOKIES_ENABLED = False
+
+# --- retries: 5xx, timeouts and cut-short responses; 429/503 wait for Retry-After -------
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_AFTER_DEFAULT = 10.0  # seconds to wait on a 429/503 that names no Retry-After
+RETRY_AFTER_MAX = 300.0  # a longer Retry-After gives up on the request instead of stalling
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.RetryAfterMiddleware": 550,
+}
+
+# --- an unattended crawler opens no control port ----------------------------------------
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+EXTENSIONS = {
+    "scrapy.extensions.telnet.TelnetConsole": None,
+    "scrapy.extensions.remote_control.RemoteControl": None,
+    "crawler.extensions.CrawlSummary": 500,
+}
+
+ITEM_PIPELINES = {
+    "crawler.pipelines.CleaningPipeline": 300,
+    "crawler.pipelines.ArchivePipeline": 800,
+}
+
+LOG_LEVEL = "INFO"

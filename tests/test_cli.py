@@ -1,0 +1,155 @@
+"""The `briefs` command: exit codes, demo, export, clean, and Scrapy's own CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from gold import SAMPLES, gold_view, sample_pages
+
+from crawler.demo import bundled_briefs
+from crawler.localsite import LocalSite
+
+REPO = Path(__file__).resolve().parent.parent
+FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "RETRY_TIMES=0"]
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "crawler", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )
+
+
+def count_briefs(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT COUNT(*) FROM briefs").fetchone()[0]
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_console_script_is_installed():
+    assert shutil.which("briefs"), "pip install should put `briefs` on PATH"
+
+
+def test_unreachable_site_cannot_run(tmp_path):
+    db = tmp_path / "a.sqlite"
+    result = run("crawl", "--site", f"http://127.0.0.1:{closed_port()}", "--db", str(db), *FAST)
+    assert result.returncode == 3
+    assert "did not answer" in result.stderr
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT status, error FROM runs").fetchall() == [
+            ("failed", "the site did not answer")
+        ]
+
+
+def test_unwritable_archive_cannot_run(tmp_path):
+    result = run(
+        "crawl", "--site", "http://127.0.0.1:9", "--db", str(tmp_path / "missing-dir" / "a.sqlite")
+    )
+    assert result.returncode == 3
+    assert "cannot open the archive" in result.stderr
+
+
+def test_bad_site_and_setting_are_usage_errors(tmp_path):
+    assert run("crawl", "--site", "ftp://x", "--db", str(tmp_path / "a")).returncode == 3
+    result = run("crawl", "-s", "NOEQUALS", "--db", str(tmp_path / "a"))
+    assert result.returncode == 2 and "NAME=VALUE" in result.stderr
+
+
+def test_demo_archives_the_bundled_pages(tmp_path):
+    db = tmp_path / "demo.sqlite"
+    result = run("demo", "--db", str(db))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "briefs: fetched 7, new 7, changed 0, unchanged 0, failed 0" in result.stdout
+    assert "briefs export" in result.stdout and "sqlite3" in result.stdout
+    assert count_briefs(db) == len(list(bundled_briefs())) == 7
+    with sqlite3.connect(db) as conn:  # a plain SQLite file any tool reads
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_scrapy_crawl_does_the_same(tmp_path):
+    db = tmp_path / "scrapy.sqlite"
+    with LocalSite(bundled_briefs()) as site:
+        result = subprocess.run(
+            [
+                "scrapy",
+                "crawl",
+                "briefs",
+                "-a",
+                f"site={site.base_url}",
+                "-s",
+                f"BRIEFS_DB={db}",
+                "-s",
+                "AUTOTHROTTLE_START_DELAY=0",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=REPO,
+        )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "briefs: fetched 7, new 7" in result.stderr
+    assert count_briefs(db) == 7
+
+
+def test_export_writes_jsonl_and_refuses_to_overwrite(tmp_path):
+    db = tmp_path / "demo.sqlite"
+    assert run("demo", "--db", str(db)).returncode == 0
+    out = tmp_path / "briefs.jsonl"
+    assert run("export", "--db", str(db), "--format", "jsonl", "-o", str(out)).returncode == 0
+    records = {r["url"]: r for r in map(json.loads, out.read_text().splitlines())}
+    for _, _, gold in sample_pages():
+        assert gold_view(records[gold["url"]]) == gold
+    out.write_text("keep me")
+    refused = run("export", "--db", str(db), "--format", "jsonl", "-o", str(out))
+    assert refused.returncode == 1 and "--force" in refused.stderr
+    assert out.read_text() == "keep me"
+    forced = run("export", "--db", str(db), "--format", "jsonl", "-o", str(out), "--force")
+    assert forced.returncode == 0 and len(out.read_text().splitlines()) == 7
+
+
+def test_export_of_a_missing_archive_is_a_clear_error(tmp_path):
+    result = run("export", "--db", str(tmp_path / "none.sqlite"), "--format", "jsonl")
+    assert result.returncode == 1 and "no archive" in result.stderr
+    assert not (tmp_path / "none.sqlite").exists()
+
+
+def test_clean_prints_records_and_reports_bad_files(tmp_path):
+    folder = tmp_path / "pages"
+    shutil.copytree(SAMPLES, folder)
+    (folder / "zz-broken.html").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    result = run("clean", str(folder))
+    assert result.returncode == 1
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [gold_view(r) for r in records] == [gold for _, _, gold in sample_pages()]
+    assert (
+        result.stderr.strip().splitlines()
+        == [
+            line
+            for line in result.stderr.strip().splitlines()
+            if "zz-broken.html: not_html" in line
+        ]
+        and result.stderr.count("\n") == 1
+    )
+
+
+def test_clean_takes_the_url_when_given(tmp_path):
+    page = next(SAMPLES.glob("haiti*.html"))
+    result = run("clean", str(page), "--url", "https://example.org/news/brief/x/")
+    assert result.returncode == 0
+    record = json.loads(result.stdout)
+    assert record["url"] == "https://example.org/news/brief/x/"
+    assert record["title"] == "Haiti Targets MS13 Network"

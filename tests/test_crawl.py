@@ -1,0 +1,275 @@
+"""End to end: the real Scrapy engine crawls a fixture site on 127.0.0.1 into an archive.
+
+The fixture site holds the sample pages (checked against their gold records), generated
+briefs, URL variants of one brief, and the faults of SITE.md. Crawls run as the `briefs`
+command in a subprocess, as cron runs them.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from gold import gold_view, sample_pages
+from sitegen import revise, site_brief, site_specs
+
+from crawler.demo import briefs_from_pages
+from crawler.localsite import Fault, LocalSite
+
+REPO = Path(__file__).resolve().parent.parent
+# The live site's pacing is for the live site: a local one answers at once.
+FAST = [
+    "-s",
+    "AUTOTHROTTLE_START_DELAY=0",
+    "-s",
+    "RETRY_AFTER_DEFAULT=0.3",
+    "-s",
+    "DOWNLOAD_TIMEOUT=5",
+    "-s",
+    "DOWNLOAD_MAXSIZE=2000000",
+    "-s",
+    "LOG_LEVEL=INFO",
+]
+
+
+def briefs_command(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "crawler", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=cwd,
+    )
+
+
+def crawl(site_url: str, db: Path) -> subprocess.CompletedProcess:
+    return briefs_command("crawl", "--site", site_url, "--db", str(db), *FAST)
+
+
+def rows(db: Path, sql: str, *params: object) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def exported(db: Path) -> dict[str, dict]:
+    out = briefs_command("export", "--db", str(db), "--format", "jsonl")
+    assert out.returncode == 0, out.stderr
+    return {r["url"]: r for r in map(json.loads, out.stdout.splitlines())}
+
+
+SPECS = site_specs(14, seed=7)
+# Generated briefs that meet a fault on the first crawl, by index in SPECS.
+RATE_LIMITED, UNAVAILABLE, BROKEN, CUT_ONCE, NOT_HTML, HUGE, NO_BODY, ROBOTS, CUT_FOR_GOOD = range(
+    9
+)
+EDITED = 9
+FAILING = {
+    BROKEN: "http_500",
+    NOT_HTML: "not_html",
+    HUGE: "too_large",
+    NO_BODY: "extraction_failed",
+    CUT_FOR_GOOD: "truncated",
+}
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+
+
+def without_article(page: bytes) -> bytes:
+    """The page with its title and article text gone: a brief the cleaner cannot read."""
+    start = page.index(b'<header class="entry-header">')
+    end = page.index(b'<footer class="entry-footer">')
+    return page[:start] + page[end:]
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory):
+    """Two crawls of the fixture site, with one brief edited in between."""
+    tmp = tmp_path_factory.mktemp("crawl")
+    db = tmp / "archive.sqlite"
+    samples = list(briefs_from_pages(page for _, page, _ in sample_pages()))
+    generated = [site_brief(spec) for spec in SPECS]
+    old_slug = replace(samples[0], path=samples[0].path.rstrip("/") + "-old-slug/")
+    site = LocalSite([*samples, *(brief for brief, _ in generated), old_slug])
+    elsewhere = LocalSite()
+    with site, elsewhere:
+        path = {i: generated[i][0].path for i in range(len(generated))}
+        site.set_fault(path[RATE_LIMITED], Fault.status(429, times=1, retry_after=1))
+        site.set_fault(path[UNAVAILABLE], Fault.status(503, times=2))
+        site.set_fault(path[BROKEN], Fault.status(500, times=None))
+        site.set_fault(path[CUT_ONCE], Fault.truncated(times=1))
+        site.set_fault(path[CUT_FOR_GOOD], Fault.truncated(times=None))
+        site.set_fault(path[NOT_HTML], Fault.body(PNG, "image/png"))
+        site.set_fault(path[HUGE], Fault.oversized(3_000_000))
+        site.set_fault(
+            path[NO_BODY],
+            Fault.body(without_article(generated[NO_BODY][0].html), "text/html; charset=UTF-8"),
+        )
+        site.set_page(
+            "/robots.txt",
+            f"User-agent: *\nDisallow: /private/\nDisallow: {path[ROBOTS]}\n".encode(),
+            "text/plain",
+        )
+        # A sitemap that also names pages on another host: they must never be requested.
+        index = site.url("/sitemap_index.xml")
+        site.set_page(
+            "/sitemap_index.xml",
+            (
+                '<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns='
+                '"http://www.sitemaps.org/schemas/sitemap/0.9">'
+                f"<sitemap><loc>{site.url('/post-sitemap.xml')}</loc></sitemap>"
+                f"<sitemap><loc>{elsewhere.base_url.replace('127.0.0.1', 'localhost')}"
+                "/post-sitemap.xml</loc></sitemap></sitemapindex>"
+            ).encode(),
+            "application/xml",
+        )
+        assert index.startswith(site.base_url)
+
+        first = crawl(site.base_url, db)
+        first_requests = site.requests
+        first_rows = rows(db, "SELECT url, revision FROM briefs ORDER BY url")
+        first_export = exported(db)
+
+        site.clear_fault()
+        edited_spec = revise(SPECS[EDITED], datetime(2026, 1, 2, 12, 0, tzinfo=UTC))
+        edited, edited_record = site_brief(edited_spec)
+        site.replace(edited.path, edited.html, edited.modified)
+        site.clear_requests()
+        second = crawl(site.base_url, db)
+        return {
+            "db": db,
+            "first": first,
+            "second": second,
+            "first_rows": first_rows,
+            "first_export": first_export,
+            "first_requests": first_requests,
+            "second_requests": site.requests,
+            "elsewhere_requests": elsewhere.requests,
+            "generated": generated,
+            "samples": samples,
+            "edited_record": edited_record,
+            "paths": path,
+            "site": site.base_url,
+        }
+
+
+def test_first_crawl_runs_and_prints_one_summary_line(crawled):
+    first = crawled["first"]
+    assert first.returncode == 0, first.stderr[-3000:]
+    summary = [line for line in first.stdout.splitlines() if line.startswith("briefs:")]
+    ok = len(SPECS) - len(FAILING) - 1 + len(crawled["samples"])  # -1: the robots-forbidden
+    assert summary == [
+        f"briefs: fetched {ok + 1 + len(FAILING)}, new {ok}, changed 0, "
+        f"unchanged 1, failed {len(FAILING)}"
+    ]
+
+
+def test_sample_pages_are_archived_as_their_gold_records(crawled):
+    records = crawled["first_export"]
+    for name, _, gold in sample_pages():
+        assert gold["url"] in records, name
+        assert gold_view(records[gold["url"]]) == gold, name
+
+
+def test_generated_briefs_are_archived_as_expected(crawled):
+    records = crawled["first_export"]
+    for index, (_, expected) in enumerate(crawled["generated"]):
+        if index in FAILING or index == ROBOTS:
+            assert expected["url"] not in records
+        else:
+            assert gold_view(records[expected["url"]]) == expected, index
+
+
+def test_url_variants_are_one_brief(crawled):
+    db = crawled["db"]
+    urls = [url for url, _ in crawled["first_rows"]]
+    assert len(urls) == len(set(urls))
+    first_sample = crawled["samples"][0]
+    canonical = "https://insightcrime.org" + first_sample.path
+    captured = rows(
+        db,
+        "SELECT requested_url, outcome FROM captures WHERE brief_url = ? "
+        "AND run_id = 1 ORDER BY id",
+        canonical,
+    )
+    # Reached at its own path and at an old slug: two captures, one brief, one revision.
+    assert sorted(outcome for _, outcome in captured) == ["new", "unchanged"]
+    assert {url.rstrip("/").endswith("-old-slug") for url, _ in captured} == {True, False}
+    # Feed links carry utm_* and a third of the listing links lack their slash: none of those
+    # variants is requested as such.
+    requested = [r.path for r in crawled["first_requests"]]
+    assert not [p for p in requested if "utm_" in p]
+    assert len([p for p in requested if p == first_sample.path]) == 1
+
+
+def test_failures_are_captures_with_reasons_not_briefs(crawled):
+    db = crawled["db"]
+    for index, reason in FAILING.items():
+        expected_url = crawled["generated"][index][1]["url"]
+        path = crawled["paths"][index]
+        failed = rows(
+            db,
+            "SELECT error FROM captures WHERE run_id = 1 AND requested_url LIKE ?",
+            f"%{path}",
+        )
+        assert len(failed) == 1 and failed[0][0].startswith(reason), (index, failed)
+        assert expected_url not in crawled["first_export"]
+        # The next crawl, with the fault gone, archives the brief.
+        assert rows(db, "SELECT revision FROM briefs WHERE url = ?", expected_url) == [(1,)]
+    assert rows(db, "SELECT COUNT(*) FROM briefs WHERE title = '' OR body = ''") == [(0,)]
+
+
+def test_retry_after_is_honoured(crawled):
+    path = crawled["paths"][RATE_LIMITED]
+    times = [r.time for r in crawled["first_requests"] if r.path == path]
+    assert len(times) == 2 and times[1] - times[0] >= 0.95
+    unavailable = [r for r in crawled["first_requests"] if r.path == crawled["paths"][UNAVAILABLE]]
+    assert [r.status for r in unavailable] == [503, 503, 200]
+    assert unavailable[1].time - unavailable[0].time >= 0.25  # RETRY_AFTER_DEFAULT=0.3
+
+
+def test_truncated_response_is_retried(crawled):
+    cut = [r for r in crawled["first_requests"] if r.path == crawled["paths"][CUT_ONCE]]
+    assert len(cut) == 2
+    assert crawled["generated"][CUT_ONCE][1]["url"] in crawled["first_export"]
+
+
+def test_robots_and_host_are_respected(crawled):
+    requested = {r.path for r in crawled["first_requests"]}
+    assert crawled["paths"][ROBOTS] not in requested
+    assert not [p for p in requested if p.startswith("/private/")]
+    assert crawled["elsewhere_requests"] == []
+    agents = {r.headers.get("User-Agent") for r in crawled["first_requests"]}
+    assert len(agents) == 1 and agents.pop().startswith("briefs/")
+
+
+def test_no_control_port_is_opened(crawled):
+    log = crawled["first"].stderr
+    enabled = log[log.index("Enabled extensions") : log.index("Enabled downloader middlewares")]
+    assert "TelnetConsole" not in enabled and "RemoteControl" not in enabled
+    assert "Telnet console listening" not in log
+
+
+def test_second_crawl_adds_only_the_edited_revision(crawled):
+    second, db = crawled["second"], crawled["db"]
+    assert second.returncode == 0, second.stderr[-3000:]
+    summary = next(line for line in second.stdout.splitlines() if line.startswith("briefs:"))
+    # The pages that failed on the first crawl answer now; the robots-forbidden one stays out.
+    assert f", new {len(FAILING)}, changed 1, " in summary
+    edited = crawled["edited_record"]
+    before = dict(crawled["first_rows"])
+    after = dict(rows(db, "SELECT url, revision FROM briefs"))
+    assert after[edited["url"]] == 2
+    assert {u: r for u, r in after.items() if u != edited["url"] and u in before} == {
+        u: r for u, r in before.items() if u != edited["url"]
+    }
+    assert gold_view(exported(db)[edited["url"]]) == edited
+    assert rows(db, "SELECT COUNT(*) FROM revisions WHERE url = ?", edited["url"]) == [(2,)]
+    moved = rows(db, "SELECT COUNT(*) FROM briefs WHERE last_seen > first_seen")
+    assert moved[0][0] >= len(before) - 1
+    assert rows(db, "SELECT status FROM runs ORDER BY id") == [("ok",), ("ok",)]
+    assert rows(db, "PRAGMA integrity_check") == [("ok",)]
