@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-from pathlib import Path
 
 import click
 
@@ -110,42 +108,6 @@ def demo(db: str) -> None:
     )
 
 
-@main.command()
-@db_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["jsonl"]),
-    required=True,
-    help="jsonl: RECORD.md's records, one a line.",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False),
-    help="The file to write (standard output without it).",
-)
-@click.option("--force", is_flag=True, help="Replace an existing output file.")
-def export(db: str, fmt: str, output: str | None, force: bool) -> None:
-    """Write the archive's latest records out."""
-    try:
-        source = archive.connect(db, readonly=True)
-    except archive.ArchiveError as error:
-        raise click.ClickException(str(error)) from None
-    if output is None:
-        archive.write_jsonl(source, sys.stdout)
-        return
-    target = Path(output)
-    if target.exists() and not force:
-        raise click.ClickException(f"{target} exists; use --force to replace it")
-    partial = target.with_name(target.name + ".partial")
-    # Written aside and renamed: a reader never sees half an export, nor a stale one replaced.
-    with partial.open("w", encoding="utf-8") as out:
-        count = archive.write_jsonl(source, out)
-    os.replace(partial, target)
-    click.echo(f"wrote {count} records to {target}", err=True)
-
-
 @main.command("clean")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--url", help="The page's URL (default: its canonical link).")
@@ -162,3 +124,7 @@ def clean_command(paths: tuple[str, ...], url: str | None) -> None:
         else:
             click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
     sys.exit(EXIT_SOME_PAGES_FAILED if failed else EXIT_OK)
+
+
+# Commands that read the archive out live beside this module; importing them registers them.
+from crawler import cli_archive  # noqa: E402, F401
