@@ -85,6 +85,32 @@ MIGRATIONS: list[str] = [
         UNIQUE (url, revision)
     );
     """,
+    # 2: the crawl frontier (pending and done brief URLs, so a crash loses nothing and a
+    # re-crawl asks only for what may have changed) and fuller run accounting.
+    """
+    CREATE TABLE frontier (
+        url TEXT PRIMARY KEY,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed', 'skipped')),
+        seq INTEGER NOT NULL,
+        discovered_via TEXT,
+        lastmod TEXT,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX frontier_pending ON frontier(seq) WHERE state = 'pending';
+    INSERT INTO frontier (url, state, seq, discovered_via, updated_at)
+        SELECT requested_url, 'done', 0, 'archive', MAX(fetched_at) FROM captures
+        WHERE brief_url IS NOT NULL GROUP BY requested_url;
+    ALTER TABLE runs ADD COLUMN requests INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN responses_2xx INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN responses_3xx INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN responses_4xx INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN responses_5xx INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN not_modified INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN extraction_failed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN alert TEXT;
+    ALTER TABLE revisions ADD COLUMN made_by TEXT NOT NULL DEFAULT 'crawl';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
