@@ -1,13 +1,18 @@
 """The SQLite archive: schema, migrations and every write."""
 
+from archive import frontier
 from archive.capture import Capture, decompress_body
 from archive.export import iter_records, write_jsonl
+from archive.lock import ArchiveLock, ArchiveLocked
 from archive.schema import SCHEMA_VERSION, SchemaTooNew
 from archive.store import (
     ArchiveError,
     Outcome,
+    close_stale_runs,
     connect,
     finish_run,
+    last_finished_run_start,
+    latest_runs,
     start_run,
     store_capture,
     transaction,
@@ -16,13 +21,19 @@ from archive.store import (
 __all__ = [
     "SCHEMA_VERSION",
     "ArchiveError",
+    "ArchiveLock",
+    "ArchiveLocked",
     "Capture",
     "Outcome",
     "SchemaTooNew",
+    "close_stale_runs",
     "connect",
     "decompress_body",
     "finish_run",
+    "frontier",
     "iter_records",
+    "last_finished_run_start",
+    "latest_runs",
     "start_run",
     "store_capture",
     "transaction",

@@ -39,6 +39,12 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def utc_now_precise() -> str:
+    """For ordering events within a second (the frontier's `updated_at`): always with
+    microseconds, so that these strings compare as the instants they name."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
 def connect(path: str | Path, *, readonly: bool = False) -> sqlite_utils.Database:
     """Open (and, unless read-only, create and migrate) the archive at `path`.
 
@@ -96,6 +102,50 @@ def start_run(db: sqlite_utils.Database, site: str, options: dict[str, object]) 
     return cursor.lastrowid
 
 
+def close_stale_runs(db: sqlite_utils.Database) -> int:
+    """Mark runs still 'running' as interrupted. Call it holding the archive's lock: no live
+    crawl can own them then, so their process was killed."""
+    with transaction(db):
+        cursor = db.execute(
+            "UPDATE runs SET status = 'interrupted', error = ? WHERE status = 'running'",
+            ["the crawl ended without closing its run (killed or crashed)"],
+        )
+    return cursor.rowcount
+
+
+def last_finished_run_start(db: sqlite_utils.Database) -> str | None:
+    """When the latest crawl that ran to its end began; None before the first one."""
+    row = db.execute(
+        "SELECT started_at FROM runs WHERE status = 'ok' ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    return None if row is None else row[0]
+
+
+def latest_runs(db: sqlite_utils.Database, limit: int = 20) -> list[dict[str, object]]:
+    """The latest crawls, newest first, each as the `runs` row."""
+    cursor = db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", [limit])
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
+RUN_COUNTS = (
+    "fetched",
+    "new",
+    "changed",
+    "unchanged",
+    "failed",
+    "skipped",
+    "requests",
+    "responses_2xx",
+    "responses_3xx",
+    "responses_4xx",
+    "responses_5xx",
+    "not_modified",
+    "bytes",
+    "extraction_failed",
+)
+
+
 def finish_run(
     db: sqlite_utils.Database,
     run_id: int,
@@ -103,14 +153,21 @@ def finish_run(
     status: str,
     counts: dict[str, int],
     error: str | None = None,
+    alert: str | None = None,
 ) -> None:
-    columns = ("fetched", "new", "changed", "unchanged", "failed", "skipped")
     with transaction(db):
         db.execute(
-            "UPDATE runs SET finished_at = ?, status = ?, error = ?, "
-            + ", ".join(f"{name} = ?" for name in columns)
+            "UPDATE runs SET finished_at = ?, status = ?, error = ?, alert = ?, "
+            + ", ".join(f"{name} = ?" for name in RUN_COUNTS)
             + " WHERE id = ?",
-            [utc_now(), status, error, *(counts.get(name, 0) for name in columns), run_id],
+            [
+                utc_now(),
+                status,
+                error,
+                alert,
+                *(counts.get(name, 0) for name in RUN_COUNTS),
+                run_id,
+            ],
         )
 
 
@@ -123,85 +180,127 @@ def store_capture(
     skipped: bool = False,
     cleaner_version: str = "",
     run_id: int | None = None,
+    frontier_url: str | None = None,
 ) -> Outcome:
     """Write one fetch and what it gave, atomically.
 
     A capture with a record updates its brief: a new brief gets revision 1, a change of content
     (a different content_hash) a new revision, the same content only moves `last_seen`.
-    A capture without a record is kept as `failed` (with its reason) or `skipped` (not a brief,
-    kept without its body) and touches no brief.
+    A 304 (Not Modified) answer to a conditional request is `unchanged` for the brief its URL
+    gave last time. A capture without a record is kept as `failed` (with its reason) or
+    `skipped` (not a brief, kept without its body) and touches no brief.
+    `frontier_url`, when given, is marked done (or failed, or skipped) in the same transaction.
     """
-    if record is None and not (error or capture.error):
+    not_modified = capture.status == 304 and record is None and not error
+    if record is None and not not_modified and not (error or capture.error):
         raise ValueError("a capture without a record needs the reason it has none")
     with transaction(db):
-        if record is None:
+        if record is not None:
+            outcome = _brief_outcome(db, record)
+            capture_id = _insert_capture(db, capture, outcome, record.url, None, run_id)
+            apply_record(db, record, outcome, capture_id, capture.fetched_at, cleaner_version)
+        elif not_modified and (brief_url := _brief_of(db, capture)):
+            outcome = Outcome.UNCHANGED
+            _insert_capture(db, capture, outcome, brief_url, None, run_id)
+            db.execute(
+                "UPDATE briefs SET last_seen = MAX(last_seen, ?) WHERE url = ?",
+                [capture.fetched_at, brief_url],
+            )
+        else:
+            if not_modified:
+                error = "not_modified_unknown: a 304 for a URL never captured whole"
             outcome = Outcome.SKIPPED if skipped else Outcome.FAILED
             _insert_capture(
                 db, capture, outcome, None, error or capture.error, run_id, keep_body=not skipped
             )
-            return outcome
-        current = db.execute(
-            "SELECT content_hash, revision FROM briefs WHERE url = ?", [record.url]
-        ).fetchone()
-        if current is None:
-            outcome = Outcome.NEW
-        elif current[0] == record.content_hash:
-            outcome = Outcome.UNCHANGED
-        else:
-            outcome = Outcome.CHANGED
-        capture_id = _insert_capture(db, capture, outcome, record.url, None, run_id)
-        if outcome is Outcome.UNCHANGED:
+        if frontier_url is not None:
             db.execute(
-                "UPDATE briefs SET last_seen = MAX(last_seen, ?), capture_id = ? WHERE url = ?",
-                [capture.fetched_at, capture_id, record.url],
+                "UPDATE frontier SET state = ?, updated_at = ? WHERE url = ?",
+                [FRONTIER_STATE[outcome], utc_now_precise(), frontier_url],
             )
-            return outcome
-        revision = 1 if current is None else current[1] + 1
-        fields = _brief_columns(record)
-        if current is None:
-            db.execute(
-                "INSERT INTO briefs (" + ", ".join(fields) + ", revision, first_seen, last_seen,"
-                " cleaner_version, capture_id) VALUES ("
-                + ", ".join("?" * len(fields))
-                + ", ?, ?, ?, ?, ?)",
-                [
-                    *fields.values(),
-                    revision,
-                    capture.fetched_at,
-                    capture.fetched_at,
-                    cleaner_version,
-                    capture_id,
-                ],
-            )
-        else:
-            db.execute(
-                "UPDATE briefs SET "
-                + ", ".join(f"{name} = ?" for name in fields)
-                + ", revision = ?, last_seen = MAX(last_seen, ?), cleaner_version = ?,"
-                " capture_id = ? WHERE url = ?",
-                [
-                    *fields.values(),
-                    revision,
-                    capture.fetched_at,
-                    cleaner_version,
-                    capture_id,
-                    record.url,
-                ],
-            )
-        db.execute(
-            "INSERT INTO revisions (url, revision, content_hash, record, cleaner_version,"
-            " capture_id, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                record.url,
-                revision,
-                record.content_hash,
-                canonical_json(record.content()),
-                cleaner_version,
-                capture_id,
-                capture.fetched_at,
-            ],
-        )
         return outcome
+
+
+# What a stored capture makes of the frontier URL it was fetched for.
+FRONTIER_STATE = {
+    Outcome.NEW: "done",
+    Outcome.CHANGED: "done",
+    Outcome.UNCHANGED: "done",
+    Outcome.FAILED: "failed",
+    Outcome.SKIPPED: "skipped",
+}
+
+
+def _brief_outcome(db: sqlite_utils.Database, record: BriefRecord) -> Outcome:
+    current = db.execute("SELECT content_hash FROM briefs WHERE url = ?", [record.url]).fetchone()
+    if current is None:
+        return Outcome.NEW
+    return Outcome.UNCHANGED if current[0] == record.content_hash else Outcome.CHANGED
+
+
+def _brief_of(db: sqlite_utils.Database, capture: Capture) -> str | None:
+    """The brief the URL of `capture` gave the last time it was fetched whole."""
+    row = db.execute(
+        "SELECT brief_url FROM captures WHERE requested_url IN (?, ?)"
+        " AND brief_url IS NOT NULL ORDER BY id DESC LIMIT 1",
+        [capture.requested_url, capture.final_url or capture.requested_url],
+    ).fetchone()
+    return None if row is None else row[0]
+
+
+def apply_record(
+    db: sqlite_utils.Database,
+    record: BriefRecord,
+    outcome: Outcome,
+    capture_id: int,
+    seen_at: str,
+    cleaner_version: str,
+    *,
+    made_by: str = "crawl",
+) -> None:
+    """Bring the brief of `record` up to it (inside the caller's transaction): insert it (NEW),
+    add a revision (CHANGED), or only move `last_seen` (UNCHANGED)."""
+    if outcome is Outcome.UNCHANGED:
+        db.execute(
+            "UPDATE briefs SET last_seen = MAX(last_seen, ?), capture_id = ? WHERE url = ?",
+            [seen_at, capture_id, record.url],
+        )
+        return
+    fields = _brief_columns(record)
+    if outcome is Outcome.NEW:
+        revision = 1
+        db.execute(
+            "INSERT INTO briefs (" + ", ".join(fields) + ", revision, first_seen, last_seen,"
+            " cleaner_version, capture_id) VALUES ("
+            + ", ".join("?" * len(fields))
+            + ", ?, ?, ?, ?, ?)",
+            [*fields.values(), revision, seen_at, seen_at, cleaner_version, capture_id],
+        )
+    else:
+        revision = db.execute(
+            "SELECT revision + 1 FROM briefs WHERE url = ?", [record.url]
+        ).fetchone()[0]
+        db.execute(
+            "UPDATE briefs SET "
+            + ", ".join(f"{name} = ?" for name in fields)
+            + ", revision = ?, last_seen = MAX(last_seen, ?), cleaner_version = ?,"
+            " capture_id = ? WHERE url = ?",
+            [*fields.values(), revision, seen_at, cleaner_version, capture_id, record.url],
+        )
+    db.execute(
+        "INSERT INTO revisions (url, revision, content_hash, record, cleaner_version,"
+        " capture_id, seen_at, made_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            record.url,
+            revision,
+            record.content_hash,
+            canonical_json(record.content()),
+            cleaner_version,
+            capture_id,
+            seen_at,
+            made_by,
+        ],
+    )
 
 
 def _brief_columns(record: BriefRecord) -> dict[str, object]:

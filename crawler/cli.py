@@ -6,13 +6,17 @@ import json
 import sys
 
 import click
+from tabulate import tabulate
 
 import archive
 from crawler.report import CrawlReport
 
 EXIT_OK = 0
 EXIT_SOME_PAGES_FAILED = 1  # `briefs clean`: a page could not be cleaned, the others were
+EXIT_UNHEALTHY = 1  # `briefs crawl`: extraction failed on more brief pages than allowed
 EXIT_COULD_NOT_RUN = 3  # `briefs crawl`: the site did not answer or the archive is unwritable
+EXIT_LOCKED = 75  # `briefs crawl`: another crawl holds the archive (EX_TEMPFAIL: try later)
+EXIT_INTERRUPTED = 130  # `briefs crawl`: stopped by SIGINT/SIGTERM, work done so far kept
 
 DEFAULT_DB = "briefs.sqlite"
 db_option = click.option(
@@ -26,6 +30,10 @@ db_option = click.option(
 
 class CouldNotRun(click.ClickException):
     exit_code = EXIT_COULD_NOT_RUN
+
+
+class Locked(click.ClickException):
+    exit_code = EXIT_LOCKED
 
 
 def parse_setting(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict:
@@ -49,6 +57,11 @@ def finish_crawl(report: CrawlReport) -> None:
     if not report.could_run:
         click.echo("error: the site did not answer; nothing was crawled", err=True)
         sys.exit(EXIT_COULD_NOT_RUN)
+    if report.interrupted:
+        sys.exit(EXIT_INTERRUPTED)
+    if report.alert:
+        click.echo(f"alert: {report.alert}", err=True)
+        sys.exit(EXIT_UNHEALTHY)
 
 
 @main.command()
@@ -56,6 +69,14 @@ def finish_crawl(report: CrawlReport) -> None:
     "--site", default="https://insightcrime.org", show_default=True, help="The site to crawl."
 )
 @db_option
+@click.option("--full", is_flag=True, help="Ask for every archived brief again (conditionally).")
+@click.option("--since", metavar="DATE", help="Only briefs published or modified since DATE.")
+@click.option(
+    "--max-pages", type=click.IntRange(min=1), help="Stop after N brief pages (the rest wait)."
+)
+@click.option(
+    "--log-file", type=click.Path(dir_okay=False), help="Write Scrapy's full log to this file."
+)
 @click.option(
     "-s",
     "--set",
@@ -66,17 +87,39 @@ def finish_crawl(report: CrawlReport) -> None:
     help="A Scrapy setting, as with `scrapy crawl -s`.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log every request (Scrapy's INFO log).")
-def crawl(site: str, db: str, settings: dict, verbose: bool) -> None:
+def crawl(
+    site: str,
+    db: str,
+    full: bool,
+    since: str | None,
+    max_pages: int | None,
+    log_file: str | None,
+    settings: dict,
+    verbose: bool,
+) -> None:
     """Fetch new and changed briefs from SITE into the archive.
 
-    Prints one summary line. Exit status: 0 when the crawl ran (pages that failed are
-    recorded in the archive as failed captures), 3 when it could not run at all.
+    Prints one summary line (and, on a terminal, a live progress line). Exit status: 0 the
+    crawl ran (pages that failed are recorded as failed captures); 1 extraction failed on
+    more brief pages than BRIEFS_MAX_EXTRACTION_FAILURES allows; 3 it could not run (the
+    site did not answer, the archive cannot be written); 75 another crawl holds the
+    archive; 130 stopped by SIGINT/SIGTERM (what was fetched is kept).
     """
     from crawler.run import crawl as run_crawl
 
-    settings.setdefault("LOG_LEVEL", "INFO" if verbose else "WARNING")
+    options = {
+        "BRIEFS_FULL": full,
+        "BRIEFS_SINCE": since,
+        "CLOSESPIDER_ITEMCOUNT": max_pages,
+        "LOG_FILE": log_file,
+        "BRIEFS_PROGRESS": sys.stderr.isatty(),
+        "LOG_LEVEL": "INFO" if verbose or log_file else "WARNING",
+    }
+    settings = {**{k: v for k, v in options.items() if v is not None}, **settings}
     try:
         report = run_crawl(site, db, settings)
+    except archive.ArchiveLocked as error:
+        raise Locked(f"{error}; not crawling") from None
     except (archive.ArchiveError, ValueError) as error:
         raise CouldNotRun(str(error)) from None
     finish_crawl(report)
@@ -106,6 +149,39 @@ def demo(db: str) -> None:
         f"  sqlite3 {db} 'SELECT published, title FROM briefs ORDER BY published'\n"
         "  briefs crawl                                # the live site, into briefs.sqlite"
     )
+
+
+@main.command()
+@db_option
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+def runs(db: str, limit: int, fmt: str) -> None:
+    """The latest crawls of the archive: when, how they ended, what they did."""
+    try:
+        source = archive.connect(db, readonly=True)
+    except archive.ArchiveError as error:
+        raise click.ClickException(str(error)) from None
+    latest = archive.latest_runs(source, limit)
+    if fmt == "json":
+        click.echo(json.dumps(latest, indent=2, ensure_ascii=False))
+        return
+    columns = (
+        "id",
+        "started_at",
+        "finished_at",
+        "status",
+        "requests",
+        "not_modified",
+        "new",
+        "changed",
+        "unchanged",
+        "failed",
+        "alert",
+        "error",
+    )
+    click.echo(tabulate([[run[c] for c in columns] for run in latest], headers=columns))
 
 
 @main.command("clean")

@@ -7,11 +7,15 @@ import time
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
-from scrapy import Request
+import sqlite_utils
+from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Response
 from scrapy.utils.response import response_status_message
+
+import archive
+from archive import frontier
 
 # The statuses by which a server says "not now": the wait it names is honoured.
 BACKOFF_STATUSES = frozenset({429, 503})
@@ -73,3 +77,33 @@ class RetryAfterMiddleware(RetryMiddleware):
         self._resume_at[host] = max(self._resume_at.get(host, 0.0), time.monotonic() + wait)
         self.crawler.stats.inc_value("retry/retry_after_waits")
         return retry
+
+
+class ConditionalRequestMiddleware:
+    """Asks for an archived brief page only if it changed: If-None-Match / If-Modified-Since
+    from the page's latest full capture. The server then answers 304 when it did not."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.db: sqlite_utils.Database | None = None
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ConditionalRequestMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        if not request.meta.get("frontier") or b"If-None-Match" in request.headers:
+            return
+        if self.db is None:
+            self.db = archive.connect(self.crawler.settings.get("BRIEFS_DB"))
+        etag, last_modified = frontier.validators(self.db, request.url)
+        if etag:
+            request.headers["If-None-Match"] = etag
+        if last_modified:
+            request.headers["If-Modified-Since"] = last_modified
+
+    def spider_closed(self) -> None:
+        if self.db is not None:
+            self.db.close()
+            self.db = None

@@ -27,11 +27,16 @@ def crawl_settings(db: str | Path, overrides: Mapping[str, Any] = ()) -> Setting
 def crawl(site: str, db: str | Path, overrides: Mapping[str, Any] = ()) -> CrawlReport:
     """Crawl `site` into the archive at `db` and return the account of the run.
 
-    Raises archive.ArchiveError before any request when the archive cannot be written.
+    Raises archive.ArchiveError before any request when the archive cannot be written, and
+    archive.ArchiveLocked when another crawl holds it.
     Runs the Twisted reactor, so it can be called once per process.
     """
     site_url(site)
     archive.connect(db).close()
+    # Fail at once, before Scrapy starts, when another crawl holds the archive. The archive
+    # pipeline then takes the lock for the whole crawl.
+    with archive.ArchiveLock(db):
+        pass
     process = CrawlerProcess(crawl_settings(db, overrides))
     crawler = process.create_crawler(BriefsSpider)
     process.crawl(crawler, site=site)

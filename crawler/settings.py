@@ -7,6 +7,12 @@ NEWSPIDER_MODULE = "crawler.spiders"
 # --- what to crawl and where to keep it -------------------------------------------------
 BRIEFS_SITE = "https://insightcrime.org"
 BRIEFS_DB = "briefs.sqlite"
+BRIEFS_FULL = False  # True: ask for every archived brief again (conditionally)
+BRIEFS_SINCE = None  # a date: only briefs published or modified since then
+# A crawl in which the cleaner fails on more than this share of brief pages raises an alert
+# (the site's markup has likely changed): logged, recorded in `runs`, exit status 1.
+BRIEFS_MAX_EXTRACTION_FAILURES = 0.2
+BRIEFS_PROGRESS = False  # a live progress line on standard error (for a terminal)
 
 # --- polite by default -----------------------------------------------------------------
 USER_AGENT = "briefs/0.1 (news-brief archiver; +https://github.com/briefs-archive/briefs)"
@@ -31,7 +37,10 @@ RETRY_AFTER_MAX = 300.0  # a longer Retry-After gives up on the request instead 
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.RetryAfterMiddleware": 550,
+    "crawler.middlewares.ConditionalRequestMiddleware": 560,
 }
+# Brief requests wait in the archive's frontier table: crash-safe, and memory stays flat.
+SCHEDULER = "crawler.scheduler.FrontierScheduler"
 
 # --- an unattended crawler opens no control port ----------------------------------------
 TELNETCONSOLE_ENABLED = False
@@ -40,6 +49,7 @@ EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,
     "scrapy.extensions.remote_control.RemoteControl": None,
     "crawler.extensions.CrawlSummary": 500,
+    "crawler.extensions.ProgressLine": 510,
 }
 
 ITEM_PIPELINES = {

@@ -21,6 +21,7 @@ from sitegen import revise, site_brief, site_specs
 
 from crawler.demo import briefs_from_pages
 from crawler.localsite import Fault, LocalSite
+from crawler.spiders.briefs import is_brief_path
 
 REPO = Path(__file__).resolve().parent.parent
 # The live site's pacing is for the live site: a local one answers at once.
@@ -48,8 +49,8 @@ def briefs_command(*args: str, cwd: Path | None = None) -> subprocess.CompletedP
     )
 
 
-def crawl(site_url: str, db: Path) -> subprocess.CompletedProcess:
-    return briefs_command("crawl", "--site", site_url, "--db", str(db), *FAST)
+def crawl(site_url: str, db: Path, *options: str) -> subprocess.CompletedProcess:
+    return briefs_command("crawl", "--site", site_url, "--db", str(db), *FAST, *options)
 
 
 def rows(db: Path, sql: str, *params: object) -> list[tuple]:
@@ -140,14 +141,21 @@ def crawled(tmp_path_factory):
         site.replace(edited.path, edited.html, edited.modified)
         site.clear_requests()
         second = crawl(site.base_url, db)
+        second_requests = site.requests
+        second_rows = rows(db, "SELECT url, revision, last_seen FROM briefs ORDER BY url")
+        site.clear_requests()
+        full = crawl(site.base_url, db, "--full")
         return {
+            "full": full,
+            "full_requests": site.requests,
+            "second_rows": second_rows,
             "db": db,
             "first": first,
             "second": second,
             "first_rows": first_rows,
             "first_export": first_export,
             "first_requests": first_requests,
-            "second_requests": site.requests,
+            "second_requests": second_requests,
             "elsewhere_requests": elsewhere.requests,
             "generated": generated,
             "samples": samples,
@@ -163,8 +171,8 @@ def test_first_crawl_runs_and_prints_one_summary_line(crawled):
     summary = [line for line in first.stdout.splitlines() if line.startswith("briefs:")]
     ok = len(SPECS) - len(FAILING) - 1 + len(crawled["samples"])  # -1: the robots-forbidden
     assert summary == [
-        f"briefs: fetched {ok + 1 + len(FAILING)}, new {ok}, changed 0, "
-        f"unchanged 1, failed {len(FAILING)}"
+        f"briefs: fetched {ok + 2 + len(FAILING)}, new {ok}, changed 0, "
+        f"unchanged 1, failed {len(FAILING)}, skipped 1"  # skipped: forbidden by robots.txt
     ]
 
 
@@ -254,22 +262,54 @@ def test_no_control_port_is_opened(crawled):
     assert "Telnet console listening" not in log
 
 
-def test_second_crawl_adds_only_the_edited_revision(crawled):
+def brief_paths(requests) -> list[str]:
+    return sorted(r.path for r in requests if is_brief_path(r.path.split("?")[0]))
+
+
+def test_second_crawl_asks_only_for_what_may_have_changed(crawled):
     second, db = crawled["second"], crawled["db"]
     assert second.returncode == 0, second.stderr[-3000:]
     summary = next(line for line in second.stdout.splitlines() if line.startswith("briefs:"))
-    # The pages that failed on the first crawl answer now; the robots-forbidden one stays out.
-    assert f", new {len(FAILING)}, changed 1, " in summary
+    # The pages that failed on the first crawl answer now; the robots-forbidden one stays out;
+    # the edited brief (its sitemap lastmod moved) is the one change.
+    assert (
+        summary == f"briefs: fetched {len(FAILING) + 1}, new {len(FAILING)}, changed 1, "
+        "unchanged 0, failed 0"
+    )
+    paths = crawled["paths"]
+    assert brief_paths(crawled["second_requests"]) == sorted(
+        [paths[i] for i in FAILING] + [paths[EDITED]]
+    )
     edited = crawled["edited_record"]
+    after = dict((url, revision) for url, revision, _ in crawled["second_rows"])
     before = dict(crawled["first_rows"])
-    after = dict(rows(db, "SELECT url, revision FROM briefs"))
     assert after[edited["url"]] == 2
-    assert {u: r for u, r in after.items() if u != edited["url"] and u in before} == {
+    assert {u: r for u, r in after.items() if u in before and u != edited["url"]} == {
         u: r for u, r in before.items() if u != edited["url"]
     }
     assert gold_view(exported(db)[edited["url"]]) == edited
     assert rows(db, "SELECT COUNT(*) FROM revisions WHERE url = ?", edited["url"]) == [(2,)]
-    moved = rows(db, "SELECT COUNT(*) FROM briefs WHERE last_seen > first_seen")
-    assert moved[0][0] >= len(before) - 1
-    assert rows(db, "SELECT status FROM runs ORDER BY id") == [("ok",), ("ok",)]
+
+
+def test_full_crawl_asks_again_conditionally_and_adds_no_revision(crawled):
+    full, db = crawled["full"], crawled["db"]
+    assert full.returncode == 0, full.stderr[-3000:]
+    archived = len(crawled["second_rows"])
+    briefs_asked = [r for r in crawled["full_requests"] if is_brief_path(r.path.split("?")[0])]
+    # Every archived brief is asked for again (the old slug too), each with its validators,
+    # and each answers 304: no revision, last_seen moves.
+    assert len(briefs_asked) == archived + 1
+    assert all("If-None-Match" in r.headers for r in briefs_asked)
+    assert {r.status for r in briefs_asked} == {304}
+    assert rows(db, "SELECT COUNT(*) FROM revisions") == [(archived + 1,)]
+    before = {url: seen for url, _, seen in crawled["second_rows"]}
+    after = dict(rows(db, "SELECT url, last_seen FROM briefs"))
+    assert all(after[url] >= seen for url, seen in before.items())
+    summary = next(line for line in full.stdout.splitlines() if line.startswith("briefs:"))
+    assert f"unchanged {archived + 1}," in summary and "new 0, changed 0" in summary
+    assert rows(db, "SELECT status, not_modified FROM runs ORDER BY id") == [
+        ("ok", 0),
+        ("ok", 0),
+        ("ok", archived + 1),
+    ]
     assert rows(db, "PRAGMA integrity_check") == [("ok",)]

@@ -1,0 +1,102 @@
+"""The crawl frontier: which brief URLs are waiting to be fetched, and what is known of the rest.
+
+The frontier lives in the archive so that a crawl killed at any moment loses nothing (its
+pending URLs are fetched by the next run) and so that a re-crawl can ask only for what may
+have changed (the `lastmod` each URL's index declared last time).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from archive.store import transaction, utc_now_precise
+
+
+@dataclass(frozen=True)
+class FrontierEntry:
+    url: str
+    state: str
+    lastmod: str | None
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class PendingURL:
+    seq: int
+    url: str
+    discovered_via: str | None
+    lastmod: str | None
+
+
+def known(db: sqlite_utils.Database, urls: Iterable[str]) -> dict[str, FrontierEntry]:
+    """The frontier entries of those of `urls` it holds."""
+    entries: dict[str, FrontierEntry] = {}
+    batch = list(dict.fromkeys(urls))
+    # SQLite caps the number of parameters of a statement; 500 stays well under it.
+    for start in range(0, len(batch), 500):
+        chunk = batch[start : start + 500]
+        cursor = db.execute(
+            "SELECT url, state, lastmod, updated_at FROM frontier WHERE url IN ("
+            + ", ".join("?" * len(chunk))
+            + ")",
+            chunk,
+        )
+        entries.update((row[0], FrontierEntry(*row)) for row in cursor)
+    return entries
+
+
+def enqueue(
+    db: sqlite_utils.Database,
+    url: str,
+    seq: int,
+    *,
+    discovered_via: str | None = None,
+    lastmod: str | None = None,
+) -> None:
+    """Mark `url` pending, after every URL enqueued with a smaller `seq`."""
+    with transaction(db):
+        db.execute(
+            "INSERT INTO frontier (url, state, seq, discovered_via, lastmod, updated_at)"
+            " VALUES (?, 'pending', ?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET"
+            " state = 'pending', seq = excluded.seq,"
+            " discovered_via = COALESCE(excluded.discovered_via, discovered_via),"
+            " lastmod = COALESCE(excluded.lastmod, lastmod), updated_at = excluded.updated_at",
+            [url, seq, discovered_via, lastmod, utc_now_precise()],
+        )
+
+
+def note_lastmod(db: sqlite_utils.Database, url: str, lastmod: str) -> None:
+    """Record the lastmod an index declares for a URL without asking for it again."""
+    with transaction(db):
+        db.execute("UPDATE frontier SET lastmod = ? WHERE url = ?", [lastmod, url])
+
+
+def max_seq(db: sqlite_utils.Database) -> int:
+    return db.execute("SELECT COALESCE(MAX(seq), 0) FROM frontier").fetchone()[0]
+
+
+def next_pending(db: sqlite_utils.Database, after_seq: int) -> PendingURL | None:
+    row = db.execute(
+        "SELECT seq, url, discovered_via, lastmod FROM frontier"
+        " WHERE state = 'pending' AND seq > ? ORDER BY seq LIMIT 1",
+        [after_seq],
+    ).fetchone()
+    return None if row is None else PendingURL(*row)
+
+
+def pending_count(db: sqlite_utils.Database) -> int:
+    return db.execute("SELECT COUNT(*) FROM frontier WHERE state = 'pending'").fetchone()[0]
+
+
+def validators(db: sqlite_utils.Database, url: str) -> tuple[str | None, str | None]:
+    """The ETag and Last-Modified of the latest full capture of `url`, for a conditional
+    request; (None, None) when it was never fetched whole."""
+    row = db.execute(
+        "SELECT etag, last_modified FROM captures WHERE requested_url = ? AND status = 200"
+        " AND brief_url IS NOT NULL ORDER BY id DESC LIMIT 1",
+        [url],
+    ).fetchone()
+    return (None, None) if row is None else (row[0], row[1])
