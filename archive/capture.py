@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+
+from w3lib.encoding import http_content_type_encoding
 
 
 @dataclass
@@ -20,8 +23,12 @@ class Capture:
     error: str | None = None
 
     def header(self, name: str) -> str | None:
-        wanted = name.lower()
-        return next((value for key, value in self.headers if key.lower() == wanted), None)
+        return header_value(self.headers, name)
+
+    @property
+    def charset(self) -> str | None:
+        """The charset the Content-Type header names, if any."""
+        return charset_of(self.headers)
 
     @property
     def body_sha256(self) -> str | None:
@@ -30,6 +37,16 @@ class Capture:
     def body_gzip(self) -> bytes | None:
         # mtime=0: the same bytes always compress to the same blob.
         return None if self.body is None else gzip.compress(self.body, mtime=0)
+
+
+def header_value(headers: Iterable[Sequence[str]], name: str) -> str | None:
+    """The first value of header `name` (any case) among (name, value) pairs."""
+    wanted = name.lower()
+    return next((value for key, value in headers if key.lower() == wanted), None)
+
+
+def charset_of(headers: Iterable[Sequence[str]]) -> str | None:
+    return http_content_type_encoding(header_value(headers, "Content-Type") or "")
 
 
 def decompress_body(blob: bytes | None) -> bytes | None:

@@ -196,7 +196,7 @@ def store_capture(
         raise ValueError("a capture without a record needs the reason it has none")
     with transaction(db):
         if record is not None:
-            outcome = _brief_outcome(db, record)
+            outcome = outcome_of(db, record)
             capture_id = _insert_capture(db, capture, outcome, record.url, None, run_id)
             apply_record(db, record, outcome, capture_id, capture.fetched_at, cleaner_version)
         elif not_modified and (brief_url := _brief_of(db, capture)):
@@ -231,7 +231,8 @@ FRONTIER_STATE = {
 }
 
 
-def _brief_outcome(db: sqlite_utils.Database, record: BriefRecord) -> Outcome:
+def outcome_of(db: sqlite_utils.Database, record: BriefRecord) -> Outcome:
+    """What storing `record` would make of its brief: new, changed or unchanged."""
     current = db.execute("SELECT content_hash FROM briefs WHERE url = ?", [record.url]).fetchone()
     if current is None:
         return Outcome.NEW

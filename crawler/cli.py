@@ -184,6 +184,33 @@ def runs(db: str, limit: int, fmt: str) -> None:
     click.echo(tabulate([[run[c] for c in columns] for run in latest], headers=columns))
 
 
+@main.command()
+@db_option
+def reclean(db: str) -> None:
+    """Run the current cleaner over the stored pages, without fetching anything.
+
+    A revision is added only where a brief's record changes (made_by 'reclean'); pages
+    that failed extraction before are tried again. Prints how many changed.
+    """
+    from archive.reclean import pages_to_reclean
+    from archive.reclean import reclean as run_reclean
+    from cleaning import CLEANER_VERSION, clean
+
+    try:
+        target = archive.connect(db)
+    except archive.ArchiveError as error:
+        raise CouldNotRun(str(error)) from None
+    pages = pages_to_reclean(target)
+    with click.progressbar(
+        length=len(pages), label="re-cleaning", file=sys.stderr, hidden=not sys.stderr.isatty()
+    ) as bar:
+        report = run_reclean(target, clean, CLEANER_VERSION, pages, progress=bar.update)
+    click.echo(
+        f"reclean: pages {report.pages}, new {report.new}, changed {report.changed}, "
+        f"unchanged {report.unchanged}, failed {report.failed} (cleaner {CLEANER_VERSION})"
+    )
+
+
 @main.command("clean")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--url", help="The page's URL (default: its canonical link).")

@@ -7,7 +7,6 @@ import logging
 import sqlite_utils
 from scrapy import signals
 from scrapy.crawler import Crawler
-from w3lib.encoding import http_content_type_encoding
 
 import archive
 from cleaning import CLEANER_VERSION, CleaningError, ExtractionError, NotABrief, clean
@@ -31,10 +30,9 @@ class CleaningPipeline:
         capture = item.capture
         if item.error or capture.body is None or capture.status == 304:
             return item
-        encoding = http_content_type_encoding(capture.header("Content-Type") or "")
         try:
             item.record = clean(
-                capture.body, capture.final_url or capture.requested_url, encoding=encoding
+                capture.body, capture.final_url or capture.requested_url, encoding=capture.charset
             )
         except NotABrief as error:
             item.skipped, item.error = True, str(error)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import signal
 import sqlite3
 import subprocess
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from sitegen import revise, site_brief, site_specs
+from terminal import run_in_terminal
 
 import archive
 from crawler.localsite import Fault, LocalSite
@@ -268,29 +268,9 @@ def test_a_terminal_gets_a_live_progress_line(tmp_path):
     db = tmp_path / "a.sqlite"
     site, _ = new_site(SPECS[:4])
     with site:
-        controller, terminal = pty.openpty()
-        process = subprocess.Popen(
-            crawl_command(site, db),
-            stdin=terminal,
-            stdout=terminal,
-            stderr=terminal,
-            close_fds=True,
-        )
-        os.close(terminal)
-        output = b""
-        while True:
-            try:
-                chunk = os.read(controller, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            output += chunk
-        process.wait(timeout=60)
-        os.close(controller)
-    text = output.decode()
-    assert process.returncode == 0
-    assert "\rrequests" in text or "\r\x1b[Krequests" in text
+        status, text = run_in_terminal(crawl_command(site, db))
+    assert status == 0
+    assert "\r\x1b[Krequests" in text
     assert "| new 4 |" in text
     assert "briefs: fetched 4, new 4" in text
 
