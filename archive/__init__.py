@@ -2,9 +2,11 @@
 
 from archive import frontier
 from archive.capture import Capture, decompress_body
-from archive.export import iter_records, write_jsonl
+from archive.export import iter_records, write_csv, write_jsonl
 from archive.lock import ArchiveLock, ArchiveLocked
 from archive.schema import SCHEMA_VERSION, SchemaTooNew
+from archive.search import SearchQueryError, search
+from archive.snapshots import snapshot_sqlite
 from archive.store import (
     ArchiveError,
     Outcome,
@@ -26,6 +28,7 @@ __all__ = [
     "Capture",
     "Outcome",
     "SchemaTooNew",
+    "SearchQueryError",
     "close_stale_runs",
     "connect",
     "decompress_body",
@@ -34,8 +37,11 @@ __all__ = [
     "iter_records",
     "last_finished_run_start",
     "latest_runs",
+    "search",
+    "snapshot_sqlite",
     "start_run",
     "store_capture",
     "transaction",
+    "write_csv",
     "write_jsonl",
 ]

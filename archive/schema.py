@@ -111,6 +111,53 @@ MIGRATIONS: list[str] = [
     ALTER TABLE runs ADD COLUMN alert TEXT;
     ALTER TABLE revisions ADD COLUMN made_by TEXT NOT NULL DEFAULT 'crawl';
     """,
+    # 3: full-text search, and one view per list field.
+    # briefs_fts is an external-content FTS5 index of `briefs` (keyed by its rowid): it holds
+    # only the index; the triggers keep it in step with every write to `briefs`, and the
+    # `rebuild` indexes the briefs an archive already holds. The tokenizer folds case and
+    # diacritics, so `peru` finds "Perú". Searches are over title, summary and body; the list
+    # columns are indexed too so that a filter (`countries:"mexico"`) is an index lookup.
+    # `year` (generated from `published`) is for GROUP BY and Datasette's year facet.
+    """
+    CREATE VIRTUAL TABLE briefs_fts USING fts5(
+        title, summary, body, countries, authors, tags,
+        content='briefs', content_rowid='rowid',
+        tokenize='unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER briefs_fts_insert AFTER INSERT ON briefs BEGIN
+        INSERT INTO briefs_fts (rowid, title, summary, body, countries, authors, tags)
+        VALUES (new.rowid, new.title, new.summary, new.body, new.countries, new.authors,
+                new.tags);
+    END;
+    CREATE TRIGGER briefs_fts_delete AFTER DELETE ON briefs BEGIN
+        INSERT INTO briefs_fts (briefs_fts, rowid, title, summary, body, countries, authors,
+                                tags)
+        VALUES ('delete', old.rowid, old.title, old.summary, old.body, old.countries,
+                old.authors, old.tags);
+    END;
+    CREATE TRIGGER briefs_fts_update
+    AFTER UPDATE OF title, summary, body, countries, authors, tags ON briefs BEGIN
+        INSERT INTO briefs_fts (briefs_fts, rowid, title, summary, body, countries, authors,
+                                tags)
+        VALUES ('delete', old.rowid, old.title, old.summary, old.body, old.countries,
+                old.authors, old.tags);
+        INSERT INTO briefs_fts (rowid, title, summary, body, countries, authors, tags)
+        VALUES (new.rowid, new.title, new.summary, new.body, new.countries, new.authors,
+                new.tags);
+    END;
+    INSERT INTO briefs_fts (briefs_fts) VALUES ('rebuild');
+    ALTER TABLE briefs ADD COLUMN year TEXT
+        GENERATED ALWAYS AS (substr(published, 1, 4)) VIRTUAL;
+    CREATE VIEW brief_countries AS
+        SELECT briefs.url AS url, country.value AS name
+        FROM briefs, json_each(briefs.countries) AS country;
+    CREATE VIEW brief_authors AS
+        SELECT briefs.url AS url, author.value AS name
+        FROM briefs, json_each(briefs.authors) AS author;
+    CREATE VIEW brief_tags AS
+        SELECT briefs.url AS url, tag.value AS name
+        FROM briefs, json_each(briefs.tags) AS tag;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

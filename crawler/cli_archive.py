@@ -1,15 +1,66 @@
-"""`briefs` commands that read the archive out."""
+"""`briefs` commands that read the archive out: export, search, serve."""
 
 from __future__ import annotations
 
-import os
+import csv
+import json
 import sys
+import tempfile
+from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 
 import click
 
 import archive
+from archive.export import count_records, write_csv, write_jsonl
+from archive.search import SearchQueryError, check_query, search
+from archive.snapshots import TargetExists, atomic_target, parse_since, snapshot_sqlite
 from crawler.cli import db_option, main
+
+FORMATS = ("jsonl", "csv", "sqlite", "warc", "bagit")
+# Formats that are a file or folder of their own, never standard output.
+FILE_ONLY = ("sqlite", "bagit")
+
+
+class Progress:
+    """click progress bars on standard error, one per stage, shown on a terminal only."""
+
+    def __init__(self) -> None:
+        self.bar = None
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, label: str, length: int) -> Callable[[int], object] | None:
+        self.close()
+        if not self.enabled:
+            return None
+        self.bar = click.progressbar(length=length, label=label, file=sys.stderr)
+        self.bar.__enter__()
+        return self.bar.update
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def open_archive(db: str) -> archive.store.sqlite_utils.Database:
+    try:
+        return archive.connect(db, readonly=True)
+    except archive.ArchiveError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def since_option(name: str = "--since", help: str = "") -> Callable:
+    def convert(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return parse_since(value, name.lstrip("-"))
+        except ValueError as error:
+            raise click.BadParameter(str(error)) from None
+
+    return click.option(name, metavar="DATE", callback=convert, help=help)
 
 
 @main.command()
@@ -17,32 +68,249 @@ from crawler.cli import db_option, main
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["jsonl"]),
+    type=click.Choice(FORMATS),
     required=True,
-    help="jsonl: RECORD.md's records, one a line.",
+    help="jsonl: RECORD.md's records, one a line; csv: the same as CSV; sqlite: a consistent "
+    "copy of the archive; warc: the raw captures; bagit: a BagIt bag of jsonl, csv, sqlite.",
+)
+@since_option(
+    help="Only what changed at or after DATE (ISO date or date and time, UTC): briefs whose "
+    "latest revision was first seen then, captures fetched then."
 )
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False),
-    help="The file to write (standard output without it).",
+    type=click.Path(),
+    help="The file (bagit: folder) to write; jsonl, csv and warc go to standard output without it.",
 )
-@click.option("--force", is_flag=True, help="Replace an existing output file.")
-def export(db: str, fmt: str, output: str | None, force: bool) -> None:
-    """Write the archive's latest records out."""
+@click.option("--force", is_flag=True, help="Replace an existing output.")
+@click.option("--with-warc", is_flag=True, help="bagit: add the raw captures as WARC.")
+def export(
+    db: str, fmt: str, since: str | None, output: str | None, force: bool, with_warc: bool
+) -> None:
+    """Write the archive out: its records, a copy of it, its raw captures, or a bag of them.
+
+    The same archive always gives the same bytes. A file is written beside the target and
+    renamed into place, and an existing target is kept unless --force.
+    """
+    if with_warc and fmt != "bagit":
+        raise click.UsageError("--with-warc goes with --format bagit")
+    if output is None and fmt in FILE_ONLY:
+        raise click.UsageError(f"--format {fmt} needs -o PATH")
+    source = open_archive(db)
+    progress = Progress()
     try:
-        source = archive.connect(db, readonly=True)
+        if output is None:
+            _export_stream(source, fmt, since, progress)
+            return
+        target = Path(output)
+        with atomic_target(target, force=force) as partial:
+            count = _export_file(source, db, fmt, since, partial, target, with_warc, progress)
+    except (TargetExists, archive.ArchiveError) as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        progress.close()
+        source.close()
+    what = "captures" if fmt == "warc" else "records"
+    click.echo(f"wrote {count} {what} to {target}", err=True)
+
+
+def _export_stream(source, fmt: str, since: str | None, progress: Progress) -> None:
+    if fmt == "warc":
+        from archive.warc import count_captures, write_warc
+
+        bar = progress("warc", count_captures(source, since)) if progress.enabled else None
+        write_warc(source, sys.stdout.buffer, since=since, software=_software(), progress=bar)
+        return
+    bar = progress(fmt, count_records(source, since)) if progress.enabled else None
+    if fmt == "jsonl":
+        write_jsonl(source, sys.stdout, since, bar)
+    else:
+        write_csv(source, sys.stdout, since, bar)
+
+
+def _export_file(
+    source,
+    db: str,
+    fmt: str,
+    since: str | None,
+    partial: Path,
+    target: Path,
+    with_warc: bool,
+    progress: Progress,
+) -> int:
+    if fmt == "jsonl":
+        with partial.open("w", encoding="utf-8") as out:
+            return write_jsonl(source, out, since, _bar(progress, fmt, source, since))
+    if fmt == "csv":
+        with partial.open("w", encoding="utf-8", newline="") as out:
+            return write_csv(source, out, since, _bar(progress, fmt, source, since))
+    if fmt == "warc":
+        from archive.warc import count_captures, write_warc
+
+        bar = progress("warc", count_captures(source, since)) if progress.enabled else None
+        with partial.open("wb") as out:
+            return write_warc(
+                source,
+                out,
+                since=since,
+                gzip=target.suffix == ".gz",
+                filename=target.name,
+                software=_software(),
+                progress=bar,
+            )
+    if fmt == "sqlite":
+        snapshot_sqlite(db, partial, since)
+        copy = archive.connect(partial, readonly=True)
+        try:
+            return count_records(copy, since)
+        finally:
+            copy.close()
+    from archive.bagit_export import write_bag
+
+    info = write_bag(db, partial, since=since, with_warc=with_warc, progress_for=progress)
+    return int(info["Record-Count"])
+
+
+def _bar(progress: Progress, label: str, source, since: str | None):
+    return progress(label, count_records(source, since)) if progress.enabled else None
+
+
+def _software() -> str:
+    return f"briefs {version('briefs')}"
+
+
+@main.command("search")
+@click.argument("query")
+@db_option
+@click.option("--country", help="Only briefs about this country (a whole name, any case).")
+@click.option("--author", help="Only briefs by this author.")
+@click.option("--tag", help="Only briefs with this tag.")
+@click.option("--lang", help="Only briefs in this language (en, es).")
+@since_option(help="Only briefs published on or after DATE.")
+@since_option("--until", help="Only briefs published on or before DATE.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+)
+def search_command(
+    query: str,
+    db: str,
+    country: str | None,
+    author: str | None,
+    tag: str | None,
+    lang: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    fmt: str,
+) -> None:
+    """Full-text search of the briefs' titles, summaries and bodies, best match first.
+
+    QUERY is SQLite FTS5 syntax: words (all must appear), "a phrase", OR, NOT, NEAR(a b),
+    prefix*, title:word. Case and accents do not matter: peru finds Perú.
+    """
+    try:
+        check_query(query)
+    except SearchQueryError as error:
+        raise click.BadParameter(str(error), param_hint="QUERY") from None
+    source = open_archive(db)
+    styled = fmt == "table" and sys.stdout.isatty()
+    highlight = ("\x1b[1m", "\x1b[0m") if styled else ("[", "]")
+    try:
+        hits = search(
+            source,
+            query,
+            country=country,
+            author=author,
+            tag=tag,
+            language=lang,
+            since=since,
+            until=until,
+            limit=limit,
+            highlight=highlight,
+        )
+    except SearchQueryError as error:
+        raise click.UsageError(str(error)) from None
     except archive.ArchiveError as error:
         raise click.ClickException(str(error)) from None
-    if output is None:
-        archive.write_jsonl(source, sys.stdout)
-        return
-    target = Path(output)
-    if target.exists() and not force:
-        raise click.ClickException(f"{target} exists; use --force to replace it")
-    partial = target.with_name(target.name + ".partial")
-    # Written aside and renamed: a reader never sees half an export, nor a stale one replaced.
-    with partial.open("w", encoding="utf-8") as out:
-        count = archive.write_jsonl(source, out)
-    os.replace(partial, target)
-    click.echo(f"wrote {count} records to {target}", err=True)
+    finally:
+        source.close()
+    if fmt == "json":
+        click.echo(json.dumps([hit.as_dict() for hit in hits], ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        # RFC 4180 line ends; standard output translates no "\n" on the systems briefs runs on.
+        writer = csv.writer(sys.stdout, lineterminator="\r\n")
+        fields = ["url", "title", "published", "language", "countries", "authors", "tags"]
+        writer.writerow([*fields, "snippet", "score"])
+        for hit in hits:
+            row = hit.as_dict()
+            writer.writerow(
+                [
+                    json.dumps(row[name], ensure_ascii=False)
+                    if isinstance(row[name], list)
+                    else row[name]
+                    for name in (*fields, "snippet", "score")
+                ]
+            )
+    else:
+        if not hits:
+            click.echo("no brief matches", err=True)
+        for number, hit in enumerate(hits, 1):
+            meta = " · ".join(
+                part
+                for part in (
+                    hit.published[:10],
+                    hit.language,
+                    ", ".join(hit.countries),
+                    ", ".join(hit.authors),
+                )
+                if part
+            )
+            click.echo(f"{number:>3}. {hit.title}\n     {meta}\n     {hit.url}")
+            click.echo(f"     {' '.join(hit.snippet.split())}\n")
+
+
+@main.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))
+def serve(db: str, host: str, port: int) -> None:
+    """Browse and query the archive in Datasette, read-only, at http://HOST:PORT/.
+
+    The archive is opened immutable (datasette serve -i): serve a snapshot
+    (briefs export --format sqlite) rather than an archive a crawl is writing to.
+    """
+    from datasette.cli import cli as datasette_cli
+    from datasette.plugins import pm
+
+    from archive import datasette_metadata
+
+    source = open_archive(db)
+    sites = [row[0] for row in source.execute("SELECT DISTINCT site FROM runs ORDER BY site")]
+    source.close()
+    wal = Path(db + "-wal")
+    if wal.exists() and wal.stat().st_size:
+        click.echo(
+            f"note: {wal} holds writes not yet in {db} (a crawl is running, or was killed):"
+            " they are not shown. Serve a snapshot: briefs export --format sqlite -o COPY",
+            err=True,
+        )
+    if not pm.is_registered(datasette_metadata):
+        pm.register(datasette_metadata, name="briefs")
+    with tempfile.TemporaryDirectory(prefix="briefs-serve-") as folder:
+        metadata = Path(folder) / "metadata.json"
+        metadata.write_text(json.dumps(datasette_metadata.metadata(db, sites), indent=2))
+        click.echo(f"serving {db} at http://{host}:{port}/{Path(db).stem}", err=True)
+        datasette_cli.main(
+            args=[
+                *("serve", "-i", db, "--metadata", str(metadata)),
+                *("--host", host, "--port", str(port)),
+            ],
+            prog_name="briefs serve",
+            standalone_mode=False,
+        )

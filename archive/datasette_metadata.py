@@ -1,0 +1,164 @@
+"""Datasette's view of the archive: metadata (titles, descriptions, facets, full-text search)
+and a small plugin that keeps the raw bodies out of the default table views.
+
+`briefs serve` writes `metadata(...)` to a file for `datasette serve --metadata` and registers
+this module as a plugin (it is not an entry point: other Datasette instances are untouched).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode
+
+from datasette import hookimpl
+
+# Shown only on a row's own page, or when asked for (?_col=...): a table of briefs is
+# unreadable with every body in it, and the gzip blobs are binary.
+HIDDEN_COLUMNS = {
+    "briefs": ("body",),
+    "captures": ("body_gzip",),
+    "revisions": ("record",),
+}
+
+RECORD_COLUMNS = {
+    "url": "The canonical URL (rel=canonical): the brief's identity",
+    "title": "The headline, as on the page",
+    "kind": '"brief"',
+    "language": '"en" or "es"',
+    "countries": "The countries of the meta line, as written there (JSON list)",
+    "published": "ISO 8601, UTC",
+    "updated": "ISO 8601 of the last revision the page declares; null when none",
+    "authors": "The people of the byline, in order (JSON list)",
+    "tags": "The tag links of the entry footer (JSON list)",
+    "summary": "The page's description, else the body's first sentence",
+    "body": "The article text, blocks separated by a blank line (hidden from the table view)",
+    "related": "Related Content cards and SEE ALSO links: {url, title, section, date} (JSON)",
+    "translations": 'The other-language editions, {"es": url} / {"en": url} (JSON)',
+    "content_hash": "SHA-256 of the content fields: equal content, equal hash",
+    "revision": "1 at first capture, +1 for each change of content a later crawl sees",
+    "first_seen": "ISO 8601 UTC of the first capture",
+    "last_seen": "ISO 8601 UTC of the latest capture",
+    "cleaner_version": "The version of the cleaner that made the record",
+    "capture_id": "The capture the record was last seen in",
+    "year": "The year of publication (from published)",
+}
+
+
+def metadata(db_path: str | Path, sites: list[str] | None = None) -> dict:
+    """Datasette metadata for the archive at `db_path` (Datasette names a database after its
+    file's stem: briefs.sqlite is /briefs)."""
+    sites = sites or []
+    name = Path(db_path).stem
+    list_view = "One row per {what} of a brief: (url, name), from the JSON list in briefs.{column}"
+    return {
+        "title": "briefs archive",
+        "description": (
+            "The news briefs of "
+            + (", ".join(sites) or "the crawled site")
+            + ", their revisions and the raw pages they came from. Search the briefs table;"
+            " facet by country, author, tag, language or year."
+        ),
+        "source": ", ".join(sites) or None,
+        "source_url": sites[0] if len(sites) == 1 else None,
+        "databases": {
+            name: {
+                "description": "A briefs archive (SQLite; schema version in PRAGMA user_version)",
+                "tables": {
+                    "briefs": {
+                        "description": "One row per brief: its latest record (RECORD.md)",
+                        "columns": RECORD_COLUMNS,
+                        "label_column": "title",
+                        "sort_desc": "published",
+                        "fts_table": "briefs_fts",
+                        "fts_pk": "rowid",
+                        "facets": [
+                            {"array": "countries"},
+                            {"array": "authors"},
+                            {"array": "tags"},
+                            "language",
+                            "year",
+                        ],
+                    },
+                    "revisions": {
+                        "description": "One row per distinct content of a brief",
+                        "columns": {
+                            "url": "The brief",
+                            "revision": "1, 2, … in the order the crawls saw them",
+                            "content_hash": "SHA-256 of the content fields",
+                            "record": "The whole record, JSON (hidden from the table view)",
+                            "capture_id": "The capture that first showed this content",
+                            "seen_at": "When that capture was fetched",
+                        },
+                        "sort_desc": "seen_at",
+                    },
+                    "captures": {
+                        "description": "One row per fetch: exactly what the site answered",
+                        "columns": {
+                            "requested_url": "The URL requested",
+                            "final_url": "The URL of the response, after redirects",
+                            "status": "HTTP status",
+                            "fetched_at": "ISO 8601 UTC",
+                            "headers": "Response headers as received: JSON list of [name, value]",
+                            "body_sha256": "SHA-256 of the body bytes",
+                            "body_length": "Length of the body in bytes",
+                            "body_gzip": "The body, gzip (hidden from the table view)",
+                            "brief_url": "The brief it gave, if any",
+                            "outcome": "new, changed, unchanged, failed or skipped",
+                            "error": "Why a failed capture failed",
+                        },
+                        "sort_desc": "id",
+                        "facets": ["outcome", "status"],
+                    },
+                    "runs": {
+                        "description": "One row per crawl: when, which site, how it ended",
+                        "sort_desc": "id",
+                    },
+                    "brief_countries": {
+                        "description": list_view.format(what="country", column="countries"),
+                        "facets": ["name"],
+                    },
+                    "brief_authors": {
+                        "description": list_view.format(what="author", column="authors"),
+                        "facets": ["name"],
+                    },
+                    "brief_tags": {
+                        "description": list_view.format(what="tag", column="tags"),
+                        "facets": ["name"],
+                    },
+                },
+            }
+        },
+    }
+
+
+def hide_columns(path: str, query_string: bytes) -> bytes:
+    """The query string of a table view with the hidden columns left out, unless the request
+    names its columns itself (?_col= / ?_nocol=)."""
+    parts = path.strip("/").split("/")
+    if len(parts) != 2:
+        return query_string  # not a table view (a row page shows everything)
+    table = parts[1]
+    for suffix in (".json", ".csv"):
+        table = table.removesuffix(suffix)
+    hidden = HIDDEN_COLUMNS.get(table)
+    if not hidden:
+        return query_string
+    args = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    if any(name in ("_col", "_nocol") for name, _ in args):
+        return query_string
+    return urlencode([*args, *(("_nocol", column) for column in hidden)]).encode("latin-1")
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def without_bodies(scope, receive, send):
+            if scope.get("type") == "http":
+                query = hide_columns(scope.get("path", ""), scope.get("query_string", b""))
+                if query != scope.get("query_string", b""):
+                    scope = {**scope, "query_string": query}
+            await app(scope, receive, send)
+
+        return without_bodies
+
+    return wrap

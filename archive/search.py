@@ -1,0 +1,227 @@
+"""Full-text search of the archive's briefs: FTS5 (briefs_fts), ranked by bm25.
+
+The query is FTS5's own syntax (https://sqlite.org/fts5.html#full_text_query_syntax): words
+(all must appear), "a phrase", OR, NOT, NEAR(a b), prefix*, and `title:word` for one column.
+Case and diacritics are folded on both sides, so `peru` finds "Perú".
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import unicodedata
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+
+import sqlite_utils
+
+from archive.store import ArchiveError
+
+# bm25 weights of title, summary and body: a word in the headline says more than one deep in
+# the text.
+TEXT_COLUMNS = ("title", "summary", "body")
+WEIGHTS = (10.0, 4.0, 1.0)
+# Indexed only so that filters on them are index lookups; they weigh nothing in the rank.
+FILTER_COLUMNS = ("countries", "authors", "tags")
+SNIPPET_TOKENS = 24
+PLAIN_HIGHLIGHT = ("[", "]")
+
+
+class SearchQueryError(ValueError):
+    """The query is not valid FTS5 syntax, or a filter is malformed."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    url: str
+    title: str
+    published: str
+    language: str
+    countries: list[str]
+    authors: list[str]
+    tags: list[str]
+    snippet: str
+    score: float
+    rowid: int = field(default=0, repr=False, compare=False)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "url": self.url,
+            "title": self.title,
+            "published": self.published,
+            "language": self.language,
+            "countries": self.countries,
+            "authors": self.authors,
+            "tags": self.tags,
+            "snippet": self.snippet,
+            "score": self.score,
+        }
+
+
+def search(
+    db: sqlite_utils.Database,
+    query: str,
+    *,
+    country: str | None = None,
+    author: str | None = None,
+    tag: str | None = None,
+    language: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    limit: int = 20,
+    highlight: tuple[str, str] = PLAIN_HIGHLIGHT,
+) -> list[Hit]:
+    """The briefs matching `query` in their title, summary or body, best first (bm25), with a
+    snippet around the match.
+
+    `country`, `author` and `tag` are whole names as the page writes them, compared without
+    regard to case or diacritics (`peru` keeps the briefs of "Peru" and of "Perú").
+    `since` and `until` bound `published`; a date is a whole day (`until="2021-12-31"`
+    keeps that day).
+    """
+    check_query(query)
+    if limit < 1:
+        raise SearchQueryError("the limit must be at least 1")
+    scoped = f"{{{' '.join(TEXT_COLUMNS)}}} : ({query})"
+    # Each name filter is a phrase in its own column of the index, so the index intersects
+    # them with the query before anything is ranked; an exact test of the names follows.
+    wanted = {
+        column: _fold(value)
+        for column, value in (("countries", country), ("authors", author), ("tags", tag))
+        if value is not None
+    }
+    match = scoped + "".join(
+        f' AND {column} : "{name.replace(chr(34), chr(34) * 2)}"' for column, name in wanted.items()
+    )
+    params: dict[str, object] = {"match": match}
+    where = ["briefs_fts MATCH :match"]
+    if since is not None:
+        where.append("b.published >= :since")
+        params["since"] = parse_bound(since, "since")
+    if until is not None:
+        bound = parse_bound(until, "until")
+        # A date keeps the whole day: compare the date part only.
+        where.append(
+            "substr(b.published, 1, 10) <= :until" if len(bound) == 10 else "b.published <= :until"
+        )
+        params["until"] = bound
+    if language is not None:
+        where.append("b.language = :language COLLATE NOCASE")
+        params["language"] = language
+    # Only a filter on the brief's own columns needs its row before the ranking.
+    join = " JOIN briefs AS b ON b.rowid = briefs_fts.rowid" if len(where) > 1 else ""
+    weights = ", ".join(str(w) for w in (*WEIGHTS, *(0.0 for _ in FILTER_COLUMNS)))
+    ranked = (
+        f"SELECT briefs_fts.rowid, bm25(briefs_fts, {weights}) AS score FROM briefs_fts{join}"
+        " WHERE " + " AND ".join(where) + " ORDER BY score, briefs_fts.rowid"
+    )
+    hits: list[Hit] = []
+    try:
+        cursor = db.execute(ranked, params)
+        while len(hits) < limit:
+            batch = cursor.fetchmany(max(limit - len(hits), 16))
+            if not batch:
+                break
+            hits.extend(_exact(db, batch, wanted))
+        del hits[limit:]
+        snippets = _snippets(db, scoped, [hit.rowid for hit in hits], highlight)
+    except sqlite3.OperationalError as error:
+        raise ArchiveError(f"cannot search the archive: {error}") from error
+    return [replace(hit, snippet=snippets.get(hit.rowid, "")) for hit in hits]
+
+
+def _exact(
+    db: sqlite_utils.Database, batch: list[tuple[int, float]], wanted: dict[str, str]
+) -> list[Hit]:
+    """The candidates (rowid, score), in order, whose lists hold each wanted name."""
+    scores = dict(batch)
+    rows = db.execute(
+        "SELECT rowid, url, title, published, language, countries, authors, tags FROM briefs"
+        f" WHERE rowid IN ({', '.join('?' * len(batch))})",
+        list(scores),
+    ).fetchall()
+    by_rowid = {row[0]: row for row in rows}
+    hits = []
+    for rowid, score in batch:
+        row = by_rowid.get(rowid)
+        if row is None:
+            continue
+        lists = dict(zip(FILTER_COLUMNS, map(json.loads, row[5:8]), strict=True))
+        if all(name in map(_fold, lists[column]) for column, name in wanted.items()):
+            hits.append(
+                Hit(
+                    url=row[1],
+                    title=row[2],
+                    published=row[3],
+                    language=row[4],
+                    countries=lists["countries"],
+                    authors=lists["authors"],
+                    tags=lists["tags"],
+                    snippet="",
+                    score=round(score, 6),
+                    rowid=rowid,
+                )
+            )
+    return hits
+
+
+def _snippets(
+    db: sqlite_utils.Database, scoped: str, rowids: list[int], highlight: tuple[str, str]
+) -> dict[int, str]:
+    if not rowids:
+        return {}
+    rows = db.execute(
+        f"SELECT rowid, snippet(briefs_fts, -1, ?, ?, '…', {SNIPPET_TOKENS}) FROM briefs_fts"
+        f" WHERE briefs_fts MATCH ? AND rowid IN ({', '.join('?' * len(rowids))})",
+        [highlight[0], highlight[1], scoped, *rowids],
+    )
+    return dict(rows)
+
+
+def _fold(name: str) -> str:
+    """A name without case or diacritics, as the index's tokenizer sees it."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+
+
+_checker: sqlite3.Connection | None = None
+
+
+def check_query(query: str) -> None:
+    """Raise SearchQueryError with FTS5's reason if `query` is not a valid FTS5 query.
+
+    The query is tried on an empty index of the same columns, so a bad query is told apart
+    from any other failure of the archive itself.
+    """
+    global _checker
+    if not query.strip():
+        raise SearchQueryError("the search query is empty")
+    if _checker is None:
+        _checker = sqlite3.connect(":memory:", check_same_thread=False)
+        _checker.execute(
+            "CREATE VIRTUAL TABLE q USING fts5(title, summary, body,"
+            " tokenize='unicode61 remove_diacritics 2')"
+        )
+    try:
+        _checker.execute("SELECT rowid FROM q WHERE q MATCH ?", [query]).fetchall()
+    except sqlite3.Error as error:
+        raise SearchQueryError(
+            f'not a valid search query: {query!r} ({error}). Words are ANDed; use "double'
+            ' quotes" around a phrase or a word with punctuation (e.g. "MS-13"), OR, NOT,'
+            " NEAR(a b), prefix*, or title:/summary:/body: for one column"
+        ) from None
+
+
+def parse_bound(value: str, name: str) -> str:
+    """An ISO date stays a date; a date and time becomes ISO 8601 UTC, as `published` is."""
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value).isoformat()
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise SearchQueryError(
+            f"--{name} takes a date (2021-03-01) or an ISO 8601 date and time, not {value!r}"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="seconds")

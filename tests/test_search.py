@@ -1,0 +1,298 @@
+"""Full-text search (migration, triggers, ranking, filters, CLI), the list views, and the
+README's analyst queries, each run on a small archive."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import archive
+from archive import Capture
+from archive.schema import MIGRATIONS, SCHEMA_VERSION, _statements
+from archive.search import SearchQueryError, search
+from cleaning.record import BriefRecord
+from crawler.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+SITE = "https://insightcrime.org"
+
+
+def brief(slug: str, **fields: object) -> BriefRecord:
+    record = BriefRecord(
+        url=f"{SITE}/news/brief/{slug}/",
+        title=slug.replace("-", " ").title(),
+        language="en",
+        published="2021-02-08T02:27:00+00:00",
+        summary="A summary.",
+        body="A body.",
+    )
+    return replace(record, **fields)
+
+
+SAMPLE = [
+    brief(
+        "peru-cocaine-ports",
+        title="Perú Cocaine Moves Through Callao Ports",
+        language="es",
+        published="2019-05-01T10:00:00+00:00",
+        countries=["Perú"],
+        authors=["Ana Gómez"],
+        tags=["Cocaine"],
+        summary="Los puertos de Callao.",
+        body="La cocaína sale por el puerto de Callao.\n\nLa policía incautó dos toneladas.",
+    ),
+    brief(
+        "mexico-police-purge",
+        title="Mexico Purges State Police",
+        published="2021-03-01T09:00:00+00:00",
+        countries=["Mexico"],
+        authors=["Steven Dudley"],
+        tags=["Police Reform", "Corruption"],
+        summary="Police officers dismissed.",
+        body="Hundreds of police officers were dismissed in Jalisco.\n\nCocaine seizures rose.",
+    ),
+    brief(
+        "guinea-cocaine-hub",
+        title="Guinea Cocaine Hub",
+        published="2020-07-01T09:00:00+00:00",
+        countries=["Papua New Guinea", "Mexico"],
+        authors=["Ana Gómez", "Steven Dudley"],
+        tags=["Cocaine"],
+        summary="A new route.",
+        body="Cocaine from Mexico reaches Port Moresby, police say.",
+    ),
+    brief(
+        "colombia-peace-talks",
+        title="Colombia Peace Talks Stall",
+        published="2022-11-20T09:00:00+00:00",
+        countries=["Colombia"],
+        authors=[],
+        tags=["Peace"],
+        summary="Talks with the ELN stall.",
+        body="Negotiators left Caracas without a deal. Peru offered to host the next round.",
+    ),
+]
+
+
+def capture_for(record: BriefRecord, at: str, body: bytes | None = None) -> Capture:
+    return Capture(
+        requested_url=record.url,
+        final_url=record.url,
+        status=200,
+        fetched_at=at,
+        headers=[("Content-Type", "text/html; charset=UTF-8")],
+        body=body if body is not None else f"<html><h1>{record.title}</h1></html>".encode(),
+    )
+
+
+def build_archive(path: Path, records=SAMPLE, at: str = "2026-01-01T00:00:00+00:00"):
+    """An archive holding `records`, captured in one run at `at`; returns the open archive."""
+    db = archive.connect(path)
+    run_id = archive.start_run(db, SITE, {})
+    for record in records:
+        archive.store_capture(db, capture_for(record, at), record, run_id=run_id)
+    archive.finish_run(db, run_id, status="ok", counts={"fetched": len(records)})
+    return db
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = build_archive(tmp_path / "a.sqlite")
+    yield database
+    database.close()
+
+
+def urls(hits) -> list[str]:
+    return [hit.url.rsplit("/", 2)[1] for hit in hits]
+
+
+def fts_ok(db) -> None:
+    # rank = 1: also compare the index with the briefs table it indexes.
+    db.execute("INSERT INTO briefs_fts (briefs_fts, rank) VALUES ('integrity-check', 1)")
+
+
+def test_diacritics_and_case_are_folded(db):
+    assert urls(search(db, "peru")) == ["peru-cocaine-ports", "colombia-peace-talks"]
+    assert urls(search(db, "PERÚ")) == ["peru-cocaine-ports", "colombia-peace-talks"]
+    assert urls(search(db, "policia")) == ["peru-cocaine-ports"]
+
+
+def test_ranked_by_bm25_title_first_with_a_highlighted_snippet(db):
+    hits = search(db, "police")
+    assert urls(hits)[0] == "mexico-police-purge"  # in its title, summary and body
+    assert set(urls(hits)) == {"mexico-police-purge", "guinea-cocaine-hub"}
+    assert hits[0].score < hits[1].score
+    assert "[Police]" in hits[0].snippet
+    assert "[police]" in search(db, "moresby police")[0].snippet
+
+
+def test_filters(db):
+    assert urls(search(db, "cocaine", country="peru")) == ["peru-cocaine-ports"]  # Perú
+    assert set(urls(search(db, "cocaine", country="MEXICO"))) == {
+        "mexico-police-purge",
+        "guinea-cocaine-hub",
+    }
+    # A whole name: "New Guinea" is not "Papua New Guinea".
+    assert search(db, "cocaine", country="New Guinea") == []
+    assert urls(search(db, "cocaine", country="Papua New Guinea")) == ["guinea-cocaine-hub"]
+    assert set(urls(search(db, "cocaine", author="ana gomez"))) == {
+        "peru-cocaine-ports",
+        "guinea-cocaine-hub",
+    }
+    assert urls(search(db, "cocaine", tag="corruption")) == ["mexico-police-purge"]
+    assert urls(search(db, "cocaine", language="es")) == ["peru-cocaine-ports"]
+    assert set(urls(search(db, "cocaine", since="2020-07-01", until="2021-03-01"))) == {
+        "guinea-cocaine-hub",
+        "mexico-police-purge",
+    }
+    assert urls(search(db, "cocaine", until="2020-06-30")) == ["peru-cocaine-ports"]
+    assert urls(search(db, "cocaine", since="2021-03-01T09:00:01Z")) == []
+    assert len(search(db, "cocaine", limit=2)) == 2
+
+
+def test_filters_do_not_lose_results_to_the_limit(db):
+    # Many briefs match the index's phrase ("guinea") but not the whole name: the search
+    # keeps reading ranked candidates until it has `limit` exact matches.
+    records = [
+        brief(f"png-{i}", countries=["Papua New Guinea"], body="cocaine cocaine cocaine")
+        for i in range(30)
+    ]
+    records.append(brief("guinea", countries=["Guinea"], body="cocaine"))
+    archive.store_capture(db, capture_for(records[0], "2026-01-02T00:00:00+00:00"), records[0])
+    for record in records[1:]:
+        archive.store_capture(db, capture_for(record, "2026-01-02T00:00:00+00:00"), record)
+    assert urls(search(db, "cocaine", country="Guinea", limit=1)) == ["guinea"]
+
+
+def test_malformed_queries_are_search_errors(db):
+    for query in ("police AND", '"unclosed', "nosuchcolumn:x", "", "NEAR("):
+        with pytest.raises(SearchQueryError):
+            search(db, query)
+    with pytest.raises(SearchQueryError, match="--since"):
+        search(db, "police", since="last week")
+
+
+def test_index_follows_every_write(db):
+    edited = replace(SAMPLE[1], title="Mexico Disbands Municipal Force", body="Gone.")
+    archive.store_capture(db, capture_for(edited, "2026-02-01T00:00:00+00:00"), edited)
+    assert "mexico-police-purge" in urls(search(db, "disbands"))
+    assert "mexico-police-purge" not in urls(search(db, "jalisco"))
+    with archive.transaction(db):
+        db.execute("DELETE FROM revisions WHERE url = ?", [SAMPLE[3].url])
+        db.execute("DELETE FROM briefs WHERE url = ?", [SAMPLE[3].url])
+    assert search(db, "negotiators") == []
+    fts_ok(db)
+
+
+def test_migration_indexes_briefs_already_archived(tmp_path):
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    fts_version = next(i for i, m in enumerate(MIGRATIONS, 1) if "briefs_fts" in m)
+    for version in range(1, fts_version):
+        for statement in _statements(MIGRATIONS[version - 1]):
+            conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {fts_version - 1}")
+    conn.execute(
+        "INSERT INTO captures (requested_url, fetched_at, brief_url, outcome)"
+        " VALUES ('u', '2020-01-01', 'u', 'new')"
+    )
+    conn.execute(
+        "INSERT INTO briefs (url, title, kind, language, countries, published, authors, tags,"
+        " summary, body, related, translations, content_hash, revision, first_seen, last_seen,"
+        " cleaner_version, capture_id) VALUES ('u', 'Old Perú Brief', 'brief', 'es', '[]',"
+        " '2020-01-01', '[]', '[]', '', 'archived before search', '[]', '{}', 'h', 1,"
+        " '2020-01-01', '2020-01-01', '1', 1)"
+    )
+    conn.close()
+    db = archive.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert [hit.title for hit in search(db, "peru archived")] == ["Old Perú Brief"]
+    fts_ok(db)
+
+
+def test_list_views_need_no_json_functions(db):
+    assert db.execute(
+        "SELECT name, COUNT(*) FROM brief_countries GROUP BY name ORDER BY name"
+    ).fetchall() == [("Colombia", 1), ("Mexico", 2), ("Papua New Guinea", 1), ("Perú", 1)]
+    assert db.execute(
+        "SELECT url FROM brief_authors WHERE name = 'Steven Dudley' ORDER BY url"
+    ).fetchall() == [(SAMPLE[2].url,), (SAMPLE[1].url,)]
+    assert db.execute("SELECT COUNT(*) FROM brief_tags WHERE name = 'Cocaine'").fetchone() == (2,)
+    assert db.execute("SELECT year FROM briefs ORDER BY published").fetchall() == [
+        ("2019",),
+        ("2020",),
+        ("2021",),
+        ("2022",),
+    ]
+
+
+def readme_queries() -> dict[str, str]:
+    """The SQL blocks of the README's Analysts section, by the heading above each."""
+    text = (REPO / "README.md").read_text()
+    section = text.split("\n## Analysts", 1)[1].split("\n## ", 1)[0]
+    return dict(re.findall(r"\n#### ([^\n]+)\n.*?```sql\n(.*?)```", section, re.S))
+
+
+def test_readme_has_the_five_analyst_queries():
+    assert len(readme_queries()) == 5
+
+
+def analyst_archive(tmp_path: Path):
+    db = build_archive(tmp_path / "a.sqlite", SAMPLE[:3], at="2026-01-01T00:00:00+00:00")
+    run_id = archive.start_run(db, SITE, {})
+    edited = replace(SAMPLE[1], body="Hundreds of officers were dismissed. Update: more.")
+    later = "2026-02-01T00:00:00+00:00"
+    for record in (SAMPLE[0], edited, SAMPLE[3]):
+        archive.store_capture(db, capture_for(record, later), record, run_id=run_id)
+    archive.finish_run(db, run_id, status="ok", counts={})
+    return db
+
+
+def test_readme_analyst_queries_run_and_answer(tmp_path):
+    db = analyst_archive(tmp_path)
+    answers = {title: db.execute(sql).fetchall() for title, sql in readme_queries().items()}
+    per_year, by_author, timeline, last_crawl, fts = answers.values()
+    assert ("Mexico", "2020", 1) in per_year and ("Mexico", "2021", 1) in per_year
+    assert ("Perú", "2019", 1) in per_year and len(per_year) == 5
+    assert [row[-1] for row in by_author] == [SAMPLE[1].url, SAMPLE[2].url]
+    assert timeline == [("2019-05", 1), ("2020-07", 1)]
+    changed = {(row[0], row[1]) for row in last_crawl}
+    assert changed == {(SAMPLE[1].url, "changed"), (SAMPLE[3].url, "new")}
+    assert {row[0] for row in fts} == {SAMPLE[0].url, SAMPLE[3].url}
+
+
+def run_cli(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_cli_search_formats(tmp_path):
+    build_archive(tmp_path / "a.sqlite").close()
+    db = str(tmp_path / "a.sqlite")
+    as_json = run_cli("search", "cocaine", "--db", db, "--country", "Mexico", "--format", "json")
+    assert as_json.exit_code == 0
+    hits = json.loads(as_json.stdout)
+    assert {hit["url"] for hit in hits} == {SAMPLE[1].url, SAMPLE[2].url}
+    assert set(hits[0]) >= {"url", "title", "published", "snippet", "score", "countries"}
+    as_csv = run_cli("search", "peru", "--db", db, "--format", "csv", "--limit", "1")
+    lines = as_csv.stdout_bytes.decode().split("\r\n")
+    assert lines[0].startswith("url,title,published") and lines[1].startswith(SAMPLE[0].url)
+    assert lines[2] == ""
+    table = run_cli("search", "peru", "--db", db, "--lang", "es")
+    assert table.exit_code == 0
+    assert SAMPLE[0].title in table.stdout and "[Perú]" in table.stdout
+    assert SAMPLE[3].title not in table.stdout
+
+
+def test_cli_bad_query_is_a_clear_error_not_a_traceback(tmp_path):
+    build_archive(tmp_path / "a.sqlite").close()
+    result = CliRunner().invoke(main, ["search", "police AND", "--db", str(tmp_path / "a.sqlite")])
+    assert result.exit_code == 2
+    assert "not a valid search query" in result.output and "Traceback" not in result.output
+    missing = CliRunner().invoke(main, ["search", "x", "--db", str(tmp_path / "none.sqlite")])
+    assert missing.exit_code == 1 and "no archive" in missing.output
