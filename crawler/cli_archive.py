@@ -108,6 +108,8 @@ def export(
             count = _export_file(source, db, fmt, since, partial, target, with_warc, progress)
     except (TargetExists, archive.ArchiveError) as error:
         raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise click.ClickException(f"cannot write {output}: {error.strerror or error}") from None
     finally:
         progress.close()
         source.close()

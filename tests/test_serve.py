@@ -1,0 +1,121 @@
+"""`briefs serve`: Datasette on the archive, checked through real HTTP requests."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_search import SAMPLE, SITE, build_archive
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def served(db: Path) -> Iterator[str]:
+    """`briefs serve` on a free port; yields its base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crawler", "serve", "--db", str(db), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(base + "/-/versions.json", timeout=2).close()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    output = process.stdout.read().decode() if process.stdout else ""
+                    pytest.fail(f"briefs serve did not start: {output[-3000:]}")
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[tuple[str, str]]:
+    """(base URL, database path in URLs) of a served small archive."""
+    db = tmp_path_factory.mktemp("serve") / "archive.sqlite"
+    build_archive(db).close()
+    with served(db) as base:
+        yield base, f"{base}/archive"
+
+
+def get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.load(response)
+
+
+def test_search_finds_the_peru_brief(server):
+    _, db = server
+    found = get_json(f"{db}/briefs.json?_search=peru&_shape=objects")
+    titles = {row["title"] for row in found["rows"]}
+    assert SAMPLE[0].title in titles  # "Perú …": diacritics folded
+    assert SAMPLE[1].title not in titles
+
+
+def test_facets_on_lists_language_and_year(server):
+    _, db = server
+    data = get_json(f"{db}/briefs.json")
+    facets = data["facet_results"]
+    assert {"countries", "authors", "tags", "language", "year"} <= set(facets)
+    countries = {item["value"]: item["count"] for item in facets["countries"]["results"]}
+    assert countries["Mexico"] == 2 and countries["Perú"] == 1
+    years = {item["value"] for item in facets["year"]["results"]}
+    assert years == {"2019", "2020", "2021", "2022"}
+    languages = {item["value"]: item["count"] for item in facets["language"]["results"]}
+    assert languages == {"en": 3, "es": 1}
+
+
+def test_raw_bodies_are_hidden_from_table_views_only(server):
+    _, db = server
+    captures = get_json(f"{db}/captures.json")
+    assert "body_gzip" not in captures["columns"] and "body_sha256" in captures["columns"]
+    briefs = get_json(f"{db}/briefs.json")
+    assert "body" not in briefs["columns"] and "title" in briefs["columns"]
+    assert "body" in get_json(f"{db}/briefs.json?_col=body")["columns"]
+    assert "body_gzip" in get_json(f"{db}/captures/1.json")["columns"]
+
+
+def test_metadata_describes_the_archive_and_is_read_only(server):
+    base, db = server
+    metadata = get_json(f"{base}/-/metadata.json")
+    assert metadata["title"] == "briefs archive" and metadata["source"] == SITE
+    table = metadata["databases"]["archive"]["tables"]["briefs"]
+    assert table["fts_table"] == "briefs_fts" and "published" in table["columns"]
+    databases = get_json(f"{base}/-/databases.json")
+    assert [(d["name"], d["is_mutable"]) for d in databases] == [("archive", False)]
+    with urllib.request.urlopen(f"{db}", timeout=10) as page:
+        assert "A briefs archive" in page.read().decode()
+
+
+def test_serve_refuses_a_missing_archive(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "crawler", "serve", "--db", str(tmp_path / "none.sqlite")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1 and "no archive" in result.stderr
