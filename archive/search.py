@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
@@ -93,36 +94,24 @@ def search(
     match = scoped + "".join(
         f' AND {column} : "{name.replace(chr(34), chr(34) * 2)}"' for column, name in wanted.items()
     )
-    params: dict[str, object] = {"match": match}
-    where = ["briefs_fts MATCH :match"]
-    if since is not None:
-        where.append("b.published >= :since")
-        params["since"] = parse_bound(since, "since")
-    if until is not None:
-        bound = parse_bound(until, "until")
-        # A date keeps the whole day: compare the date part only.
-        where.append(
-            "substr(b.published, 1, 10) <= :until" if len(bound) == 10 else "b.published <= :until"
-        )
-        params["until"] = bound
-    if language is not None:
-        where.append("b.language = :language COLLATE NOCASE")
-        params["language"] = language
-    # Only a filter on the brief's own columns needs its row before the ranking.
-    join = " JOIN briefs AS b ON b.rowid = briefs_fts.rowid" if len(where) > 1 else ""
+    checks = _row_checks(language, since, until)
     weights = ", ".join(str(w) for w in (*WEIGHTS, *(0.0 for _ in FILTER_COLUMNS)))
+    # The index alone ranks the candidates; rows are read only for the best of them, in
+    # growing batches, until `limit` of them pass the exact checks.
     ranked = (
-        f"SELECT briefs_fts.rowid, bm25(briefs_fts, {weights}) AS score FROM briefs_fts{join}"
-        " WHERE " + " AND ".join(where) + " ORDER BY score, briefs_fts.rowid"
+        f"SELECT rowid, bm25(briefs_fts, {weights}) AS score FROM briefs_fts"
+        " WHERE briefs_fts MATCH ? ORDER BY score, rowid"
     )
     hits: list[Hit] = []
     try:
-        cursor = db.execute(ranked, params)
+        cursor = db.execute(ranked, [match])
+        size = max(limit, 16)
         while len(hits) < limit:
-            batch = cursor.fetchmany(max(limit - len(hits), 16))
+            batch = cursor.fetchmany(size)
             if not batch:
                 break
-            hits.extend(_exact(db, batch, wanted))
+            hits.extend(_exact(db, batch, wanted, checks))
+            size = min(size * 2, 4096)
         del hits[limit:]
         snippets = _snippets(db, scoped, [hit.rowid for hit in hits], highlight)
     except sqlite3.OperationalError as error:
@@ -130,10 +119,34 @@ def search(
     return [replace(hit, snippet=snippets.get(hit.rowid, "")) for hit in hits]
 
 
+def _row_checks(
+    language: str | None, since: str | None, until: str | None
+) -> list[Callable[[str, str], bool]]:
+    """Tests of (language, published) for the filters that are not in the index."""
+    checks: list[Callable[[str, str], bool]] = []
+    if language is not None:
+        wanted = language.casefold()
+        checks.append(lambda lang, _published: lang.casefold() == wanted)
+    if since is not None:
+        low = parse_bound(since, "since")
+        checks.append(lambda _lang, published: published >= low)
+    if until is not None:
+        high = parse_bound(until, "until")
+        if len(high) == 10:  # a date keeps the whole day
+            checks.append(lambda _lang, published: published[:10] <= high)
+        else:
+            checks.append(lambda _lang, published: published <= high)
+    return checks
+
+
 def _exact(
-    db: sqlite_utils.Database, batch: list[tuple[int, float]], wanted: dict[str, str]
+    db: sqlite_utils.Database,
+    batch: list[tuple[int, float]],
+    wanted: dict[str, str],
+    checks: list[Callable[[str, str], bool]],
 ) -> list[Hit]:
-    """The candidates (rowid, score), in order, whose lists hold each wanted name."""
+    """The candidates (rowid, score), in order, that hold each wanted name and pass the
+    checks."""
     scores = dict(batch)
     rows = db.execute(
         "SELECT rowid, url, title, published, language, countries, authors, tags FROM briefs"
@@ -144,7 +157,7 @@ def _exact(
     hits = []
     for rowid, score in batch:
         row = by_rowid.get(rowid)
-        if row is None:
+        if row is None or not all(check(row[4], row[3]) for check in checks):
             continue
         lists = dict(zip(FILTER_COLUMNS, map(json.loads, row[5:8]), strict=True))
         if all(name in map(_fold, lists[column]) for column, name in wanted.items()):

@@ -250,14 +250,16 @@ def measure_export(path: Path) -> tuple[int, float]:
     return count, elapsed
 
 
-def measure_search(path: Path, word: str, country: str | None, runs: int) -> tuple[float, int]:
+def measure_search(
+    path: Path, word: str, country: str | None, runs: int, **filters: str
+) -> tuple[float, int]:
     db = archive.connect(path, readonly=True)
-    search(db, word, country=country)  # warm the page cache
+    search(db, word, country=country, **filters)  # warm the page cache
     times = []
     hits = 0
     for _ in range(runs):
         started = time.perf_counter()
-        hits = len(search(db, word, country=country))
+        hits = len(search(db, word, country=country, **filters))
         times.append(time.perf_counter() - started)
     db.close()
     return statistics.median(times), hits
@@ -324,6 +326,13 @@ def main() -> None:
         print(
             f"search({args.word!r}, country={country!r}): median {median * 1000:.1f} ms over"
             f" {args.runs} runs, {hits} hits{target}"
+        )
+    for filters in ({"since": "2020-01-01"}, {"language": "en"}, {"since": "2026-01-01"}):
+        median, hits = measure_search(path, args.word, args.country, args.runs, **filters)
+        named = ", ".join(f"{name}={value!r}" for name, value in filters.items())
+        print(
+            f"search({args.word!r}, country={args.country!r}, {named}):"
+            f" median {median * 1000:.1f} ms, {hits} hits"
         )
     command = ["briefs", "search", args.word, "--country", args.country, "--db", str(path)]
     cli = measure_cli(command, args.cli_runs)
