@@ -7,6 +7,8 @@ NEWSPIDER_MODULE = "crawler.spiders"
 # --- what to crawl and where to keep it -------------------------------------------------
 BRIEFS_SITE = "https://insightcrime.org"
 BRIEFS_DB = "briefs.sqlite"
+# Where briefs are found: the listing's pagination, the RSS feed, the sitemaps, the REST API.
+BRIEFS_DISCOVERY = ["listing", "feed", "sitemaps", "api"]
 BRIEFS_FULL = False  # True: ask for every archived brief again (conditionally)
 BRIEFS_SINCE = None  # a date: only briefs published or modified since then
 # A crawl in which the cleaner fails on more than this share of brief pages raises an alert

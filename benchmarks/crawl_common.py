@@ -1,0 +1,63 @@
+"""Shared by the crawl benchmarks: a generated site served locally, a crawl measured whole.
+
+Not collected by pytest; run the benchmarks by hand (see benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))  # the page generator lives with the tests
+
+from sitegen import site_brief, site_specs  # noqa: E402
+
+from crawler.localsite import LocalSite, SiteBrief  # noqa: E402
+
+# A local site answers at once: no politeness delays, so the crawler itself is measured.
+LOCAL = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
+         "-s", "CONCURRENT_REQUESTS=8"]
+
+
+def generated_site(n: int, seed: int = 1) -> tuple[LocalSite, list]:
+    """A LocalSite of `n` generated briefs (not started), and their specs."""
+    specs = site_specs(n, seed)
+    return LocalSite(site_brief(spec)[0] for spec in specs), specs
+
+
+def brief(spec) -> SiteBrief:
+    return site_brief(spec)[0]
+
+
+@dataclass
+class CrawlRun:
+    seconds: float
+    peak_rss_mb: float
+    returncode: int
+    stdout: str
+
+
+def run_crawl(site_url: str, db: Path, *options: str) -> CrawlRun:
+    """Run `briefs crawl` as cron would, polling its resident memory for the peak."""
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crawler", "crawl", "--site", site_url, "--db", str(db),
+         *LOCAL, *options],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    peak = 0
+    status = Path(f"/proc/{process.pid}/status")
+    while process.poll() is None:
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except OSError:
+            pass
+        time.sleep(0.1)
+    out = process.stdout.read()
+    return CrawlRun(time.monotonic() - started, peak / 1024, process.returncode, out.strip())

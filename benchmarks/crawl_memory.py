@@ -1,0 +1,34 @@
+"""Crawler memory against site size, same run: peak RSS of a whole crawl of N briefs.
+
+The seen-set and the queue of brief URLs live in the archive (the frontier table), so the
+crawler's peak resident memory should not grow with the number of briefs. Each size is
+crawled into a fresh archive; the ratio of the largest to the smallest peak is the figure.
+
+    python benchmarks/crawl_memory.py [N ...]      (default: 2000 20000)
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from crawl_common import generated_site, run_crawl
+
+
+def main(sizes: list[int]) -> None:
+    peaks = {}
+    for n in sizes:
+        site, _ = generated_site(n, seed=3)
+        db = Path(tempfile.mkdtemp()) / "bench.sqlite"
+        with site:
+            run = run_crawl(site.base_url, db)
+        peaks[n] = run.peak_rss_mb
+        print(f"{n:6d} briefs: peak RSS {run.peak_rss_mb:6.1f} MB, {run.seconds:6.1f} s "
+              f"({n / run.seconds:5.1f} briefs/s)  {run.stdout}", flush=True)
+    smallest, largest = min(sizes), max(sizes)
+    print(f"peak RSS ratio {largest}/{smallest} briefs: {peaks[largest] / peaks[smallest]:.2f}")
+
+
+if __name__ == "__main__":
+    main([int(arg) for arg in sys.argv[1:]] or [2000, 20000])
