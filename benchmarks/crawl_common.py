@@ -19,8 +19,14 @@ from sitegen import site_brief, site_specs  # noqa: E402
 from crawler.localsite import LocalSite, SiteBrief  # noqa: E402
 
 # A local site answers at once: no politeness delays, so the crawler itself is measured.
-LOCAL = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
-         "-s", "CONCURRENT_REQUESTS=8"]
+LOCAL = [
+    "-s",
+    "AUTOTHROTTLE_ENABLED=False",
+    "-s",
+    "CONCURRENT_REQUESTS_PER_DOMAIN=8",
+    "-s",
+    "CONCURRENT_REQUESTS=8",
+]
 
 
 def generated_site(n: int, seed: int = 1) -> tuple[LocalSite, list]:
@@ -45,9 +51,21 @@ def run_crawl(site_url: str, db: Path, *options: str) -> CrawlRun:
     """Run `briefs crawl` as cron would, polling its resident memory for the peak."""
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-m", "crawler", "crawl", "--site", site_url, "--db", str(db),
-         *LOCAL, *options],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        [
+            sys.executable,
+            "-m",
+            "crawler",
+            "crawl",
+            "--site",
+            site_url,
+            "--db",
+            str(db),
+            *LOCAL,
+            *options,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     peak = 0
     status = Path(f"/proc/{process.pid}/status")

@@ -37,16 +37,16 @@ def main(n: int = 1000) -> None:
         second = run_crawl(site.base_url, db)
         second_requests = len(site.requests)
     conn = sqlite3.connect(db)
-    new, changed = conn.execute(
-        "SELECT new, changed FROM runs ORDER BY id DESC LIMIT 1"
-    ).fetchone()
+    new, changed = conn.execute("SELECT new, changed FROM runs ORDER BY id DESC LIMIT 1").fetchone()
     revisions = conn.execute("SELECT COUNT(*) FROM revisions WHERE revision > 1").fetchone()[0]
     print(f"site: {n} briefs; then 10 added, 5 edited")
     print(f"first crawl:  {first_requests:6d} requests  {first.seconds:6.1f} s  {first.stdout}")
     print(f"second crawl: {second_requests:6d} requests  {second.seconds:6.1f} s  {second.stdout}")
     print(f"ratio second/first requests: {second_requests / first_requests:.3f} (target <= 0.05)")
-    print(f"second crawl archived: new {new} (want 10), new revisions {revisions} (want 5), "
-          f"changed {changed}")
+    print(
+        f"second crawl archived: new {new} (want 10), new revisions {revisions} (want 5), "
+        f"changed {changed}"
+    )
 
 
 if __name__ == "__main__":

@@ -24,8 +24,11 @@ def main(sizes: list[int]) -> None:
         with site:
             run = run_crawl(site.base_url, db)
         peaks[n] = run.peak_rss_mb
-        print(f"{n:6d} briefs: peak RSS {run.peak_rss_mb:6.1f} MB, {run.seconds:6.1f} s "
-              f"({n / run.seconds:5.1f} briefs/s)  {run.stdout}", flush=True)
+        print(
+            f"{n:6d} briefs: peak RSS {run.peak_rss_mb:6.1f} MB, {run.seconds:6.1f} s "
+            f"({n / run.seconds:5.1f} briefs/s)  {run.stdout}",
+            flush=True,
+        )
     smallest, largest = min(sizes), max(sizes)
     print(f"peak RSS ratio {largest}/{smallest} briefs: {peaks[largest] / peaks[smallest]:.2f}")
 
