@@ -158,6 +158,14 @@ MIGRATIONS: list[str] = [
         SELECT briefs.url AS url, tag.value AS name
         FROM briefs, json_each(briefs.tags) AS tag;
     """,
+    # 4: the id of the message a capture was drained from (a distributed crawl's crawlers
+    # push captures to Redis; `briefs ingest` stores them). Delivery is at-least-once: the
+    # unique index makes storing the same message twice a no-op, not a second capture.
+    """
+    ALTER TABLE captures ADD COLUMN message_id TEXT;
+    CREATE UNIQUE INDEX captures_message_id ON captures(message_id)
+        WHERE message_id IS NOT NULL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -154,10 +154,14 @@ def finish_run(
     counts: dict[str, int],
     error: str | None = None,
     alert: str | None = None,
+    site: str | None = None,
 ) -> None:
+    """Close a run with its counts. `site` fills in the site of a run that did not know it
+    when it started (`briefs ingest`, started before the crawl it drains)."""
     with transaction(db):
         db.execute(
-            "UPDATE runs SET finished_at = ?, status = ?, error = ?, alert = ?, "
+            "UPDATE runs SET finished_at = ?, status = ?, error = ?, alert = ?,"
+            " site = CASE WHEN site = '' THEN COALESCE(?, '') ELSE site END, "
             + ", ".join(f"{name} = ?" for name in RUN_COUNTS)
             + " WHERE id = ?",
             [
@@ -165,6 +169,7 @@ def finish_run(
                 status,
                 error,
                 alert,
+                site,
                 *(counts.get(name, 0) for name in RUN_COUNTS),
                 run_id,
             ],
@@ -181,7 +186,10 @@ def store_capture(
     cleaner_version: str = "",
     run_id: int | None = None,
     frontier_url: str | None = None,
-) -> Outcome:
+    message_id: str | None = None,
+    discovered_via: str | None = None,
+    lastmod: str | None = None,
+) -> Outcome | None:
     """Write one fetch and what it gave, atomically.
 
     A capture with a record updates its brief: a new brief gets revision 1, a change of content
@@ -190,18 +198,28 @@ def store_capture(
     gave last time. A capture without a record is kept as `failed` (with its reason) or
     `skipped` (not a brief, kept without its body) and touches no brief.
     `frontier_url`, when given, is marked done (or failed, or skipped) in the same transaction.
+
+    `message_id` names the message of a distributed crawl this fetch came in (`briefs
+    ingest`): it is recorded with the capture, and a message already stored is not stored
+    again: the call then writes nothing and returns None. With it, the frontier entry of
+    `frontier_url` is created when the archive has none (with `discovered_via` and the
+    `lastmod` its index declared), so that a later local crawl knows the URL.
     """
     not_modified = capture.status == 304 and record is None and not error
     if record is None and not not_modified and not (error or capture.error):
         raise ValueError("a capture without a record needs the reason it has none")
     with transaction(db):
+        if message_id is not None and _message_stored(db, message_id):
+            return None
         if record is not None:
             outcome = outcome_of(db, record)
-            capture_id = _insert_capture(db, capture, outcome, record.url, None, run_id)
+            capture_id = _insert_capture(
+                db, capture, outcome, record.url, None, run_id, message_id=message_id
+            )
             apply_record(db, record, outcome, capture_id, capture.fetched_at, cleaner_version)
         elif not_modified and (brief_url := _brief_of(db, capture)):
             outcome = Outcome.UNCHANGED
-            _insert_capture(db, capture, outcome, brief_url, None, run_id)
+            _insert_capture(db, capture, outcome, brief_url, None, run_id, message_id=message_id)
             db.execute(
                 "UPDATE briefs SET last_seen = MAX(last_seen, ?) WHERE url = ?",
                 [capture.fetched_at, brief_url],
@@ -211,14 +229,57 @@ def store_capture(
                 error = "not_modified_unknown: a 304 for a URL never captured whole"
             outcome = Outcome.SKIPPED if skipped else Outcome.FAILED
             _insert_capture(
-                db, capture, outcome, None, error or capture.error, run_id, keep_body=not skipped
+                db,
+                capture,
+                outcome,
+                None,
+                error or capture.error,
+                run_id,
+                keep_body=not skipped,
+                message_id=message_id,
             )
-        if frontier_url is not None:
+        if frontier_url is not None and message_id is not None:
+            db.execute(
+                "INSERT INTO frontier (url, state, seq, discovered_via, lastmod, updated_at)"
+                " VALUES (?, ?, 0, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET"
+                " state = excluded.state, updated_at = excluded.updated_at,"
+                " discovered_via = COALESCE(discovered_via, excluded.discovered_via),"
+                " lastmod = COALESCE(excluded.lastmod, lastmod)",
+                [
+                    frontier_url,
+                    FRONTIER_STATE[outcome],
+                    discovered_via,
+                    lastmod,
+                    utc_now_precise(),
+                ],
+            )
+        elif frontier_url is not None:
             db.execute(
                 "UPDATE frontier SET state = ?, updated_at = ? WHERE url = ?",
                 [FRONTIER_STATE[outcome], utc_now_precise(), frontier_url],
             )
         return outcome
+
+
+def _message_stored(db: sqlite_utils.Database, message_id: str) -> bool:
+    return (
+        db.execute("SELECT 1 FROM captures WHERE message_id = ?", [message_id]).fetchone()
+        is not None
+    )
+
+
+def note_lastmod(
+    db: sqlite_utils.Database, url: str, lastmod: str, discovered_via: str | None = None
+) -> None:
+    """Record the lastmod an index declares for `url` (a distributed crawl found it again
+    after queueing it); the URL becomes pending if it is new to the archive."""
+    with transaction(db):
+        db.execute(
+            "INSERT INTO frontier (url, state, seq, discovered_via, lastmod, updated_at)"
+            " VALUES (?, 'pending', 0, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET"
+            " lastmod = excluded.lastmod",
+            [url, discovered_via, lastmod, utc_now_precise()],
+        )
 
 
 # What a stored capture makes of the frontier URL it was fetched for.
@@ -321,11 +382,12 @@ def _insert_capture(
     run_id: int | None,
     *,
     keep_body: bool = True,
+    message_id: str | None = None,
 ) -> int:
     cursor = db.execute(
         "INSERT INTO captures (run_id, requested_url, final_url, status, fetched_at, headers,"
         " etag, last_modified, content_type, body_sha256, body_length, body_gzip, brief_url,"
-        " outcome, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " outcome, error, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             run_id,
             capture.requested_url,
@@ -342,6 +404,7 @@ def _insert_capture(
             brief_url,
             outcome.value,
             error,
+            message_id,
         ],
     )
     return cursor.lastrowid

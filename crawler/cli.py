@@ -64,11 +64,33 @@ def finish_crawl(report: CrawlReport) -> None:
         sys.exit(EXIT_UNHEALTHY)
 
 
+redis_option = click.option(
+    "--redis",
+    "redis_url",
+    envvar="BRIEFS_REDIS_URL",
+    metavar="URL",
+    help="Distributed mode: the Redis the crawlers share (redis://host:6379/0); also "
+    "BRIEFS_REDIS_URL.",
+)
+redis_prefix_option = click.option(
+    "--redis-prefix",
+    default="briefs",
+    show_default=True,
+    help="The Redis keys of this crawl start with it: one prefix per archive.",
+)
+
+
 @main.command()
 @click.option(
     "--site", default="https://insightcrime.org", show_default=True, help="The site to crawl."
 )
-@db_option
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False),
+    help=f"The SQLite archive [default: {DEFAULT_DB}]; not with --redis.",
+)
+@redis_option
+@redis_prefix_option
 @click.option("--full", is_flag=True, help="Ask for every archived brief again (conditionally).")
 @click.option("--since", metavar="DATE", help="Only briefs published or modified since DATE.")
 @click.option(
@@ -89,7 +111,9 @@ def finish_crawl(report: CrawlReport) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Log every request (Scrapy's INFO log).")
 def crawl(
     site: str,
-    db: str,
+    db: str | None,
+    redis_url: str | None,
+    redis_prefix: str,
     full: bool,
     since: str | None,
     max_pages: int | None,
@@ -104,6 +128,10 @@ def crawl(
     more brief pages than BRIEFS_MAX_EXTRACTION_FAILURES allows; 3 it could not run (the
     site did not answer, the archive cannot be written); 75 another crawl holds the
     archive; 130 stopped by SIGINT/SIGTERM (what was fetched is kept).
+
+    With --redis URL (or BRIEFS_REDIS_URL) this process is one crawler of a distributed
+    crawl: it shares the queue and seen-set in Redis with every other crawler of the same
+    prefix, and pushes what it fetches to Redis, for `briefs ingest` to archive.
     """
     from crawler.run import crawl as run_crawl
 
@@ -116,6 +144,14 @@ def crawl(
         "LOG_LEVEL": "INFO" if verbose or log_file else "WARNING",
     }
     settings = {**{k: v for k, v in options.items() if v is not None}, **settings}
+    if redis_url:
+        if db is not None:
+            raise click.UsageError(
+                "a distributed crawler opens no archive: give --db to `briefs ingest`"
+            )
+        distributed_crawl(site, redis_url, redis_prefix, settings)
+        return
+    db = db or DEFAULT_DB
     try:
         report = run_crawl(site, db, settings)
     except archive.ArchiveLocked as error:
@@ -123,6 +159,115 @@ def crawl(
     except (archive.ArchiveError, ValueError) as error:
         raise CouldNotRun(str(error)) from None
     finish_crawl(report)
+
+
+def distributed_crawl(site: str, redis_url: str, prefix: str, settings: dict) -> None:
+    import redis
+
+    from crawler.distributed import redacted
+    from crawler.run import crawl_distributed
+
+    try:
+        report, pushed = crawl_distributed(site, redis_url, prefix, settings)
+    except redis.RedisError as error:
+        raise CouldNotRun(f"cannot reach Redis at {redacted(redis_url)}: {error}") from None
+    except ValueError as error:
+        raise CouldNotRun(str(error)) from None
+    click.echo(
+        f"briefs: fetched {pushed}, failed {report.failed}"
+        + (f", skipped {report.skipped}" if report.skipped else "")
+        + f" -- pushed to Redis (prefix {prefix}) for `briefs ingest`"
+        + (" -- interrupted" if report.interrupted else "")
+    )
+    if report.requests and not report.responses:
+        click.echo("error: the site did not answer; nothing was crawled", err=True)
+        sys.exit(EXIT_COULD_NOT_RUN)
+    if report.interrupted:
+        sys.exit(EXIT_INTERRUPTED)
+    if report.alert:
+        click.echo(f"alert: {report.alert}", err=True)
+        sys.exit(EXIT_UNHEALTHY)
+
+
+@main.command()
+@db_option
+@redis_option
+@redis_prefix_option
+@click.option(
+    "--follow", is_flag=True, help="Keep running, draining crawl after crawl, until stopped."
+)
+@click.option(
+    "--linger",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="With nothing left to store and no crawler running, wait this long for one.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log each failed page.")
+def ingest(
+    db: str, redis_url: str | None, redis_prefix: str, follow: bool, linger: float, verbose: bool
+) -> None:
+    """Store what the crawlers of a distributed crawl pushed to Redis in the archive.
+
+    The one writer of the archive (it holds its lock, as a crawl does). It runs until
+    everything is stored and no crawler has run for --linger seconds (or, with --follow,
+    until stopped), and prints one summary line. Exit status: 0 done; 1 extraction failed on
+    more brief pages than BRIEFS_MAX_EXTRACTION_FAILURES allows; 3 Redis or the archive
+    cannot be used; 75 another process writes the archive or drains the prefix; 130 stopped
+    by SIGINT/SIGTERM (what was stored is kept; the rest waits in Redis).
+    """
+    import logging
+    import signal
+
+    import redis
+
+    from crawler.distributed import redacted
+    from crawler.ingest import Writer, WriterBusy
+    from crawler.run import crawl_settings
+
+    if not redis_url:
+        raise click.UsageError("give the crawlers' Redis: --redis URL (or BRIEFS_REDIS_URL)")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.ERROR, format="%(levelname)s: %(message)s"
+    )
+    stop = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stop.append(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
+    max_share = crawl_settings(db).getfloat("BRIEFS_MAX_EXTRACTION_FAILURES")
+    writer = Writer(
+        db,
+        redis_url,
+        redis_prefix,
+        follow=follow,
+        linger=linger,
+        max_failure_share=max_share,
+        should_stop=lambda: bool(stop),
+    )
+    try:
+        report = writer.run()
+    except redis.RedisError as error:
+        raise CouldNotRun(f"cannot use Redis at {redacted(redis_url)}: {error}") from None
+    except (archive.ArchiveLocked, WriterBusy) as error:
+        raise Locked(f"{error}; not ingesting") from None
+    except archive.ArchiveError as error:
+        raise CouldNotRun(str(error)) from None
+    click.echo(report.summary_line())
+    if report.unfinished:
+        click.echo(
+            f"note: the crawl is not finished ({report.unfinished} requests wait in Redis) and"
+            " no crawler runs: start `briefs crawl --redis ...` to finish it",
+            err=True,
+        )
+    if report.interrupted:
+        sys.exit(EXIT_INTERRUPTED)
+    if report.alert:
+        click.echo(f"alert: {report.alert}", err=True)
+        sys.exit(EXIT_UNHEALTHY)
 
 
 @main.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from scrapy import Request
 from scrapy.http import Response
 
 from archive.capture import Capture
@@ -19,6 +20,10 @@ class FetchedPage:
     error: str | None = None
     # Fetched fine but not a brief (an analysis page found in a sitemap): kept out of `briefs`.
     skipped: bool = False
+    # The cleaner could not read a page that is a brief (counted for the health alert).
+    extraction_failed: bool = False
+    # The request this page answers (its meta says how it was found); None when unknown.
+    request: Request | None = None
 
 
 def capture_from_response(response: Response, *, fetched_at: str | None = None) -> Capture:

@@ -95,6 +95,8 @@ class ConditionalRequestMiddleware:
     def process_request(self, request: Request) -> None:
         if not request.meta.get("frontier") or b"If-None-Match" in request.headers:
             return
+        if not self.crawler.settings.get("BRIEFS_DB"):
+            return  # no archive to read (a distributed crawl): nothing to compare with
         if self.db is None:
             self.db = archive.connect(self.crawler.settings.get("BRIEFS_DB"))
         etag, last_modified = frontier.validators(self.db, request.url)

@@ -39,6 +39,7 @@ class CleaningPipeline:
         except CleaningError as error:
             item.error = str(error)
             if isinstance(error, ExtractionError):
+                item.extraction_failed = True
                 self.stats.inc_value(EXTRACTION_FAILED)
         else:
             self.stats.inc_value(CLEANED)

@@ -42,3 +42,36 @@ def crawl(site: str, db: str | Path, overrides: Mapping[str, Any] = ()) -> Crawl
     process.crawl(crawler, site=site)
     process.start()
     return CrawlReport.from_stats(crawler.stats.get_stats())
+
+
+def crawl_distributed(
+    site: str, redis_url: str, prefix: str, overrides: Mapping[str, Any] = ()
+) -> tuple[CrawlReport, int]:
+    """Run one crawler process of a distributed crawl of `site` (see crawler.distributed):
+    it joins the crawl under way under `prefix` in the Redis at `redis_url`, or begins one,
+    and pushes what it fetches to Redis for `briefs ingest`. It opens no archive. Returns
+    the account of its run and how many pages it pushed.
+
+    Raises redis.RedisError when Redis does not answer, ValueError when the site is not an
+    http(s) URL or a crawl of another site is under way under the prefix.
+    """
+    from crawler import distributed
+
+    site_url(site)
+    server = distributed.connect(redis_url)
+    keys = distributed.Keys(prefix)
+    under_way = distributed.current_crawl(server, keys)
+    if under_way.get("status") in ("seeding", "running") and under_way.get("site") != site:
+        raise ValueError(
+            f"a crawl of {under_way.get('site')} is under way under the Redis prefix {prefix!r}:"
+            " give another --redis-prefix (or Redis database) for another site"
+        )
+    server.close()
+    settings = crawl_settings("", overrides)
+    distributed.configure(settings, redis_url, prefix)
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(BriefsSpider)
+    process.crawl(crawler, site=site)
+    process.start()
+    stats = crawler.stats.get_stats()
+    return CrawlReport.from_stats(stats), stats.get(distributed.PUSHED, 0)

@@ -64,7 +64,12 @@ def is_brief_path(path: str) -> bool:
 class BriefsSpider(scrapy.Spider):
     """Settings it reads: BRIEFS_SITE (or `-a site=URL`), BRIEFS_DB, BRIEFS_DISCOVERY,
     BRIEFS_FULL (ask for every brief again, conditionally), BRIEFS_SINCE (only briefs
-    published or modified since this date)."""
+    published or modified since this date).
+
+    With an empty BRIEFS_DB (a distributed crawl, whose crawlers read no archive) it asks for
+    every brief it finds (within --since), and the scheduler's shared dupefilter is the
+    seen-set instead of the archive's frontier.
+    """
 
     name = "briefs"
 
@@ -94,7 +99,15 @@ class BriefsSpider(scrapy.Spider):
         return spider
 
     @property
+    def has_archive(self) -> bool:
+        """Whether there is an archive to select against (none in a distributed crawl)."""
+        return bool(self.settings.get("BRIEFS_DB"))
+
+    @property
     def archive(self) -> sqlite_utils.Database:
+        if not self.has_archive:
+            # AttributeError: what inspect.getmembers() (request serialization) skips.
+            raise AttributeError("no archive: this crawler reads none (BRIEFS_DB is empty)")
         if self._archive is None:
             self._archive = archive.connect(self.settings.get("BRIEFS_DB"))
         return self._archive
@@ -120,7 +133,7 @@ class BriefsSpider(scrapy.Spider):
     def modified_after(self) -> str | None:
         """The API's `modified_after` bound: --since, else a day before the last finished run
         began (a day of slack for clocks and time zones), else none (the first crawl)."""
-        if self.since or self.full:
+        if self.since or self.full or not self.has_archive:
             return self.since
         started = archive.last_finished_run_start(self.archive)
         if started is None:
@@ -220,7 +233,7 @@ class BriefsSpider(scrapy.Spider):
             if self.since and date and date < self.since:
                 continue
             candidates.setdefault(url, date if lastmod_known else None)
-        known = frontier.known(self.archive, candidates)
+        known = frontier.known(self.archive, candidates) if self.has_archive else {}
         requests = []
         for url, lastmod in candidates.items():
             entry = known.get(url)
@@ -256,7 +269,8 @@ class BriefsSpider(scrapy.Spider):
             url,
             callback=self.parse_brief,
             errback=self.brief_failed,
-            dont_filter=True,  # the frontier is the seen-set
+            # The frontier is the seen-set; without an archive, the scheduler's dupefilter is.
+            dont_filter=self.has_archive,
             meta={
                 "frontier": True,
                 "discovered_via": discovered_via,
@@ -284,7 +298,7 @@ class BriefsSpider(scrapy.Spider):
     # --- brief pages ----------------------------------------------------------------------
 
     def parse_brief(self, response: Response) -> Iterator[FetchedPage]:
-        yield FetchedPage(capture=capture_from_response(response))
+        yield FetchedPage(capture=capture_from_response(response), request=response.request)
 
     def brief_failed(self, failure: Failure) -> Iterator[FetchedPage]:
         request = failure.request
@@ -296,13 +310,13 @@ class BriefsSpider(scrapy.Spider):
             # Forbidden by robots.txt: never fetched; recorded so the frontier moves on.
             capture = Capture(requested_url=request.url, fetched_at=utc_timestamp())
             capture.error = "ignored: forbidden by robots.txt"
-            yield FetchedPage(capture=capture, error=capture.error, skipped=True)
+            yield FetchedPage(capture=capture, error=capture.error, skipped=True, request=request)
             return
         else:
             capture = Capture(requested_url=request.url, fetched_at=utc_timestamp())
             error = download_error_reason(failure)
         capture.error = error
-        yield FetchedPage(capture=capture, error=error)
+        yield FetchedPage(capture=capture, error=error, request=request)
 
 
 def download_error_reason(failure: Failure) -> str:

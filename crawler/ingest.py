@@ -1,0 +1,279 @@
+"""`briefs ingest`: the one writer of a distributed crawl, from Redis into the archive.
+
+It holds the archive's lock (as a local crawl does) and a heartbeat key in Redis (one writer
+per prefix), moves messages in batches from `<p>:messages` to `<p>:messages:processing`
+(BLMOVE), stores each with `store_capture(message_id=...)` (the dedup and revision rules of a
+local crawl, the message's id recorded in the same transaction), and deletes the batch only
+once every message of it is committed. A writer killed mid-batch leaves the batch in the
+processing list: the next one stores it first, skipping the messages already stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+import sqlite_utils
+
+import archive
+from archive.store import note_lastmod
+from crawler import messages
+from crawler.distributed import CRAWLER_COUNTS, DEFAULT_PREFIX, Keys, current_crawl, redacted
+from crawler.report import CrawlReport
+
+logger = logging.getLogger(__name__)
+
+
+class WriterBusy(RuntimeError):
+    """Another `briefs ingest` drains this Redis prefix."""
+
+
+# Move up to ARGV[1] messages to the processing list. KEYS: messages, processing.
+_MOVE = """
+local moved = 0
+for i = 1, tonumber(ARGV[1]) do
+  if not redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT') then break end
+  moved = moved + 1
+end
+return moved
+"""
+
+# Keep the writer's heartbeat if it is still ours. KEYS: writer. ARGV: id, milliseconds.
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+return false
+"""
+
+
+@dataclass
+class IngestReport:
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    notes: int = 0  # lastmods learnt for URLs queued already
+    counts: CrawlReport = field(default_factory=CrawlReport)
+    crawls: set[str] = field(default_factory=set)
+    interrupted: bool = False
+    unfinished: int = 0  # requests still waiting in Redis for a crawl no crawler runs
+    run_id: int | None = None
+
+    @property
+    def alert(self) -> str | None:
+        return self.counts.alert
+
+    def summary_line(self) -> str:
+        c = self.counts
+        line = (
+            f"ingest: stored {self.stored} (new {c.new}, changed {c.changed}, "
+            f"unchanged {c.unchanged}, failed {c.failed}, skipped {c.skipped}), "
+            f"duplicates {self.duplicates}"
+        )
+        if self.rejected:
+            line += f", rejected {self.rejected}"
+        if self.interrupted:
+            line += " -- interrupted"
+        return line
+
+
+class Writer:
+    def __init__(
+        self,
+        db_path: str | Path,
+        redis_url: str,
+        prefix: str = DEFAULT_PREFIX,
+        *,
+        follow: bool = False,
+        batch: int = 200,
+        poll: float = 1.0,
+        lease: float = 30.0,
+        linger: float = 10.0,
+        max_failure_share: float = 0.2,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.db_path = db_path
+        self.redis_url = redis_url
+        self.keys = Keys(prefix)
+        self.follow = follow
+        self.batch = batch
+        self.poll = poll
+        self.lease_ms = int(lease * 1000)
+        self.linger = linger
+        self.max_failure_share = max_failure_share
+        self.should_stop = should_stop
+        self.id = f"{socket.gethostname()}:{os.getpid()}"
+        self.report = IngestReport()
+        self.renewed = 0.0
+
+    def run(self) -> IngestReport:
+        """Drain the messages into the archive until the crawl is over and nothing is left
+        (or for ever with `follow`, or until `should_stop()`).
+
+        Raises redis.RedisError when Redis does not answer, archive.ArchiveError when the
+        archive cannot be written, archive.ArchiveLocked / WriterBusy when another process
+        writes the archive / drains the prefix.
+        """
+        server = redis.Redis.from_url(self.redis_url, socket_connect_timeout=10)
+        server.ping()
+        self.server = server
+        self.move = server.register_script(_MOVE)
+        self.renew = server.register_script(_RENEW)
+        db = archive.connect(self.db_path)
+        lock = archive.ArchiveLock(self.db_path)
+        try:
+            lock.acquire()
+            if not server.set(self.keys.writer, self.id, nx=True, px=self.lease_ms):
+                holder = server.get(self.keys.writer)
+                raise WriterBusy(
+                    f"another writer drains the Redis prefix {self.keys.prefix!r}"
+                    + (f" ({holder.decode()})" if holder else "")
+                )
+            try:
+                self._drain(db)
+            finally:
+                server.delete(self.keys.writer)  # ours: renewed until now
+        finally:
+            db.close()
+            lock.release()
+        return self.report
+
+    def _drain(self, db: sqlite_utils.Database) -> None:
+        if stale := archive.close_stale_runs(db):
+            logger.warning("%d earlier run(s) of this archive were killed", stale)
+        site = current_crawl(self.server, self.keys).get("site", "")
+        options = {
+            "mode": "ingest",
+            "redis": redacted(self.redis_url),
+            "prefix": self.keys.prefix,
+            "follow": self.follow,
+        }
+        run_id = self.report.run_id = archive.start_run(db, site, options)
+        idle_since: float | None = None
+        try:
+            while True:
+                self._keep_lease()
+                stored_any = self._batch(db, run_id)
+                if self.should_stop():
+                    self.report.interrupted = True
+                    break
+                if stored_any or self.follow or not self._finished():
+                    idle_since = None
+                    continue
+                # Crawlers started with this writer may not have said they are there yet.
+                idle_since = idle_since or time.monotonic()
+                if time.monotonic() - idle_since >= self.linger:
+                    break
+        finally:
+            self._finish(db, run_id)
+
+    def _keep_lease(self) -> None:
+        now = time.monotonic()
+        if now - self.renewed < self.lease_ms / 3000:
+            return
+        # Lost (this process was stalled past the lease): take it back unless another writer
+        # has; the archive's lock still keeps this archive single-writer.
+        if not self.renew(
+            keys=[self.keys.writer], args=[self.id, self.lease_ms]
+        ) and not self.server.set(self.keys.writer, self.id, nx=True, px=self.lease_ms):
+            raise WriterBusy("another writer took over the Redis prefix")
+        self.renewed = now
+
+    def _batch(self, db: sqlite_utils.Database, run_id: int) -> bool:
+        keys = self.keys
+        # A batch left by a writer that was killed comes first.
+        if not self.server.llen(keys.processing):
+            first = self.server.blmove(keys.messages, keys.processing, self.poll, "RIGHT", "LEFT")
+            if first is None:
+                return False
+            self.move(keys=[keys.messages, keys.processing], args=[self.batch - 1])
+        # Oldest first: the list holds the batch newest first.
+        for data in reversed(self.server.lrange(keys.processing, 0, -1)):
+            self._store(db, data, run_id)
+            if self.should_stop():
+                return True  # the rest of the batch stays in the processing list
+        self.server.delete(keys.processing)
+        return True
+
+    def _store(self, db: sqlite_utils.Database, data: bytes, run_id: int) -> None:
+        report = self.report
+        try:
+            message = messages.decode(data)
+        except ValueError as error:
+            logger.error("rejected a message: %s", error)
+            self.server.rpush(self.keys.rejected, data)
+            report.rejected += 1
+            return
+        if isinstance(message, messages.LastmodNote):
+            note_lastmod(db, message.url, message.lastmod, message.discovered_via)
+            report.notes += 1
+            return
+        outcome = archive.store_capture(
+            db,
+            message.capture,
+            message.record,
+            error=message.error,
+            skipped=message.skipped,
+            cleaner_version=message.cleaner_version,
+            run_id=run_id,
+            frontier_url=message.frontier_url,
+            message_id=message.id,
+            discovered_via=message.discovered_via,
+            lastmod=message.lastmod,
+        )
+        report.crawls.add(message.crawl)
+        if outcome is None:
+            report.duplicates += 1
+            return
+        report.stored += 1
+        counts = report.counts
+        setattr(counts, outcome.value, getattr(counts, outcome.value) + 1)
+        if message.record is not None:
+            counts.cleaned += 1
+        if message.extraction_failed:
+            counts.extraction_failed += 1
+        if outcome is archive.Outcome.FAILED:
+            logger.warning("failed %s: %s", message.capture.requested_url, message.error)
+
+    def _finished(self) -> bool:
+        """Nothing to drain, and no crawler is left to push more: the crawl is done, or every
+        crawler has stopped (or died) before its end (a crawl not begun yet is waited for)."""
+        keys = self.keys
+        crawl = current_crawl(self.server, keys)
+        if not crawl:
+            return False
+        crawlers = [crawler.decode() for crawler in self.server.hkeys(keys.crawlers)]
+        if any(self.server.exists(keys.alive(crawler)) for crawler in crawlers):
+            return False
+        if self.server.llen(keys.messages) or self.server.llen(keys.processing):
+            return False
+        if crawl.get("status") != "done":
+            self.report.unfinished = self.server.llen(keys.requests) + self.server.hlen(keys.leases)
+        return True
+
+    def _finish(self, db: sqlite_utils.Database, run_id: int) -> None:
+        counts = self.report.counts
+        for crawl in self.report.crawls:
+            totals = self.server.hgetall(self.keys.stats(crawl))
+            for name in CRAWLER_COUNTS:
+                value = int(totals.get(name.encode(), 0))
+                setattr(counts, name, getattr(counts, name) + value)
+        counts.alert = counts.health_alert(self.max_failure_share)
+        status = "interrupted" if self.report.interrupted else "ok"
+        archive.finish_run(
+            db,
+            run_id,
+            status=status,
+            counts=counts.counts(),
+            error="stopped by a signal" if self.report.interrupted else None,
+            alert=counts.alert,
+            site=current_crawl(self.server, self.keys).get("site"),
+        )
+        if counts.alert:
+            logger.error(counts.alert)

@@ -1,0 +1,157 @@
+"""What a crawler of a distributed crawl pushes to Redis for the writer: one fetched page.
+
+A message is self-contained JSON (UTF-8): the capture (requested and final URL, status, time,
+headers in order, the body gzip-compressed and base64-encoded, the fetch error), the cleaned
+record or why there is none, the cleaner's version, how the URL was found, and its id. The
+crawler compresses the body (the archive keeps it gzip-compressed anyway), so the one writer
+only decodes and stores: the costly work stays with the crawlers, which scale out.
+
+The id is derived from the crawl and the URL first requested, so a page fetched twice in one
+crawl (a crawler stopped after pushing it and before its lease was released, a lease taken
+over from a crawler thought dead) gives one id: the archive stores the first and ignores the
+others. A message is never stored twice (`store_capture(message_id=...)`).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from archive.capture import Capture
+from cleaning.record import BriefRecord
+from crawler.items import FetchedPage
+
+FORMAT = 1
+
+
+@dataclass
+class PackedCapture(Capture):
+    """A Capture whose gzip-compressed body came ready-made (from a message)."""
+
+    gzipped: bytes | None = field(default=None, repr=False)
+
+    def body_gzip(self) -> bytes | None:
+        return self.gzipped if self.gzipped is not None else super().body_gzip()
+
+
+@dataclass
+class Message:
+    id: str
+    crawl: str
+    capture: Capture
+    record: BriefRecord | None
+    error: str | None
+    skipped: bool
+    extraction_failed: bool
+    cleaner_version: str
+    frontier_url: str
+    discovered_via: str | None = None
+    lastmod: str | None = None
+
+
+@dataclass
+class LastmodNote:
+    """A brief URL found again, by an index that declares its lastmod, after it was queued
+    (the dupefilter dropped the request): the writer records the lastmod in the frontier,
+    as a local crawl does, so that a later crawl does not take the brief for changed."""
+
+    url: str
+    lastmod: str
+    discovered_via: str | None = None
+
+
+def encode_note(url: str, lastmod: str, discovered_via: str | None) -> bytes:
+    note = {"format": FORMAT, "kind": "lastmod", "url": url, "lastmod": lastmod}
+    note["discovered_via"] = discovered_via
+    return json.dumps(note, separators=(",", ":")).encode()
+
+
+def message_id(crawl: str, url: str) -> str:
+    return hashlib.sha256(f"{crawl}\n{url}".encode()).hexdigest()[:32]
+
+
+def first_url(page: FetchedPage) -> str:
+    """The URL the crawl asked for (before any redirect): the frontier URL of the page."""
+    request = page.request
+    if request is None:
+        return page.capture.requested_url
+    redirects = request.meta.get("redirect_urls")
+    return redirects[0] if redirects else request.url
+
+
+def encode(page: FetchedPage, crawl: str, cleaner_version: str) -> bytes:
+    capture = page.capture
+    blob = capture.body_gzip()
+    url = first_url(page)
+    meta = page.request.meta if page.request is not None else {}
+    message: dict[str, Any] = {
+        "format": FORMAT,
+        "id": message_id(crawl, url),
+        "crawl": crawl,
+        "url": url,
+        "discovered_via": meta.get("discovered_via"),
+        "lastmod": meta.get("lastmod"),
+        "capture": {
+            "requested_url": capture.requested_url,
+            "final_url": capture.final_url,
+            "status": capture.status,
+            "fetched_at": capture.fetched_at,
+            "headers": capture.headers,
+            "body_gzip": None if blob is None else base64.b64encode(blob).decode("ascii"),
+            "error": capture.error,
+        },
+        "record": None if page.record is None else page.record.as_dict(),
+        "error": page.error,
+        "skipped": page.skipped,
+        "extraction_failed": page.extraction_failed,
+        "cleaner_version": cleaner_version,
+    }
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def decode(data: bytes) -> Message | LastmodNote:
+    """The message in `data`; ValueError when it is not one this release can read."""
+    try:
+        message = json.loads(data)
+        if message.get("format") != FORMAT:
+            raise ValueError(f"unknown message format {message.get('format')!r}")
+        if message.get("kind") == "lastmod":
+            return LastmodNote(message["url"], message["lastmod"], message["discovered_via"])
+        raw = message["capture"]
+        blob = None if raw["body_gzip"] is None else base64.b64decode(raw["body_gzip"])
+        capture = PackedCapture(
+            requested_url=raw["requested_url"],
+            fetched_at=raw["fetched_at"],
+            final_url=raw["final_url"],
+            status=raw["status"],
+            headers=[tuple(pair) for pair in raw["headers"]],
+            body=None if blob is None else gzip.decompress(blob),
+            error=raw["error"],
+            gzipped=blob,
+        )
+        record = None
+        if message["record"] is not None:
+            fields = dict(message["record"])
+            declared = fields.pop("content_hash", None)
+            record = BriefRecord(**fields)
+            if declared is not None and declared != record.content_hash:
+                raise ValueError("the record does not match its content_hash")
+        return Message(
+            id=message["id"],
+            crawl=message["crawl"],
+            capture=capture,
+            record=record,
+            error=message["error"],
+            skipped=bool(message["skipped"]),
+            extraction_failed=bool(message["extraction_failed"]),
+            cleaner_version=message["cleaner_version"],
+            frontier_url=message["url"],
+            discovered_via=message.get("discovered_via"),
+            lastmod=message.get("lastmod"),
+        )
+    except (KeyError, TypeError, ValueError, OSError, EOFError) as error:
+        raise ValueError(f"not a briefs message: {error}") from error

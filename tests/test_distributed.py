@@ -1,0 +1,421 @@
+"""Distributed crawls: crawler processes sharing a frontier in Redis, one writer archiving.
+
+A real `redis-server` (Debian's package; `.ci/run` installs it) runs on 127.0.0.1 on a free
+port, without persistence, for this module. Crawlers and the writer run as the `briefs`
+command in subprocesses, against a fixture site served on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sitegen import revise, site_brief, site_specs
+
+import archive
+from archive import Capture
+from cleaning import CLEANER_VERSION, clean
+from crawler import messages
+from crawler.distributed import Keys
+from crawler.ingest import Writer
+from crawler.items import FetchedPage
+from crawler.localsite import Fault, LocalSite
+from crawler.spiders.briefs import is_brief_path
+
+if shutil.which("redis-server") is None:
+    pytest.skip(
+        "redis-server is not installed (Debian: apt-get install redis-server)",
+        allow_module_level=True,
+    )
+
+import redis
+
+FAST = [
+    "-s",
+    "AUTOTHROTTLE_START_DELAY=0",
+    "-s",
+    "RETRY_AFTER_DEFAULT=0.2",
+    "-s",
+    "DOWNLOAD_TIMEOUT=5",
+    # A crawler killed is taken for dead after 2 s (30 s by default).
+    "-s",
+    "BRIEFS_REDIS_LEASE=2",
+]
+SPECS = site_specs(24, seed=23)
+BROKEN, UNAVAILABLE, ROBOTS, EDITED = 0, 1, 2, 3
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("redis")
+    port = free_port()
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    client = redis.Redis(port=port)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            assert server.poll() is None and time.monotonic() < deadline, "redis-server failed"
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture
+def server(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    client.flushall()
+    yield client
+    client.close()
+
+
+def briefs(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "crawler", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def crawler(site: LocalSite, redis_url: str, *options: str, log: Path | None = None):
+    return subprocess.Popen(
+        [sys.executable, "-m", "crawler", "crawl", "--site", site.base_url, "--redis", redis_url,
+         *FAST, *options],
+        stdout=subprocess.PIPE,
+        stderr=log.open("w") if log else subprocess.DEVNULL,
+        text=True,
+    )  # fmt: skip
+
+
+def writer(redis_url: str, db: Path):
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "crawler",
+            "ingest",
+            "--redis",
+            redis_url,
+            "--db",
+            str(db),
+            "--linger",
+            "4",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(process: subprocess.Popen, timeout: float = 90) -> tuple[int, str, str]:
+    out, err = process.communicate(timeout=timeout)
+    return process.returncode, out, err
+
+
+def rows(db: Path, sql: str, *params: object) -> list[tuple]:
+    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def content(db: Path) -> dict[str, list]:
+    """What must be equal between a local and a distributed archive of the same crawls."""
+    return {
+        "briefs": rows(db, "SELECT url, revision, content_hash, title FROM briefs ORDER BY url"),
+        "revisions": rows(
+            db, "SELECT url, revision, content_hash, made_by FROM revisions ORDER BY url, revision"
+        ),
+        # The first crawl's captures: each URL asked for, once, with what it gave.
+        "first_captures": rows(
+            db,
+            "SELECT requested_url, final_url, status, body_sha256, brief_url, outcome,"
+            " substr(error, 1, 8) FROM captures WHERE run_id = (SELECT MIN(id) FROM runs)"
+            " ORDER BY requested_url",
+        ),
+    }
+
+
+def fixture_site() -> tuple[LocalSite, list]:
+    generated = [site_brief(spec) for spec in SPECS]
+    old_slug = replace(generated[5][0], path=generated[5][0].path.rstrip("/") + "-old-slug/")
+    site = LocalSite([*(brief for brief, _ in generated), old_slug])
+    return site, generated
+
+
+def set_faults(site: LocalSite, generated: list, slow: float) -> None:
+    for brief in site.briefs:
+        site.set_fault(brief.path, Fault.slow(slow))
+    site.set_fault(generated[BROKEN][0].path, Fault.status(500, times=None))
+    site.set_fault(generated[UNAVAILABLE][0].path, Fault.status(503, times=1))
+    site.set_page(
+        "/robots.txt",
+        f"User-agent: *\nDisallow: {generated[ROBOTS][0].path}\n".encode(),
+        "text/plain",
+    )
+
+
+def edit(site: LocalSite) -> dict:
+    edited, record = site_brief(revise(SPECS[EDITED], datetime(2026, 3, 1, tzinfo=UTC)))
+    site.replace(edited.path, edited.html, edited.modified)
+    return record
+
+
+def test_two_crawlers_and_one_writer_archive_what_one_crawl_does(tmp_path, server, redis_url):
+    site, generated = fixture_site()
+    local, shared = tmp_path / "local.sqlite", tmp_path / "shared.sqlite"
+    with site:
+        set_faults(site, generated, slow=0.02)
+        assert briefs("crawl", "--site", site.base_url, "--db", str(local), *FAST).returncode == 0
+        site.clear_requests()
+        set_faults(site, generated, slow=0.02)
+        crawlers = [crawler(site, redis_url) for _ in range(2)]
+        ingest = writer(redis_url, shared)
+        results = [finish(process) for process in crawlers]
+        assert [code for code, _, _ in results] == [0, 0], results
+        pushed = sorted(int(out.split()[2].rstrip(",")) for _, out, _ in results)
+        code, out, err = finish(ingest)
+        assert code == 0, err
+        # Each crawler fetched some of the pages (the robots-forbidden one is pushed as
+        # skipped), and no page twice: only those that failed were asked for again.
+        assert pushed[0] > 0 and sum(pushed) == len(SPECS) + 1  # + the old slug
+        asked = [r.path for r in site.requests if is_brief_path(r.path)]
+        repeated = {path for path in asked if asked.count(path) > 1}
+        assert repeated == {generated[UNAVAILABLE][0].path, generated[BROKEN][0].path}
+        assert out.startswith(f"ingest: stored {sum(pushed)} (")
+        assert content(shared) == content(local)
+
+        # An edit, and a second crawl of each: the same revisions.
+        record = edit(site)
+        site.clear_fault()
+        assert briefs("crawl", "--site", site.base_url, "--db", str(local), *FAST).returncode == 0
+        crawlers = [crawler(site, redis_url) for _ in range(2)]
+        ingest = writer(redis_url, shared)
+        assert [finish(process)[0] for process in crawlers] == [0, 0]
+        code, out, err = finish(ingest)
+        assert code == 0, err
+        assert rows(shared, "SELECT COUNT(*) FROM captures WHERE message_id IS NULL") == [(0,)]
+        # A local crawl after the distributed ones knows every URL: nothing is new.
+        after = briefs("crawl", "--site", site.base_url, "--db", str(shared), *FAST)
+        assert after.returncode == 0, after.stderr
+    second = content(shared)
+    assert second["briefs"] == content(local)["briefs"]
+    assert second["revisions"] == content(local)["revisions"]
+    assert rows(shared, "SELECT revision FROM briefs WHERE url = ?", record["url"]) == [(2,)]
+    # The distributed crawl has no archive to compare with: it asks for every brief again,
+    # and the unchanged ones only move last_seen.
+    assert "changed 1," in out and f"new {len([BROKEN])}," in out
+    statuses = rows(shared, "SELECT status, site, requests > 0, options FROM runs ORDER BY id")
+    assert [row[:3] for row in statuses] == [("ok", site.base_url, 1)] * 3
+    assert ['"mode":"ingest"' in row[3] for row in statuses] == [True, True, False]
+    assert after.stdout.startswith("briefs: fetched 0, new 0, changed 0"), after.stdout
+
+
+def test_a_crawler_killed_and_restarted_loses_nothing_and_stores_nothing_twice(
+    tmp_path, server, redis_url
+):
+    site, generated = fixture_site()
+    db = tmp_path / "shared.sqlite"
+    expected = {record["url"] for i, (_, record) in enumerate(generated) if i not in (ROBOTS,)}
+    keys = Keys()
+    with site:
+        set_faults(site, generated, slow=0.15)
+        crawlers = [crawler(site, redis_url, log=tmp_path / f"crawler{i}.log") for i in range(2)]
+        ingest = writer(redis_url, db)
+        deadline = time.monotonic() + 60
+        # Kill one crawler while it holds leased brief requests, once pages have been pushed.
+        while not (
+            server.llen(keys.messages) + archived(db) >= 4 and leased_by(server, crawlers[0].pid)
+        ):
+            assert time.monotonic() < deadline and crawlers[0].poll() is None
+            time.sleep(0.02)
+        held = leased_by(server, crawlers[0].pid)
+        crawlers[0].send_signal(signal.SIGKILL)
+        crawlers[0].wait()
+        restarted = crawler(site, redis_url, log=tmp_path / "restarted.log")
+        assert finish(restarted)[0] == 0
+        assert finish(crawlers[1])[0] == 0
+        code, _, err = finish(ingest)
+        assert code == 0, err
+    assert {url for (url,) in rows(db, "SELECT url FROM briefs")} == expected - {
+        generated[BROKEN][1]["url"]
+    }
+    # One capture per URL asked for, one revision per brief, nothing left in Redis.
+    assert (
+        rows(db, "SELECT requested_url FROM captures GROUP BY requested_url HAVING COUNT(*) > 1")
+        == []
+    )
+    assert rows(db, "SELECT COUNT(*) FROM captures") == [(len(SPECS) + 1,)]
+    assert rows(db, "SELECT COUNT(*) FROM revisions") == [(len(expected) - 1,)]
+    assert server.hlen(keys.leases) == server.llen(keys.requests) == 0
+    assert server.llen(keys.messages) == server.llen(keys.processing) == 0
+    assert server.hget(keys.crawl, "status") == b"done"
+    # The killed crawler's requests were taken back and fetched by another.
+    for url in held:
+        assert rows(db, "SELECT COUNT(*) FROM captures WHERE requested_url = ?", url) == [(1,)]
+
+
+def archived(db: Path) -> int:
+    try:
+        return rows(db, "SELECT COUNT(*) FROM captures")[0][0]
+    except sqlite3.Error:
+        return 0
+
+
+def crawler_id(server: redis.Redis, pid: int) -> bytes:
+    for crawler_key in server.hkeys(Keys().crawlers):
+        if crawler_key.split(b":")[1] == str(pid).encode():
+            return crawler_key
+    return b"\0none"
+
+
+def leased_by(server: redis.Redis, pid: int) -> list[str]:
+    import json
+
+    owner = crawler_id(server, pid) + b"/"
+    urls = [
+        json.loads(data)["url"]
+        for token, data in server.hgetall(Keys().leases).items()
+        if token.startswith(owner)
+    ]
+    return [
+        url
+        for url in urls
+        if is_brief_path(
+            url.split("://", 1)[1].partition("/")[2]
+            and "/" + url.split("://", 1)[1].partition("/")[2]
+        )
+    ]
+
+
+def page(spec_index: int, crawl: str = "c1") -> tuple[bytes, dict]:
+    brief, record = site_brief(SPECS[spec_index])
+    url = "http://127.0.0.1:1" + brief.path
+    capture = Capture(
+        requested_url=url,
+        final_url=url,
+        status=200,
+        fetched_at="2026-01-01T00:00:00+00:00",
+        headers=[("Content-Type", "text/html; charset=UTF-8"), ("ETag", '"x"')],
+        body=brief.html,
+    )
+    item = FetchedPage(capture=capture, record=clean(brief.html, url))
+    return messages.encode(item, crawl, CLEANER_VERSION), record
+
+
+def test_a_message_stored_twice_is_one_capture(tmp_path):
+    data, record = page(4)
+    message = messages.decode(data)
+    db = archive.connect(tmp_path / "a.sqlite")
+    store = dict(
+        message_id=message.id, frontier_url=message.frontier_url, lastmod="2026-01-01T00:00:00"
+    )
+    assert (
+        archive.store_capture(db, message.capture, message.record, **store) is archive.Outcome.NEW
+    )
+    assert archive.store_capture(db, message.capture, message.record, **store) is None
+    assert db.execute("SELECT COUNT(*) FROM captures").fetchone() == (1,)
+    assert db.execute("SELECT url, revision FROM briefs").fetchall() == [(record["url"], 1)]
+    assert db.execute("SELECT state, lastmod FROM frontier").fetchall() == [
+        ("done", "2026-01-01T00:00:00")
+    ]
+    # The body arrives compressed, and is stored as it came, the bytes intact.
+    stored = db.execute("SELECT body_gzip, body_sha256 FROM captures").fetchone()
+    assert stored[0] == message.capture.body_gzip()
+    assert archive.decompress_body(stored[0]) == site_brief(SPECS[4])[0].html
+
+
+def test_a_writer_killed_mid_batch_resumes_without_loss_or_duplicates(tmp_path, server, redis_url):
+    keys = Keys()
+    pushed = [page(i) for i in range(4, 12)]
+    for data, _ in pushed:
+        server.lpush(keys.messages, data)
+    server.hset(keys.crawl, mapping={"id": "c1", "site": "http://127.0.0.1:1", "status": "done"})
+    # What a writer killed mid-batch leaves: a batch in the processing list, part of it stored.
+    for _ in range(5):
+        server.lmove(keys.messages, keys.processing, "RIGHT", "LEFT")
+    db = tmp_path / "a.sqlite"
+    conn = archive.connect(db)
+    for data in server.lrange(keys.processing, 3, 4):  # the batch's two oldest
+        message = messages.decode(data)
+        archive.store_capture(
+            conn, message.capture, message.record, message_id=message.id,
+            frontier_url=message.frontier_url,
+        )  # fmt: skip
+    conn.close()
+    report = Writer(db, redis_url, batch=3, linger=0).run()
+    assert (report.stored, report.duplicates) == (6, 2)
+    assert rows(db, "SELECT COUNT(*), COUNT(DISTINCT message_id) FROM captures") == [(8, 8)]
+    assert {url for (url,) in rows(db, "SELECT url FROM briefs")} == {r["url"] for _, r in pushed}
+    assert server.llen(keys.messages) == server.llen(keys.processing) == 0
+    # The same messages again (a crawler that pushed and died before its lease was released,
+    # whose request was fetched again): nothing new.
+    for data, _ in pushed:
+        server.lpush(keys.messages, data)
+    again = Writer(db, redis_url, linger=0).run()
+    assert (again.stored, again.duplicates) == (0, 8)
+    assert rows(db, "SELECT COUNT(*) FROM captures") == [(8,)]
+
+
+def test_one_writer_per_prefix_and_per_archive(tmp_path, server, redis_url):
+    server.set(Keys().writer, "elsewhere:1", px=60_000)
+    busy = briefs("ingest", "--redis", redis_url, "--db", str(tmp_path / "a.sqlite"))
+    assert busy.returncode == 75 and "another writer drains" in busy.stderr
+    server.delete(Keys().writer)
+    with archive.ArchiveLock(tmp_path / "a.sqlite"):
+        locked = briefs("ingest", "--redis", redis_url, "--db", str(tmp_path / "a.sqlite"))
+    assert locked.returncode == 75 and "another crawl holds" in locked.stderr
+
+
+def test_usage_and_unreachable_redis(tmp_path):
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    mixed = briefs("crawl", "--redis", url, "--db", str(tmp_path / "a.sqlite"))
+    assert mixed.returncode == 2 and "give --db to `briefs ingest`" in mixed.stderr
+    down = briefs("crawl", "--site", "http://127.0.0.1:1", "--redis", url, timeout=60)
+    assert down.returncode == 3 and "cannot reach Redis" in down.stderr
+    env_down = subprocess.run(
+        [sys.executable, "-m", "crawler", "ingest", "--db", str(tmp_path / "a.sqlite")],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "BRIEFS_REDIS_URL": url},
+        timeout=60,
+    )
+    assert env_down.returncode == 3 and "cannot use Redis" in env_down.stderr
+    assert not (tmp_path / "a.sqlite").exists() or rows(
+        tmp_path / "a.sqlite", "SELECT COUNT(*) FROM runs"
+    ) == [(0,)]
+
+
+def test_a_crawl_of_another_site_is_refused_under_the_same_prefix(server, redis_url):
+    server.hset(
+        Keys().crawl, mapping={"id": "c1", "site": "https://example.org", "status": "running"}
+    )
+    other = briefs("crawl", "--site", "http://127.0.0.1:1", "--redis", redis_url, timeout=60)
+    assert other.returncode == 3 and "a crawl of https://example.org is under way" in other.stderr
+    elsewhere = briefs(
+        "crawl", "--site", "http://127.0.0.1:1", "--redis", redis_url,
+        "--redis-prefix", "other", *FAST, timeout=60,
+    )  # fmt: skip
+    assert elsewhere.returncode == 3  # past the check: the site (nothing there) did not answer
+    assert "did not answer" in elsewhere.stderr
