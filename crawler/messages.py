@@ -3,8 +3,9 @@
 A message is self-contained JSON (UTF-8): the capture (requested and final URL, status, time,
 headers in order, the body gzip-compressed and base64-encoded, the fetch error), the cleaned
 record or why there is none, the cleaner's version, how the URL was found, and its id. The
-crawler compresses the body (the archive keeps it gzip-compressed anyway), so the one writer
-only decodes and stores: the costly work stays with the crawlers, which scale out.
+crawler compresses the body (gzip level 6; the archive keeps it gzip-compressed anyway), so
+the one writer only decodes and stores: the costly work stays with the crawlers, which scale
+out.
 
 The id is derived from the crawl and the URL first requested, so a page fetched twice in one
 crawl (a crawler stopped after pushing it and before its lease was released, a lease taken
@@ -85,7 +86,8 @@ def first_url(page: FetchedPage) -> str:
 
 def encode(page: FetchedPage, crawl: str, cleaner_version: str) -> bytes:
     capture = page.capture
-    blob = capture.body_gzip()
+    # Level 6: a fifth of level 9's time (what Capture.body_gzip uses) for 2 % more bytes.
+    blob = None if capture.body is None else gzip.compress(capture.body, 6, mtime=0)
     url = first_url(page)
     meta = page.request.meta if page.request is not None else {}
     message: dict[str, Any] = {

@@ -7,6 +7,7 @@ command in subprocesses, against a fixture site served on 127.0.0.1.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import signal
 import socket
@@ -341,9 +342,11 @@ def test_a_message_stored_twice_is_one_capture(tmp_path):
         ("done", "2026-01-01T00:00:00")
     ]
     # The body arrives compressed, and is stored as it came, the bytes intact.
-    stored = db.execute("SELECT body_gzip, body_sha256 FROM captures").fetchone()
-    assert stored[0] == message.capture.body_gzip()
-    assert archive.decompress_body(stored[0]) == site_brief(SPECS[4])[0].html
+    stored = db.execute("SELECT body_gzip, body_sha256, body_length FROM captures").fetchone()
+    html = site_brief(SPECS[4])[0].html
+    assert stored[0] == message.capture.body_gzip() != Capture("u", "t", body=html).body_gzip()
+    assert archive.decompress_body(stored[0]) == html
+    assert stored[1:] == (hashlib.sha256(html).hexdigest(), len(html))
 
 
 def test_a_writer_killed_mid_batch_resumes_without_loss_or_duplicates(tmp_path, server, redis_url):
