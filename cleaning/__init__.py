@@ -3,7 +3,15 @@
 Pure: no I/O, no network, no logging. `clean()` raises only CleaningError subclasses.
 """
 
-from .errors import CleaningError, ExtractionError, NotABrief, NotHTML
+from .errors import (
+    CleaningError,
+    ExtractionError,
+    NotABrief,
+    NotHTML,
+    TooDeep,
+    TooLarge,
+    Truncated,
+)
 from .extract import clean
 from .record import BriefRecord
 from .urls import normalize_url
@@ -19,6 +27,9 @@ __all__ = [
     "ExtractionError",
     "NotABrief",
     "NotHTML",
+    "TooDeep",
+    "TooLarge",
+    "Truncated",
     "clean",
     "normalize_url",
 ]

@@ -6,17 +6,20 @@ Three passes over the (small) text container, which is modified in place:
 2. promotions and widgets by text: "SEE ALSO:" paragraphs are taken out and their links
    kept for `related`; a known widget sentence takes its whole widget with it;
 3. blocks: one per paragraph, heading, list item, quote, figure caption or table row, and
-   one per run of loose inline text (old posts without `<p>`), whitespace collapsed.
+   one per run of loose inline text (old posts without `<p>`), whitespace collapsed; the
+   debris of damaged markup (tags shown as text, a SEE ALSO line run into the paragraph
+   before it) is taken out of them, and a block that is widget text is dropped.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from lxml import etree
 
 from . import boilerplate
-from .text import DROP_TAGS, HEADING_TAGS, Element, collapse, drop_tree, short_text_of, text_of
+from .text import DROP_TAGS, HEADING_TAGS, Element, collapse, drop_tree, text_of
 
 BLOCK_TAGS = frozenset(
     {"p", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "figcaption", "pre", "dt", "dd", "tr"}
@@ -65,6 +68,21 @@ _STRUCTURE_TAGS = frozenset({"h1", "header", "nav", "aside"})
 _PHRASE_TAGS = BLOCK_TAGS | HEADING_TAGS | {"div", "section", "span", "strong", "b", "em", "a"}
 # Blocks a widget may hold (headline, a line or two, a button) before it counts as article.
 _WIDGET_MAX_BLOCKS = 3
+# A tag shown as text: what is left of markup whose `<` was lost (a damaged download, a bad
+# edit): `img src="..." alt="share icon">`, or of its name too: `class="cc-notice">`. Its
+# attribute values (the share bar's alt text, a button's class) are not article text; a tag
+# needs a quoted attribute and its `>` to count, so prose such as "a > b" is never touched.
+_MARKUP_DEBRIS = re.compile(
+    r"(?:</?)?(?:\b[A-Za-z][\w:-]*\s+)?[\w:-]+\s*=\s*(?:\"[^\"<>]*\"|'[^'<>]*')"
+    r"(?:\s+[\w:-]+\s*=\s*(?:\"[^\"<>]*\"|'[^'<>]*'))*\s*/?>"
+)
+# The end of a tag whose start was lost, left at the start of a block: `ng>` of `<strong>`.
+_LEADING_DEBRIS = re.compile(r"^(?:/?[A-Za-z][\w-]*\s*/?>\s*)+")
+# A widget's size in elements (the share bar has about 20) and in levels above the element
+# that tells it (about 7 for the share bar's icon): bounds that keep the search for a
+# widget's edge from walking a large or deep tree once per marker.
+_WIDGET_MAX_ELEMENTS = 200
+_WIDGET_MAX_LEVELS = 12
 
 
 @dataclass
@@ -76,15 +94,113 @@ class Body:
 def extract_body(container: Element) -> Body:
     widgets = _prune(container)
     body = Body()
-    doomed = [_widget_root(el, container) for el in widgets]
-    doomed.extend(_promotions_and_widgets(container, body.see_also))
+    measures = _Measures(container)
+    doomed = [_widget_root(el, container, measures) for el in widgets]
+    # One look at the whole text tells whether any widget sentence or SEE ALSO label is
+    # there at all: on most pages none is (the widgets went by their classes), and no
+    # element or block need be checked for one.
+    holds_widget_text = boilerplate.may_hold_boilerplate_text("".join(container.itertext()))
+    if holds_widget_text:
+        doomed.extend(_promotions_and_widgets(container, body.see_also, measures))
     for el in doomed:
         if el is not container:
             drop_tree(el)
-    body.blocks = [
-        block for block in _blocks(container) if not boilerplate.is_boilerplate_text(block)
-    ]
+    body.blocks = []
+    for block in _blocks(container):
+        if holds_widget_text or ">" in block:
+            block = _repaired(block)
+            if not block or (holds_widget_text and boilerplate.is_boilerplate_text(block)):
+                continue
+        body.blocks.append(block)
     return body
+
+
+def _repaired(block: str) -> str:
+    """A block without the debris of damaged markup: tags shown as text, and a SEE ALSO
+    promotion that ran into it (the label in capitals and what follows)."""
+    if '="' in block or "='" in block:
+        block = collapse(_MARKUP_DEBRIS.sub(" ", block))
+    if "ALSO" in block or "TAMBI" in block:
+        start = boilerplate.see_also_inside(block)
+        if start is not None:
+            block = block[:start].rstrip()
+    if len(block) > boilerplate.PHRASE_MAX_CHARS:
+        # A paragraph that ran into a widget after it (their end tags lost): the widget's
+        # sentence and what follows go. (A short block that is widget text goes whole.)
+        start = boilerplate.widget_text_inside(block)
+        if start is not None:
+            block = block[:start].rstrip()
+    if ">" in block:
+        block = _LEADING_DEBRIS.sub("", block)
+    return block
+
+
+class _Measures:
+    """Each element's text (as itertext gives it, while short), element count and block
+    count, taken bottom-up in one walk when first asked for, so asking about every element
+    of a deep or wide tree costs no more than one walk of it. Valid until the tree changes;
+    the widget passes only read it."""
+
+    # Raw characters kept: twice the longest text any widget test looks at, as in
+    # short_text_of.
+    TEXT_LIMIT = 2 * max(boilerplate.WIDGET_MAX_CHARS, boilerplate.PHRASE_MAX_CHARS)
+
+    def __init__(self, container: Element) -> None:
+        self.container = container
+        self._sizes: dict[Element, tuple[str | None, int, int]] | None = None
+        self._fits: dict[Element, bool] = {}
+
+    def short_text(self, el: Element, limit: int) -> str | None:
+        """What short_text_of(el, limit) gives."""
+        raw = self._measured(el)[0]
+        if raw is None or len(raw) > 2 * limit:
+            return None
+        text = collapse(raw)
+        return text if len(text) <= limit else None
+
+    def is_widget_sized(self, el: Element) -> bool:
+        fits = self._fits.get(el)
+        if fits is None:
+            _raw, elements, blocks = self._measured(el)
+            fits = (
+                elements <= _WIDGET_MAX_ELEMENTS
+                and blocks <= _WIDGET_MAX_BLOCKS
+                and self.short_text(el, boilerplate.WIDGET_MAX_CHARS) is not None
+            )
+            self._fits[el] = fits
+        return fits
+
+    def _measured(self, el: Element) -> tuple[str | None, int, int]:
+        if self._sizes is None:
+            self._sizes = self._measure_all()
+        return self._sizes[el]
+
+    def _measure_all(self) -> dict[Element, tuple[str | None, int, int]]:
+        sizes: dict[Element, tuple[str | None, int, int]] = {}
+        limit = self.TEXT_LIMIT
+        for _event, el in etree.iterwalk(self.container, events=("end",)):
+            parts = [el.text] if el.text else []
+            size = len(el.text or "")
+            elements = 1
+            blocks = 1 if el.tag in BLOCK_TAGS or el.tag in HEADING_TAGS else 0
+            for child in el:
+                raw, child_elements, child_blocks = sizes.get(child, (None, 1, 0))
+                elements += child_elements
+                blocks += child_blocks
+                if size > limit:
+                    continue
+                if raw is None:
+                    size = limit + 1
+                    continue
+                if raw:
+                    parts.append(raw)
+                if child.tail:
+                    parts.append(child.tail)
+                size += len(raw) + len(child.tail or "")
+            # One part alone is kept as the same string: a chain of wrappers shares it.
+            text = None if size > limit else parts[0] if len(parts) == 1 else "".join(parts)
+            sizes[el] = (text, elements, blocks)
+        return sizes
 
 
 def _prune(container: Element) -> list[Element]:
@@ -121,58 +237,78 @@ def _prune(container: Element) -> list[Element]:
     return widgets
 
 
-def _promotions_and_widgets(container: Element, see_also: list[tuple[str, str]]) -> list[Element]:
+def _promotions_and_widgets(
+    container: Element, see_also: list[tuple[str, str]], measures: _Measures
+) -> list[Element]:
     """SEE ALSO paragraphs (their links go to `see_also`) and widgets found by their text."""
-    if not boilerplate.may_hold_boilerplate_text("".join(container.itertext())):
-        return []
-    doomed: set[Element] = set()
-    walker = etree.iterwalk(container, events=("start",))
-    for _event, el in walker:
+    doomed: list[Element] = []
+    promoted: set[Element] = set()
+    # A widget found by its text may be an ancestor of the element that told it (the walk is
+    # inside it): the rest of it is skipped up to its end, without testing every element's
+    # ancestry against every widget found.
+    skipping: Element | None = None
+    walker = etree.iterwalk(container, events=("start", "end"))
+    for event, el in walker:
+        if event == "end":
+            if el is skipping:
+                skipping = None
+            continue
+        if skipping is not None:
+            walker.skip_subtree()
+            continue
+        if el in promoted:
+            walker.skip_subtree()
+            continue
         if el is container or el.tag not in _PHRASE_TAGS:
             continue
-        if doomed and _inside_any(el, doomed, container):
-            walker.skip_subtree()
-            continue
-        text = short_text_of(el, boilerplate.PHRASE_MAX_CHARS)
+        text = measures.short_text(el, boilerplate.PHRASE_MAX_CHARS)
         if text is None:
             continue  # longer than any widget text: look inside
-        if not text:
+        if not boilerplate.may_hold_boilerplate_text(text):
+            # Nothing inside can match either: every text inside is part of this one.
             walker.skip_subtree()
-        elif boilerplate.is_see_also(text) and el.tag not in INLINE_TAGS:
-            doomed.add(el)
-            see_also.extend(
-                (a.get("href", "").strip(), text_of(a)) for a in el.iter("a") if a.get("href")
-            )
+        elif boilerplate.is_see_also(text):
+            # A SEE ALSO paragraph; or, inside a block, the label and what follows it on its
+            # line (a paragraph that lost its own `<p>` and ran into the one before).
+            run = [el] if el.tag not in INLINE_TAGS else _rest_of_line(el)
+            for node in run:
+                see_also.extend(
+                    (a.get("href", "").strip(), text_of(a)) for a in node.iter("a") if a.get("href")
+                )
+                if len(run) > 1 or node.tag in INLINE_TAGS:
+                    node.tail = None  # the line's text goes with it
+            doomed.extend(run)
+            promoted.update(run)
             walker.skip_subtree()
         elif boilerplate.is_boilerplate_text(text):
-            doomed.add(_widget_root(el, container))
+            root = _widget_root(el, container, measures)
+            doomed.append(root)
             walker.skip_subtree()
-    return list(doomed)
+            if root is not el:
+                skipping = root
+    return doomed
 
 
-def _inside_any(el: Element, elements: set[Element], container: Element) -> bool:
-    for node in el.iterancestors():
-        if node is container:
-            return False
-        if node in elements:
-            return True
-    return False
+def _rest_of_line(el: Element) -> list[Element]:
+    """`el` and the inline elements after it, up to a line break or a block."""
+    run = [el]
+    node = el.getnext()
+    while node is not None and node.tag in INLINE_TAGS and node.tag != "br":
+        run.append(node)
+        node = node.getnext()
+    return run
 
 
-def _widget_root(el: Element, container: Element) -> Element:
-    """The largest ancestor of a widget marker that is still widget-sized: short, with a
-    few blocks at most, and inside the container."""
+def _widget_root(el: Element, container: Element, measures: _Measures) -> Element:
+    """The largest ancestor of a widget marker that is still widget-sized (short, a few
+    blocks and elements at most, a few levels up) and inside the container."""
     node = el
-    while True:
+    for _ in range(_WIDGET_MAX_LEVELS):
         parent = node.getparent()
-        if parent is None or parent is container:
-            return node
-        if short_text_of(parent, boilerplate.WIDGET_MAX_CHARS) is None:
-            return node
-        blocks = sum(1 for _ in parent.iter(*BLOCK_TAGS, *HEADING_TAGS))
-        if blocks > _WIDGET_MAX_BLOCKS:
+        if parent is None or parent is container or not measures.is_widget_sized(parent):
             return node
         node = parent
+    return node
 
 
 def _blocks(container: Element) -> list[str]:

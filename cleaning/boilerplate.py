@@ -12,6 +12,7 @@ Two independent detectors, because the site's theme can rename its classes at an
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .text import Element
 
@@ -51,27 +52,43 @@ EMBED_CLASS_PARTS = (
 )
 
 # Sentences the reader sees in the widgets, compared case-folded with collapsed whitespace.
+# Each is a part of a sentence that is specific enough never to be article text, and short
+# enough that what is left of a widget after damage to its markup (a tag lost, the text
+# around it run together) still holds one: the opening words of each sentence.
 BOILERPLATE_PHRASES = (
     # donate prompt
     "was this content helpful",
     "este contenido le resultó útil",
-    "we want to sustain latin america",
-    "queremos sostener la base de datos",
+    "we want to sustain",
+    "but in order to do so, we need resources",
+    "queremos sostener",
+    "pero para hacerlo necesitamos recursos",
     # newsletter sign-up
     "sign up for our weekly newsletter",
     "sign up for our newsletter",
     "subscribe to our newsletter",
+    "in your inbox every week",
     "suscríbase",
     "suscríbete",
+    "reciba cada semana en su correo",
     # comments prompt
+    "what are your thoughts",
     "to send insight crime your comments",
+    "qué opina?",
     "para enviarnos sus comentarios",
-    # Creative Commons reuse notice
-    "we encourage readers to copy and distribute our work",
-    "animamos a los lectores a copiar y distribuir",
+    # Creative Commons reuse notice: each of its sentences
+    "we encourage readers",
+    "with attribution to insight crime in the byline",
+    "creative commons",
+    "please send us an email if you use an article",
+    "animamos a los lectores",
+    "citando a insight crime en la firma",
     # share bar
-    "click to share on",
+    "click to share",
+    "share icon",
 )
+# The donate buttons' labels, in capitals as the buttons show them: prose never shouts them.
+_BUTTON_LABELS = re.compile(r"\b(?:DONATE|DONAR)\b")
 
 # Short texts that are chrome only when they are the whole text of an element.
 BOILERPLATE_EXACT = frozenset(
@@ -84,7 +101,6 @@ BOILERPLATE_EXACT = frozenset(
         "compartir",
         "compartir:",
         "comparte esto:",
-        "share icon",
         "related content",
         "contenido relacionado",
         "tags",
@@ -99,7 +115,10 @@ _BOILERPLATE_START = re.compile(r"^(?:¿\s*)?(?:what are your thoughts\?|qué op
 # the capitals tell the label from a sentence that happens to open with "See also".
 _SEE_ALSO_LABELS = r"(?:see also|vea también|ver también|lea también)"
 _SEE_ALSO = re.compile(rf"^\s*{_SEE_ALSO_LABELS}\s*:", re.IGNORECASE)
-_SEE_ALSO_CAPITALS = re.compile(rf"^\s*{_SEE_ALSO_LABELS.upper()}\b")
+_SEE_ALSO_CAPITALS = re.compile(rf"^\s*{_SEE_ALSO_LABELS.upper()}")
+# The label in capitals inside a text: prose never shouts it, a promotion that ran into the
+# paragraph before it (its own `<p>` damaged) does.
+_SEE_ALSO_CAPITALS_INSIDE = re.compile(rf"\b{_SEE_ALSO_LABELS.upper()}")
 
 # Everything the detectors above look for, as plain substrings of case-folded text (a
 # regular-expression alternation is far slower in Python's re than a few `in` scans).
@@ -132,12 +151,24 @@ _EMBED_CLASSES = _class_pattern(EMBED_CLASS_PARTS)
 
 def is_boilerplate_by_class(el: Element) -> bool:
     value = el.get("class")
-    return bool(value) and _BOILERPLATE_CLASSES.search(value.lower()) is not None
+    return bool(value) and _class_kinds(value)[0]
 
 
 def is_embed(el: Element) -> bool:
     value = el.get("class")
-    return bool(value) and _EMBED_CLASSES.search(value.lower()) is not None
+    return bool(value) and _class_kinds(value)[1]
+
+
+@lru_cache(maxsize=4096)
+def _class_kinds(value: str) -> tuple[bool, bool]:
+    """(chrome, embed) for a class attribute. A theme uses a few hundred distinct ones,
+    page after page, so they are looked up rather than searched (the cache is bounded: a
+    page of made-up classes costs searches, not memory)."""
+    lowered = value.lower()
+    return (
+        _BOILERPLATE_CLASSES.search(lowered) is not None,
+        _EMBED_CLASSES.search(lowered) is not None,
+    )
 
 
 def is_boilerplate_text(text: str) -> bool:
@@ -147,17 +178,46 @@ def is_boilerplate_text(text: str) -> bool:
     folded = text.casefold()
     if folded in BOILERPLATE_EXACT:
         return True
-    if _BOILERPLATE_START.match(folded):
+    if _BOILERPLATE_START.match(folded) or _BUTTON_LABELS.search(text):
         return True
-    return any(phrase in folded for phrase in BOILERPLATE_PHRASES)
+    return any(map(folded.__contains__, BOILERPLATE_PHRASES))
 
 
 def may_hold_boilerplate_text(text: str) -> bool:
     """Whether a stretch of text could hold any widget sentence or SEE ALSO label at all: one
     scan over a whole container spares checking its elements one by one when it cannot."""
-    folded = text.casefold()
-    return any(signature in folded for signature in _SIGNATURES)
+    return any(map(text.casefold().__contains__, _SIGNATURES))
 
 
 def is_see_also(text: str) -> bool:
     return bool(_SEE_ALSO.match(text) or _SEE_ALSO_CAPITALS.match(text))
+
+
+def see_also_inside(text: str) -> int | None:
+    """Where a SEE ALSO label in capitals starts inside `text`, if one does."""
+    match = _SEE_ALSO_CAPITALS_INSIDE.search(text)
+    return match.start() if match else None
+
+
+def holds_boilerplate(text: str) -> bool:
+    """Whether a text of any length is or holds widget text: for the one-line fields (title,
+    summary), where a damaged page can pour chrome into a headline."""
+    folded = text.casefold()
+    return (
+        is_boilerplate_text(text)
+        or any(map(folded.__contains__, BOILERPLATE_PHRASES))
+        or _BUTTON_LABELS.search(text) is not None
+        or is_see_also(text)
+        or see_also_inside(text) is not None
+    )
+
+
+_PHRASES_ANYWHERE = re.compile("|".join(map(re.escape, BOILERPLATE_PHRASES)), re.IGNORECASE)
+
+
+def widget_text_inside(text: str) -> int | None:
+    """Where the first widget sentence starts inside a text of any length, if one does."""
+    if not may_hold_boilerplate_text(text):
+        return None
+    starts = [m.start() for m in (_PHRASES_ANYWHERE.search(text), _BUTTON_LABELS.search(text)) if m]
+    return min(starts) if starts else None

@@ -15,11 +15,11 @@ them all (checked in this order, cheapest first):
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from .layout import Layout
 from .metadata import PageMetadata
 from .text import class_tokens
+from .urls import url_path
 
 _BRIEF_SECTIONS = frozenset({"brief", "briefs"})
 _BRIEF_LISTING_PATH = re.compile(r"^/news/briefs?/?$")
@@ -37,7 +37,7 @@ def is_brief(layout: Layout, meta: PageMetadata, page_url: str) -> bool:
     checks = (
         lambda: layout.article is not None and "category-brief" in class_tokens(layout.article),
         lambda: _BRIEF_PAGE_PATH.match(
-            urlsplit(meta.canonical or meta.og.get("og:url") or page_url).path
+            url_path(meta.canonical or meta.og.get("og:url") or page_url)
         ),
         lambda: any(_is_brief_listing(url) for url in meta.ld.breadcrumb_urls),
         # The article text is set apart by now (layout.set_apart_content), so these are
@@ -57,4 +57,4 @@ def is_brief(layout: Layout, meta: PageMetadata, page_url: str) -> bool:
 
 
 def _is_brief_listing(url: str | None) -> bool:
-    return bool(url) and bool(_BRIEF_LISTING_PATH.match(urlsplit(url.strip()).path))
+    return bool(url) and bool(_BRIEF_LISTING_PATH.match(url_path(url)))

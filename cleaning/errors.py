@@ -30,3 +30,25 @@ class ExtractionError(CleaningError):
     """A brief page on which a required part (title, body, date) cannot be found."""
 
     reason = "extraction_failed"
+
+
+class Truncated(CleaningError):
+    """A document that stops before its end (no `</body>`, no `</html>`): a download cut
+    short. What the cut took away (tags, related cards, the end of the text) would be
+    missing from its record, and a record that differs is a new revision: none is made."""
+
+    reason = "truncated"
+
+
+class TooDeep(ExtractionError):
+    """Markup nested deeper than the parser follows (it stops reading there), or data
+    nested deeper than the cleaner can walk: the rest of the page cannot be read."""
+
+    reason = "too_deep"
+
+
+class TooLarge(CleaningError):
+    """A document with far more elements than any brief page (a brief has a few thousand):
+    cleaning it would take seconds for a page that is not one a reader could be shown."""
+
+    reason = "too_large"

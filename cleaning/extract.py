@@ -4,9 +4,13 @@ Signal precedence, field by field; the first source that gives a usable value wi
 the reader sees on the page comes before what the page declares to machines, except for
 the identity and description fields, which exist for machines.
 
-- url: `<link rel=canonical>`, `og:url`, the URL fetched; always through normalize_url.
+- url: `<link rel=canonical>`, `og:url`, the URL fetched: the first that reads as an http(s)
+  URL with a host; always through normalize_url.
 - title: the article's `<h1>` (`h1.entry-title` preferred), `og:title`, JSON-LD
-  `headline`, `<title>` minus its " - InSight Crime" / " | …" suffix.
+  `headline`, `<title>` minus its " - InSight Crime" / " | …" suffix; a candidate longer
+  than MAX_TITLE_CHARS or holding widget text is skipped, and so is an `<h1>` that holds a
+  date or a block (it lost its end tag and ran into the meta line) and opens with a
+  declared title (`og:title`, `headline`): that title is the headline.
 - language: `<html lang>`, `og:locale`, JSON-LD `inLanguage` (first two letters); with none
   of them "es" for a URL under /es/, else "en".
 - countries: the meta line's `rel="category tag"` links as written; else JSON-LD
@@ -24,7 +28,7 @@ the identity and description fields, which exist for machines.
 - tags: the entry footer's `rel="tag"` links; else JSON-LD `keywords` minus the countries
   and section names.
 - summary: `og:description`, `meta description`, JSON-LD `description`, the first sentence
-  of the body; a candidate that is widget text is skipped.
+  of the body; a candidate that is or holds widget text is skipped.
 - body: see body.py.
 - related: the Related Content cards in page order, then the in-body SEE ALSO links in text
   order; URLs as written, made absolute against the page URL (or its `<base href>`).
@@ -35,21 +39,20 @@ the identity and description fields, which exist for machines.
 from __future__ import annotations
 
 import re
-from urllib.parse import urljoin, urlsplit
 
 from .body import extract_body
-from .boilerplate import is_boilerplate_text
+from .boilerplate import holds_boilerplate
 from .classify import is_brief
 from .dates import same_moment, to_iso, visible_to_iso
-from .document import parse
-from .errors import CleaningError, ExtractionError, NotABrief
+from .document import parse, raise_if_swallowed
+from .errors import CleaningError, ExtractionError, NotABrief, TooDeep
 from .layout import Layout, locate, set_apart_content
 from .metadata import PageMetadata, read_metadata
 from .metaline import MetaLine, read_metaline
 from .record import BriefRecord
 from .related import related_cards, see_also_items
 from .text import Element, collapse, first_sentence, text_of
-from .urls import normalize_url
+from .urls import identity_url, join_url, url_path
 
 # Sections of the site, which JSON-LD lists among a post's categories beside its countries.
 SECTION_NAMES = frozenset(
@@ -71,6 +74,10 @@ SECTION_NAMES = frozenset(
         "the organization",
     }
 )
+# Longer than any headline: an `<h1>` that lost its end tag and holds the page after it.
+MAX_TITLE_CHARS = 300
+# Elements a headline never holds; the meta line and the text below it do.
+_NOT_IN_HEADLINES = ("time", "div", "p", "ul", "ol", "section", "header", "h2", "h3")
 _SITE_SUFFIX = re.compile(r"\s+[-–—|]\s+InSight Crime\s*$", re.IGNORECASE)
 _ANY_PIPE_SUFFIX = re.compile(r"\s+\|\s+.*$")
 _LANGUAGE = re.compile(r"^\s*([A-Za-z]{2})(?:[-_].*)?\s*$")
@@ -87,7 +94,7 @@ def clean(body: bytes, url: str, *, encoding: str | None = None) -> BriefRecord:
     except CleaningError:
         raise
     except RecursionError as exc:
-        raise ExtractionError("page nested too deeply to read") from exc
+        raise TooDeep("page nested too deeply to read") from exc
     except Exception as exc:
         # The crawler must be able to count on one failure type per page.
         raise CleaningError(f"unexpected {type(exc).__name__}: {exc}") from exc
@@ -101,6 +108,8 @@ def _clean(body: bytes, url: str, encoding: str | None) -> BriefRecord:
     layout = locate(
         root, declares_article=meta.ld.is_article or meta.og.get("og:type") == "article"
     )
+    if layout.article is not None:
+        raise_if_swallowed(layout.article)
     set_apart_content(layout)
     if layout.article is None and layout.article_count > 1:
         raise NotABrief(f"a listing: {layout.article_count} articles and no main one")
@@ -109,7 +118,7 @@ def _clean(body: bytes, url: str, encoding: str | None) -> BriefRecord:
 
     line = read_metaline(layout.scope)
     # Links resolve against <base href> when the page sets one, as in a browser.
-    link_base = urljoin(url, meta.base) if meta.base else url
+    link_base = (join_url(url, meta.base) if meta.base else None) or url
     # Related cards are read before the body pass, which drops any it finds in the text.
     cards = related_cards(_body(layout), link_base)
     if not cards and layout.content is not None:
@@ -126,7 +135,7 @@ def _clean(body: bytes, url: str, encoding: str | None) -> BriefRecord:
     if not text.blocks:
         raise ExtractionError("no article text")
 
-    page_url = normalize_url(urljoin(url, meta.canonical or meta.og.get("og:url") or url))
+    page_url = _page_url(meta, url)
     language = _language(meta, page_url)
     countries = line.countries or _without(meta.ld.sections, SECTION_NAMES)
     return BriefRecord(
@@ -146,21 +155,39 @@ def _clean(body: bytes, url: str, encoding: str | None) -> BriefRecord:
     )
 
 
+def _page_url(meta: PageMetadata, url: str) -> str:
+    for candidate in (meta.canonical, meta.og.get("og:url"), url):
+        found = identity_url(url, candidate) if candidate else None
+        if found is not None:
+            return found
+    raise ExtractionError(f"no usable URL: the page names none and {url!r} is not one")
+
+
 def _body(layout: Layout) -> Element:
     body = layout.root.find("body")
     return body if body is not None else layout.root
 
 
 def _title(layout: Layout, meta: PageMetadata) -> str | None:
+    headline = text_of(layout.headline) if layout.headline is not None else None
+    if headline and next(layout.headline.iter(*_NOT_IN_HEADLINES), None) is not None:
+        # An `<h1>` holding a date or a block lost its end tag and ran into what follows:
+        # when it opens with a declared title, that title is the headline.
+        for declared in (meta.og.get("og:title"), meta.ld.headline):
+            declared = collapse(declared or "")
+            if declared and headline != declared and headline.startswith(declared):
+                headline = None
+                break
     candidates = (
-        text_of(layout.headline) if layout.headline is not None else None,
+        headline,
         meta.og.get("og:title"),
         meta.ld.headline,
         _strip_site_suffix(meta.title_tag),
     )
     for candidate in candidates:
-        if candidate and not is_boilerplate_text(collapse(candidate)):
-            return collapse(candidate)
+        text = collapse(candidate or "")
+        if text and len(text) <= MAX_TITLE_CHARS and not holds_boilerplate(text):
+            return text
     return None
 
 
@@ -176,7 +203,7 @@ def _language(meta: PageMetadata, page_url: str) -> str:
         match = _LANGUAGE.match(value or "")
         if match:
             return match.group(1).lower()
-    return "es" if urlsplit(page_url).path.startswith("/es/") else "en"
+    return "es" if url_path(page_url).startswith("/es/") else "en"
 
 
 def _published(line: MetaLine, meta: PageMetadata) -> str | None:
@@ -203,7 +230,7 @@ def _updated(line: MetaLine, meta: PageMetadata, published: str) -> str | None:
 def _summary(meta: PageMetadata, blocks: list[str]) -> str:
     for value in (meta.og.get("og:description"), meta.meta.get("description"), meta.ld.description):
         text = collapse(value or "")
-        if text and not is_boilerplate_text(text):
+        if text and not holds_boilerplate(text):
             return text
     return first_sentence(blocks[0])
 
@@ -217,16 +244,19 @@ def _translations(
         if not match or not href:
             continue
         other = match.group(1).lower()
-        target = urljoin(url, href)
-        if other == language or other in found or normalize_url(target) == page_url:
+        target = join_url(url, href)
+        if (
+            target is None
+            or other == language
+            or other in found
+            or identity_url(url, href) == page_url
+        ):
             continue
         found[other] = target
     return found
 
 
 def _without(values: list[str], excluded: frozenset[str] | set[str]) -> list[str]:
-    kept: list[str] = []
-    for value in values:
-        if value.casefold() not in excluded and value not in kept:
-            kept.append(value)
-    return kept
+    """`values` in order, once each, minus the excluded ones (compared case-folded)."""
+    kept = dict.fromkeys(value for value in values if value.casefold() not in excluded)
+    return list(kept)

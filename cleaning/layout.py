@@ -5,7 +5,8 @@ names are not guaranteed (SITE.md): the article is the `<article>` holding the p
 `<h1>` (else the one holding the text container, else the one with the most paragraph
 text when the metadata declares an article page); its text container is `.entry-content`
 when present, else the element under the article that directly holds the most paragraph
-text.
+text; when the article holds neither (an end tag too many closed it early, so its text
+follows it), the `.entry-content` of the page, else the paragraph-densest element after it.
 """
 
 from __future__ import annotations
@@ -46,12 +47,15 @@ def locate(root: Element, *, declares_article: bool = False) -> Layout:
     scope = article if article is not None else body
     if headline is None and article is not None:
         headline = next(article.iter("h1"), None)
+    content = find_content(scope)
+    if content is None and article is not None:
+        content = _content_after(article, body)
     return Layout(
         root=root,
         scope=scope,
         article=article,
         headline=headline,
-        content=find_content(scope),
+        content=content,
         article_count=len(articles),
     )
 
@@ -97,36 +101,82 @@ def find_content(scope: Element) -> Element | None:
     return _densest_paragraph_parent(scope)
 
 
+def _content_after(article: Element, body: Element) -> Element | None:
+    """The text container of an article that holds none: one end tag too many in its header
+    (a `</div>` with no `<div>` to close, left by a plugin in the meta line) closes the
+    article there, in browsers too, and its text then follows it, outside. The theme's
+    container anywhere on the page, else the paragraph-densest element after the article
+    that is not chrome."""
+    for el in body.iter("div", "section", "main"):
+        if "entry-content" in class_tokens(el):
+            return el
+    best: tuple[Element | None, float] = (None, 0.0)
+    node = article
+    while node is not None and node is not body:
+        for sibling in node.itersiblings():
+            if (
+                not isinstance(sibling.tag, str)
+                or sibling.tag in _NOT_CONTENT_TAGS
+                or is_boilerplate_by_class(sibling)
+            ):
+                continue
+            found = _paragraph_scores(sibling)
+            if found[0] is not None and found[1] > best[1]:
+                best = found
+        node = node.getparent()
+    return best[0]
+
+
 def _densest_paragraph_parent(scope: Element) -> Element | None:
-    """The element holding the most paragraph text, counting a paragraph fully for its
-    parent and half for its grandparent, so a container whose paragraphs sit one level
-    down (each in a wrapper) still wins over any single wrapper."""
+    return _paragraph_scores(scope)[0]
+
+
+def _paragraph_scores(scope: Element) -> tuple[Element | None, float]:
+    """The densest paragraph parent under `scope` and its score (see above)."""
     scores: dict[Element, float] = {}
+    # An article's own header holds its meta line, not the site's chrome; a text container
+    # that a damaged tag left open inside it is still the article's text.
+    chrome_tags = _NOT_CONTENT_TAGS - {"header"} if scope.tag == "article" else _NOT_CONTENT_TAGS
+    # Whether an element is (inside) chrome, remembered for each element walked through, so
+    # that the paragraphs of a large or deep page are each placed in a few steps.
+    chrome: dict[Element, bool] = {scope: False}
     for p in scope.iter("p"):
-        if _in_chrome(p, scope):
+        parent = p.getparent()
+        if parent is None or _is_chrome(parent, chrome, chrome_tags):
+            continue
+        if is_boilerplate_by_class(p):
             continue
         size = len("".join(p.itertext()).strip())
         if not size:
-            continue
-        parent = p.getparent()
-        if parent is None:
             continue
         scores[parent] = scores.get(parent, 0.0) + size
         grandparent = parent.getparent() if parent is not scope else None
         if grandparent is not None:
             scores[grandparent] = scores.get(grandparent, 0.0) + size / 2
     if not scores:
-        return None
-    return max(scores.items(), key=lambda item: item[1])[0]
+        return None, 0.0
+    return max(scores.items(), key=lambda item: item[1])
 
 
-def _in_chrome(el: Element, scope: Element) -> bool:
-    for node in el.iterancestors():
-        if node.tag in _NOT_CONTENT_TAGS or is_boilerplate_by_class(node):
-            return True
-        if node is scope:
-            return False
-    return False
+def _is_chrome(el: Element, known: dict[Element, bool], chrome_tags: frozenset[str]) -> bool:
+    """Whether `el` or an ancestor below the scope (the first entry of `known`) is chrome."""
+    path: list[Element] = []
+    node: Element | None = el
+    verdict = False
+    while node is not None:
+        found = known.get(node)
+        if found is not None:
+            verdict = found
+            break
+        if node.tag in chrome_tags or is_boilerplate_by_class(node):
+            verdict = True
+            path.append(node)
+            break
+        path.append(node)
+        node = node.getparent()
+    for passed in path:
+        known[passed] = verdict
+    return verdict
 
 
 def set_apart_content(layout: Layout) -> None:

@@ -95,8 +95,9 @@ def _read_linked_data(texts: list[str]) -> LinkedData:
     for text in texts:
         try:
             data = json.loads(text)
-        except ValueError:
-            # Hand-edited JSON-LD is sometimes broken; the page still has other signals.
+        except (ValueError, RecursionError):
+            # Hand-edited JSON-LD is sometimes broken (or, on a hostile page, nested deeper
+            # than the decoder goes); the page still has other signals.
             continue
         nodes.extend(_flatten(data))
     by_id = {node["@id"]: node for node in nodes if isinstance(node.get("@id"), str)}
@@ -123,14 +124,20 @@ def _read_linked_data(texts: list[str]) -> LinkedData:
 
 
 def _flatten(data: object) -> list[dict]:
-    if isinstance(data, list):
-        return [node for item in data for node in _flatten(item)]
-    if not isinstance(data, dict):
-        return []
-    graph = data.get("@graph")
-    if isinstance(graph, list):
-        return [data, *[node for item in graph for node in _flatten(item)]]
-    return [data]
+    """The nodes of a JSON-LD document in document order: top-level objects, list items and
+    `@graph` members at any depth. Iterative, so no nesting depth can exhaust the stack."""
+    nodes: list[dict] = []
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+        elif isinstance(item, dict):
+            nodes.append(item)
+            graph = item.get("@graph")
+            if isinstance(graph, list):
+                stack.extend(reversed(graph))
+    return nodes
 
 
 def _types(node: dict) -> set[str]:
@@ -161,16 +168,16 @@ def _strings(value: object, *, split_commas: bool = False) -> list[str]:
 def _person_names(value: object, by_id: dict[str, dict]) -> list[str]:
     """Names of the authors typed Person: an Organization is a publisher, not a byline."""
     entries = value if isinstance(value, list) else [value]
-    names: list[str] = []
+    names: dict[str, None] = {}  # ordered, once each
     for entry in entries:
         if not isinstance(entry, dict):
             continue
         if "@id" in entry and "@type" not in entry:
             entry = by_id.get(entry["@id"], entry)
         name = _string(entry.get("name"))
-        if name and "person" in _types(entry) and name not in names:
-            names.append(name)
-    return names
+        if name and "person" in _types(entry):
+            names[name] = None
+    return list(names)
 
 
 def _breadcrumb_urls(node: dict) -> list[str]:

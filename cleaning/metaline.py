@@ -24,6 +24,8 @@ _AUTHOR_CLASSES = frozenset({"author", "fn", "author-name", "byline-author"})
 # A "By …" text longer than this is a sentence, not a byline.
 _BYLINE_MAX_CHARS = 200
 _LANGUAGE_CODE = re.compile(r"^[a-z]{2}$")
+# How far above an author marker an enclosing marker is looked for.
+_AUTHOR_MARKER_LEVELS = 4
 
 
 @dataclass
@@ -43,14 +45,18 @@ def read_metaline(region: Element) -> MetaLine:
     line = MetaLine()
     byline: Element | None = None
     author_nodes: list[Element] = []
+    # Ordered and once each; dicts, so a page with thousands of links costs no more per link.
+    countries: dict[str, None] = {}
+    tags: dict[str, None] = {}
     for el in region.iter("a", "time", "span", "div", "p", "li"):
         tag = el.tag
         classes = class_tokens(el)
         if tag == "a":
             rels = rel_tokens(el)
             if "tag" in rels:
-                target = line.countries if "category" in rels else line.tags
-                _add(target, text_of(el))
+                name = text_of(el)
+                if name:
+                    (countries if "category" in rels else tags)[name] = None
                 continue
             language = _switcher_language(el, classes)
             if language and el.get("href"):
@@ -69,6 +75,7 @@ def read_metaline(region: Element) -> MetaLine:
             and len(text_of(el)) <= _BYLINE_MAX_CHARS
         ):
             byline = el
+    line.countries, line.tags = list(countries), list(tags)
     line.authors = _authors(author_nodes, byline)
     return line
 
@@ -123,26 +130,33 @@ def _is_author_node(el: Element, classes: list[str]) -> bool:
 def _authors(nodes: list[Element], byline: Element | None) -> list[str]:
     """The byline people in order: marked-up names when there are any (outermost marker
     only, since `span.author` wraps `a.fn`), else the byline text split at "," "and" "y"."""
-    names: list[str] = []
+    names: dict[str, None] = {}  # ordered, once each
     marked: set[Element] = set()
     for node in nodes:
-        if any(ancestor in marked for ancestor in node.iterancestors()):
+        if _within(node, marked):
             continue
         marked.add(node)
         _add_person(names, _BYLINE_LABEL.sub("", text_of(node)))
     if names or byline is None:
-        return names
+        return list(names)
     for part in _NAME_SEPARATORS.split(_BYLINE_LABEL.sub("", text_of(byline))):
         _add_person(names, part)
-    return names
+    return list(names)
 
 
-def _add_person(names: list[str], name: str) -> None:
+def _within(node: Element, marked: set[Element]) -> bool:
+    """Whether a marked author node encloses `node`: looked for a few levels up only, as a
+    name's markers are nested closely (`span.author > a.fn`), so that a page with many
+    markers deep in its tree costs no more than a shallow one."""
+    for level, ancestor in enumerate(node.iterancestors()):
+        if level >= _AUTHOR_MARKER_LEVELS:
+            return False
+        if ancestor in marked:
+            return True
+    return False
+
+
+def _add_person(names: dict[str, None], name: str) -> None:
     name = collapse(name).strip(" ,;")
     if name and name.casefold() not in ORGANIZATION_NAMES:
-        _add(names, name)
-
-
-def _add(items: list[str], value: str) -> None:
-    if value and value not in items:
-        items.append(value)
+        names[name] = None

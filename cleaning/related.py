@@ -6,9 +6,8 @@ its heading text, in English or Spanish; each card is an `<article>` (or list it
 
 from __future__ import annotations
 
-from urllib.parse import urljoin, urlsplit
-
 from .text import HEADING_TAGS, Element, class_tokens, text_of
+from .urls import join_url, url_path
 
 _RELATED_HEADINGS = frozenset(
     {"related content", "contenido relacionado", "related", "relacionados", "related posts"}
@@ -49,10 +48,12 @@ def related_cards(body: Element, page_url: str) -> list[Related]:
 
 def see_also_items(links: list[tuple[str, str]], page_url: str) -> list[Related]:
     """In-body "SEE ALSO" links: their text is the title; they show no section or date."""
-    return [
-        {"url": urljoin(page_url, href), "title": text or None, "section": None, "date": None}
-        for href, text in links
-    ]
+    items: list[Related] = []
+    for href, text in links:
+        url = join_url(page_url, href)
+        if url is not None:
+            items.append({"url": url, "title": text or None, "section": None, "date": None})
+    return items
 
 
 def _related_section(body: Element) -> Element | None:
@@ -99,10 +100,11 @@ def _read_card(card: Element, page_url: str) -> Related | None:
                 continue
             url = href
             break
-    if not url:
+    absolute = join_url(page_url, url) if url else None
+    if absolute is None:
         return None
     return {
-        "url": urljoin(page_url, url.strip()),
+        "url": absolute,
         "title": (text_of(headline) or None) if headline is not None else None,
         "section": (text_of(section_el) or None) if section_el is not None else None,
         "date": date,
@@ -110,5 +112,5 @@ def _read_card(card: Element, page_url: str) -> Related | None:
 
 
 def _is_category_url(href: str) -> bool:
-    path = urlsplit(href).path
+    path = url_path(href)
     return any(part in path for part in _CATEGORY_PATH_PARTS)

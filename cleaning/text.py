@@ -30,6 +30,13 @@ DROP_TAGS = frozenset(
         "audio",
         "canvas",
         "map",
+        # Raw text in a body is never article text either (and past a damaged tag it can
+        # hold the rest of the page as text).
+        "title",
+        "xmp",
+        "plaintext",
+        "noembed",
+        "noframes",
     }
 )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from w3lib.url import url_query_cleaner
 
@@ -47,3 +47,41 @@ def with_trailing_slash(path: str) -> str:
     if path.endswith("/") or "." in path.rsplit("/", 1)[-1]:
         return path
     return path + "/"
+
+
+def join_url(base: str, href: str) -> str | None:
+    """`href` made absolute against `base`, as a browser does; None when either is not a URL
+    Python can read (an unbalanced `[` in the host): one broken link on a page must cost
+    that link, not the page's record."""
+    href = href.strip()
+    try:
+        return urljoin(base, href)
+    except ValueError:
+        pass
+    try:  # an absolute URL needs no base
+        return href if urlsplit(href).scheme else None
+    except ValueError:
+        return None
+
+
+def identity_url(base: str, href: str) -> str | None:
+    """The identity (normalize_url) of `href` read against `base`, when it names an http(s)
+    page on a host; else None."""
+    joined = join_url(base, href)
+    if joined is None:
+        return None
+    try:
+        parts = urlsplit(joined)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            return None
+        return normalize_url(joined)
+    except ValueError:  # a port out of range
+        return None
+
+
+def url_path(url: str) -> str:
+    """The path of a URL; "" when it is not one."""
+    try:
+        return urlsplit(url.strip()).path
+    except ValueError:
+        return ""
