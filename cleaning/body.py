@@ -136,32 +136,34 @@ def _repaired(block: str) -> str:
 
 
 class _Measures:
-    """Each element's text (as itertext gives it, while short), element count and block
-    count, taken bottom-up in one walk when first asked for, so asking about every element
-    of a deep or wide tree costs no more than one walk of it. Valid until the tree changes;
-    the widget passes only read it."""
-
-    # Raw characters kept: twice the longest text any widget test looks at, as in
-    # short_text_of.
-    TEXT_LIMIT = 2 * max(boilerplate.WIDGET_MAX_CHARS, boilerplate.PHRASE_MAX_CHARS)
+    """Each element's text size (as itertext gives it), element count and block count, and
+    whether it merely wraps one child, taken bottom-up in one walk when first asked for, so
+    that asking about every element of a deep or wide tree costs no more than one walk of
+    it; a text itself is read only for an element small enough to be a widget. Valid until
+    the tree changes; the widget passes only read it."""
 
     def __init__(self, container: Element) -> None:
         self.container = container
-        self._sizes: dict[Element, tuple[str | None, int, int]] | None = None
+        self._sizes: dict[Element, tuple[int, int, int, bool]] | None = None
         self._fits: dict[Element, bool] = {}
 
     def short_text(self, el: Element, limit: int) -> str | None:
-        """What short_text_of(el, limit) gives."""
-        raw = self._measured(el)[0]
-        if raw is None or len(raw) > 2 * limit:
+        """What short_text_of(el, limit) gives, for an element of widget size (None for a
+        larger one: look inside it)."""
+        size, elements, _blocks, _wrapper = self._measured(el)
+        if size > 2 * limit or elements > _WIDGET_MAX_ELEMENTS:
             return None
-        text = collapse(raw)
+        text = collapse("".join(el.itertext()))
         return text if len(text) <= limit else None
+
+    def is_wrapper(self, el: Element) -> bool:
+        """Whether `el` holds one child and no text of its own: its text is the child's."""
+        return self._measured(el)[3]
 
     def is_widget_sized(self, el: Element) -> bool:
         fits = self._fits.get(el)
         if fits is None:
-            _raw, elements, blocks = self._measured(el)
+            _size, elements, blocks, _wrapper = self._measured(el)
             fits = (
                 elements <= _WIDGET_MAX_ELEMENTS
                 and blocks <= _WIDGET_MAX_BLOCKS
@@ -170,36 +172,28 @@ class _Measures:
             self._fits[el] = fits
         return fits
 
-    def _measured(self, el: Element) -> tuple[str | None, int, int]:
+    def _measured(self, el: Element) -> tuple[int, int, int, bool]:
         if self._sizes is None:
             self._sizes = self._measure_all()
         return self._sizes[el]
 
-    def _measure_all(self) -> dict[Element, tuple[str | None, int, int]]:
-        sizes: dict[Element, tuple[str | None, int, int]] = {}
-        limit = self.TEXT_LIMIT
+    def _measure_all(self) -> dict[Element, tuple[int, int, int, bool]]:
+        sizes: dict[Element, tuple[int, int, int, bool]] = {}
         for _event, el in etree.iterwalk(self.container, events=("end",)):
-            parts = [el.text] if el.text else []
-            size = len(el.text or "")
+            text = el.text
+            size = len(text) if text else 0
             elements = 1
             blocks = 1 if el.tag in BLOCK_TAGS or el.tag in HEADING_TAGS else 0
+            tails = False
             for child in el:
-                raw, child_elements, child_blocks = sizes.get(child, (None, 1, 0))
+                child_size, child_elements, child_blocks, _ = sizes.get(child, (0, 1, 0, False))
+                tail = child.tail
+                size += child_size + (len(tail) if tail else 0)
                 elements += child_elements
                 blocks += child_blocks
-                if size > limit:
-                    continue
-                if raw is None:
-                    size = limit + 1
-                    continue
-                if raw:
-                    parts.append(raw)
-                if child.tail:
-                    parts.append(child.tail)
-                size += len(raw) + len(child.tail or "")
-            # One part alone is kept as the same string: a chain of wrappers shares it.
-            text = None if size > limit else parts[0] if len(parts) == 1 else "".join(parts)
-            sizes[el] = (text, elements, blocks)
+                tails = tails or bool(tail)
+            wrapper = len(el) == 1 and not text and not tails
+            sizes[el] = (size, elements, blocks, wrapper)
         return sizes
 
 
@@ -259,8 +253,8 @@ def _promotions_and_widgets(
         if el in promoted:
             walker.skip_subtree()
             continue
-        if el is container or el.tag not in _PHRASE_TAGS:
-            continue
+        if el is container or el.tag not in _PHRASE_TAGS or measures.is_wrapper(el):
+            continue  # (a wrapper's one child, with the same text, is checked instead)
         text = measures.short_text(el, boilerplate.PHRASE_MAX_CHARS)
         if text is None:
             continue  # longer than any widget text: look inside

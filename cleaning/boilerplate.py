@@ -120,8 +120,7 @@ _SEE_ALSO_CAPITALS = re.compile(rf"^\s*{_SEE_ALSO_LABELS.upper()}")
 # paragraph before it (its own `<p>` damaged) does.
 _SEE_ALSO_CAPITALS_INSIDE = re.compile(rf"\b{_SEE_ALSO_LABELS.upper()}")
 
-# Everything the detectors above look for, as plain substrings of case-folded text (a
-# regular-expression alternation is far slower in Python's re than a few `in` scans).
+# Everything the detectors above look for, as plain substrings of case-folded text.
 _SIGNATURES = (
     *BOILERPLATE_PHRASES,
     *BOILERPLATE_EXACT,
@@ -171,6 +170,32 @@ def _class_kinds(value: str) -> tuple[bool, bool]:
     )
 
 
+def _trie_pattern(words: tuple[str, ...], flags: int = 0) -> re.Pattern[str]:
+    """One regular expression for a set of literal strings, their common prefixes shared
+    (a trie): Python's re then tries one branch per character instead of every string at
+    every position; about twice as fast as one `in` scan per string."""
+    trie: dict[str, dict] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def pattern(node: dict[str, dict]) -> str:
+        branches = [re.escape(char) + pattern(node[char]) for char in sorted(node) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return re.compile(pattern(trie), flags)
+
+
+_PHRASES = _trie_pattern(BOILERPLATE_PHRASES)
+_ANY_SIGNATURE = _trie_pattern(_SIGNATURES)
+_PHRASES_ANYWHERE = _trie_pattern(BOILERPLATE_PHRASES, re.IGNORECASE)
+
+
 def is_boilerplate_text(text: str) -> bool:
     """True for a text that is (part of) a known widget, never for a long paragraph."""
     if not text or len(text) > PHRASE_MAX_CHARS:
@@ -180,13 +205,13 @@ def is_boilerplate_text(text: str) -> bool:
         return True
     if _BOILERPLATE_START.match(folded) or _BUTTON_LABELS.search(text):
         return True
-    return any(map(folded.__contains__, BOILERPLATE_PHRASES))
+    return _PHRASES.search(folded) is not None
 
 
 def may_hold_boilerplate_text(text: str) -> bool:
     """Whether a stretch of text could hold any widget sentence or SEE ALSO label at all: one
     scan over a whole container spares checking its elements one by one when it cannot."""
-    return any(map(text.casefold().__contains__, _SIGNATURES))
+    return _ANY_SIGNATURE.search(text.casefold()) is not None
 
 
 def is_see_also(text: str) -> bool:
@@ -205,14 +230,11 @@ def holds_boilerplate(text: str) -> bool:
     folded = text.casefold()
     return (
         is_boilerplate_text(text)
-        or any(map(folded.__contains__, BOILERPLATE_PHRASES))
+        or _PHRASES.search(folded) is not None
         or _BUTTON_LABELS.search(text) is not None
         or is_see_also(text)
         or see_also_inside(text) is not None
     )
-
-
-_PHRASES_ANYWHERE = re.compile("|".join(map(re.escape, BOILERPLATE_PHRASES)), re.IGNORECASE)
 
 
 def widget_text_inside(text: str) -> int | None:
