@@ -83,6 +83,9 @@ _LEADING_DEBRIS = re.compile(r"^(?:/?[A-Za-z][\w-]*\s*/?>\s*)+")
 # widget's edge from walking a large or deep tree once per marker.
 _WIDGET_MAX_ELEMENTS = 200
 _WIDGET_MAX_LEVELS = 12
+# The longest text read whole to rule out any widget text inside an element (a long
+# paragraph); a longer one is looked into instead, so that no text is read over and over.
+_LOOK_MAX_CHARS = 8_000
 
 
 @dataclass
@@ -155,6 +158,10 @@ class _Measures:
             return None
         text = collapse("".join(el.itertext()))
         return text if len(text) <= limit else None
+
+    def size(self, el: Element) -> int:
+        """The length of the element's text."""
+        return self._measured(el)[0]
 
     def is_wrapper(self, el: Element) -> bool:
         """Whether `el` holds one child and no text of its own: its text is the child's."""
@@ -257,7 +264,12 @@ def _promotions_and_widgets(
             continue  # (a wrapper's one child, with the same text, is checked instead)
         text = measures.short_text(el, boilerplate.PHRASE_MAX_CHARS)
         if text is None:
-            continue  # longer than any widget text: look inside
+            # Longer than any widget text: look inside, unless no text inside can match
+            # (a paragraph with its links), which one look at its text tells.
+            small = measures.size(el) <= _LOOK_MAX_CHARS
+            if small and not boilerplate.may_hold_boilerplate_text("".join(el.itertext())):
+                walker.skip_subtree()
+            continue
         if not boilerplate.may_hold_boilerplate_text(text):
             # Nothing inside can match either: every text inside is part of this one.
             walker.skip_subtree()
