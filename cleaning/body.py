@@ -14,12 +14,15 @@ Three passes over the (small) text container, which is modified in place:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 
 from lxml import etree
 
 from . import boilerplate
-from .text import DROP_TAGS, HEADING_TAGS, Element, collapse, drop_tree, text_of
+from .errors import TooLarge
+from .text import DROP_TAGS, HEADING_TAGS, Element, collapse, drop_tree, short_text_of, text_of
 
 BLOCK_TAGS = frozenset(
     {"p", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "figcaption", "pre", "dt", "dd", "tr"}
@@ -139,69 +142,74 @@ def _repaired(block: str) -> str:
 
 
 class _Measures:
-    """Each element's text size (as itertext gives it), element count and block count, and
-    whether it merely wraps one child, taken bottom-up in one walk when first asked for, so
-    that asking about every element of a deep or wide tree costs no more than one walk of
-    it; a text itself is read only for an element small enough to be a widget. Valid until
-    the tree changes; the widget passes only read it."""
+    """What the widget passes ask about an element, each answer bounded in cost: its text
+    while short (the reading stops past the limit), whether it has more elements or blocks
+    than a widget (a count that stops past the bound), whether it merely wraps one child.
+    Widget sizes are remembered, for the markers that share ancestors.
+
+    The work of all the questions asked on one container is bounded too (WORK_BOUND plus
+    WORK_PER_ELEMENT a container element, counted in elements walked and 16-character runs
+    of text read): a normal article uses a few thousand units; only markup built to make
+    each element's text be read again at every level (hundreds of nested elements, each
+    with text of its own, many times over) reaches it, and is then TooLarge."""
+
+    WORK_BOUND = 400_000
+    WORK_PER_ELEMENT = 20
 
     def __init__(self, container: Element) -> None:
         self.container = container
-        self._sizes: dict[Element, tuple[int, int, int, bool]] | None = None
         self._fits: dict[Element, bool] = {}
+        self._work_left: int | None = None
 
     def short_text(self, el: Element, limit: int) -> str | None:
         """What short_text_of(el, limit) gives, for an element of widget size (None for a
         larger one: look inside it)."""
-        size, elements, _blocks, _wrapper = self._measured(el)
-        if size > 2 * limit or elements > _WIDGET_MAX_ELEMENTS:
+        if self._more_than(el.iter(), _WIDGET_MAX_ELEMENTS):
             return None
-        text = collapse("".join(el.itertext()))
-        return text if len(text) <= limit else None
+        text = short_text_of(el, limit)
+        self._charge(1 + (len(text) if text is not None else 2 * limit) // 16)
+        return text
 
-    def size(self, el: Element) -> int:
-        """The length of the element's text."""
-        return self._measured(el)[0]
+    def text_up_to(self, el: Element, limit: int) -> str | None:
+        """The element's raw text, or None past `limit` characters."""
+        parts: list[str] = []
+        size = 0
+        for piece in el.itertext():
+            size += len(piece)
+            if size > limit:
+                break
+            parts.append(piece)
+        self._charge(1 + size // 16)
+        return "".join(parts) if size <= limit else None
 
-    def is_wrapper(self, el: Element) -> bool:
+    @staticmethod
+    def is_wrapper(el: Element) -> bool:
         """Whether `el` holds one child and no text of its own: its text is the child's."""
-        return self._measured(el)[3]
+        return len(el) == 1 and not el.text and not el[0].tail
 
     def is_widget_sized(self, el: Element) -> bool:
         fits = self._fits.get(el)
         if fits is None:
-            _size, elements, blocks, _wrapper = self._measured(el)
             fits = (
-                elements <= _WIDGET_MAX_ELEMENTS
-                and blocks <= _WIDGET_MAX_BLOCKS
+                not self._more_than(el.iter(*BLOCK_TAGS, *HEADING_TAGS), _WIDGET_MAX_BLOCKS)
                 and self.short_text(el, boilerplate.WIDGET_MAX_CHARS) is not None
             )
             self._fits[el] = fits
         return fits
 
-    def _measured(self, el: Element) -> tuple[int, int, int, bool]:
-        if self._sizes is None:
-            self._sizes = self._measure_all()
-        return self._sizes[el]
+    def _more_than(self, items: Iterator[object], bound: int) -> bool:
+        """Whether an iterator yields more than `bound` items; reads `bound + 1` at most."""
+        read = sum(1 for _ in islice(items, bound + 1))
+        self._charge(read)
+        return read > bound
 
-    def _measure_all(self) -> dict[Element, tuple[int, int, int, bool]]:
-        sizes: dict[Element, tuple[int, int, int, bool]] = {}
-        for _event, el in etree.iterwalk(self.container, events=("end",)):
-            text = el.text
-            size = len(text) if text else 0
-            elements = 1
-            blocks = 1 if el.tag in BLOCK_TAGS or el.tag in HEADING_TAGS else 0
-            tails = False
-            for child in el:
-                child_size, child_elements, child_blocks, _ = sizes.get(child, (0, 1, 0, False))
-                tail = child.tail
-                size += child_size + (len(tail) if tail else 0)
-                elements += child_elements
-                blocks += child_blocks
-                tails = tails or bool(tail)
-            wrapper = len(el) == 1 and not text and not tails
-            sizes[el] = (size, elements, blocks, wrapper)
-        return sizes
+    def _charge(self, units: int) -> None:
+        if self._work_left is None:
+            elements = int(self.container.xpath("count(.//*)"))
+            self._work_left = self.WORK_BOUND + self.WORK_PER_ELEMENT * elements
+        self._work_left -= units
+        if self._work_left < 0:
+            raise TooLarge("the article's markup is too intricate to search for widget text")
 
 
 def _prune(container: Element) -> list[Element]:
@@ -266,8 +274,8 @@ def _promotions_and_widgets(
         if text is None:
             # Longer than any widget text: look inside, unless no text inside can match
             # (a paragraph with its links), which one look at its text tells.
-            small = measures.size(el) <= _LOOK_MAX_CHARS
-            if small and not boilerplate.may_hold_boilerplate_text("".join(el.itertext())):
+            whole = measures.text_up_to(el, _LOOK_MAX_CHARS)
+            if whole is not None and not boilerplate.may_hold_boilerplate_text(whole):
                 walker.skip_subtree()
             continue
         if not boilerplate.may_hold_boilerplate_text(text):
