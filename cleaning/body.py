@@ -106,19 +106,35 @@ def extract_body(container: Element) -> Body:
     # there at all: on most pages none is (the widgets went by their classes), and no
     # element or block need be checked for one.
     holds_widget_text = boilerplate.may_hold_boilerplate_text("".join(container.itertext()))
+    # Elements whose whole text the widget search read and found free of widget text: the
+    # blocks they give need no second look.
+    clean: set[Element] = set()
     if holds_widget_text:
-        doomed.extend(_promotions_and_widgets(container, body.see_also, measures))
+        doomed.extend(_promotions_and_widgets(container, body.see_also, measures, clean))
     for el in doomed:
         if el is not container:
             drop_tree(el)
     body.blocks = []
-    for block in _blocks(container):
-        if holds_widget_text or ">" in block:
+    for block, source in _blocks(container):
+        checked = holds_widget_text and not _known_clean(source, clean)
+        if checked or ">" in block:
             block = _repaired(block)
-            if not block or (holds_widget_text and boilerplate.is_boilerplate_text(block)):
+            if not block or (checked and boilerplate.is_boilerplate_text(block)):
                 continue
         body.blocks.append(block)
     return body
+
+
+def _known_clean(source: Element | None, clean: set[Element]) -> bool:
+    """Whether a block's element (or its parent) was found free of widget text, and its
+    block text is that same text (no nested blocks, whose separating spaces could join two
+    halves of a widget sentence)."""
+    if source is None or not clean:
+        return False
+    parent = source.getparent()
+    if source not in clean and (parent is None or parent not in clean):
+        return False
+    return all(node.tag in INLINE_TAGS for node in source.iterdescendants())
 
 
 def _repaired(block: str) -> str:
@@ -247,9 +263,13 @@ def _prune(container: Element) -> list[Element]:
 
 
 def _promotions_and_widgets(
-    container: Element, see_also: list[tuple[str, str]], measures: _Measures
+    container: Element,
+    see_also: list[tuple[str, str]],
+    measures: _Measures,
+    clean: set[Element],
 ) -> list[Element]:
-    """SEE ALSO paragraphs (their links go to `see_also`) and widgets found by their text."""
+    """SEE ALSO paragraphs (their links go to `see_also`) and widgets found by their text;
+    the elements found free of either go to `clean`."""
     doomed: list[Element] = []
     promoted: set[Element] = set()
     # A widget found by its text may be an ancestor of the element that told it (the walk is
@@ -276,10 +296,12 @@ def _promotions_and_widgets(
             # (a paragraph with its links), which one look at its text tells.
             whole = measures.text_up_to(el, _LOOK_MAX_CHARS)
             if whole is not None and not boilerplate.may_hold_boilerplate_text(whole):
+                clean.add(el)
                 walker.skip_subtree()
             continue
         if not boilerplate.may_hold_boilerplate_text(text):
             # Nothing inside can match either: every text inside is part of this one.
+            clean.add(el)
             walker.skip_subtree()
         elif boilerplate.is_see_also(text):
             # A SEE ALSO paragraph; or, inside a block, the label and what follows it on its
@@ -325,15 +347,17 @@ def _widget_root(el: Element, container: Element, measures: _Measures) -> Elemen
     return node
 
 
-def _blocks(container: Element) -> list[str]:
-    blocks: list[str] = []
+def _blocks(container: Element) -> list[tuple[str, Element | None]]:
+    """The blocks of text, each with the element it is the text of (None for a run of loose
+    text)."""
+    blocks: list[tuple[str, Element | None]] = []
     run: list[str] = []
 
     def flush() -> None:
         text = collapse("".join(run))
         run.clear()
         if text:
-            blocks.append(text)
+            blocks.append((text, None))
 
     walker = etree.iterwalk(container, events=("start", "end"))
     for event, el in walker:
@@ -347,7 +371,7 @@ def _blocks(container: Element) -> list[str]:
                 flush()
                 text = _block_text(el)
                 if text:
-                    blocks.append(text)
+                    blocks.append((text, el))
                 walker.skip_subtree()
             elif tag in INLINE_TAGS:
                 # Uncollapsed: the spaces at its edges separate it from the loose text around.
