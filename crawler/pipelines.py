@@ -9,7 +9,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 
 import archive
-from cleaning import CLEANER_VERSION, CleaningError, ExtractionError, NotABrief, clean
+from cleaning import CLEANER_VERSION, CleaningError, NotABrief, NotHTML, clean
 from crawler.items import FetchedPage
 from crawler.report import ALERT, CLEANED, EXTRACTION_FAILED, CrawlReport, stats_key
 
@@ -38,7 +38,10 @@ class CleaningPipeline:
             item.skipped, item.error = True, str(error)
         except CleaningError as error:
             item.error = str(error)
-            if isinstance(error, ExtractionError):
+            # Bytes that are not HTML are the server's fault; any other failure on a page
+            # that is a brief (unreadable, cut short, too large) is the cleaner failing on
+            # the site's markup, which the crawl's health counts.
+            if not isinstance(error, NotHTML):
                 item.extraction_failed = True
                 self.stats.inc_value(EXTRACTION_FAILED)
         else:
