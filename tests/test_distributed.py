@@ -422,3 +422,33 @@ def test_a_crawl_of_another_site_is_refused_under_the_same_prefix(server, redis_
     )  # fmt: skip
     assert elsewhere.returncode == 3  # past the check: the site (nothing there) did not answer
     assert "did not answer" in elsewhere.stderr
+
+
+def test_a_following_writer_drains_until_stopped_and_says_it_was_interrupted(
+    tmp_path, server, redis_url
+):
+    keys = Keys()
+    db = tmp_path / "a.sqlite"
+    server.hset(keys.crawl, mapping={"id": "c1", "site": "http://127.0.0.1:1", "status": "done"})
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "crawler", "ingest", "--redis", redis_url, "--db", str(db),
+         "--follow", "--linger", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    # Nothing to store, no crawler running, the crawl done: it keeps waiting all the same.
+    time.sleep(2.5)
+    assert follower.poll() is None
+    data, record = page(6)
+    server.lpush(keys.messages, data)
+    deadline = time.monotonic() + 30
+    while archived(db) < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    follower.send_signal(signal.SIGTERM)
+    code, out, _ = finish(follower, timeout=30)
+    assert code == 130
+    assert out.strip().endswith("duplicates 0 -- interrupted")
+    assert rows(db, "SELECT status, site, new FROM runs") == [
+        ("interrupted", "http://127.0.0.1:1", 1)
+    ]
+    assert rows(db, "SELECT url FROM briefs") == [(record["url"],)]
