@@ -38,7 +38,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import lxml  # noqa: E402
 import lxml.html  # noqa: E402
-from gold import gold_view  # noqa: E402
+from gold import WIDGET_TEXTS, gold_view  # noqa: E402
 from sitegen import generate_brief, random_spec  # noqa: E402
 
 from cleaning import CleaningError, clean  # noqa: E402
@@ -48,26 +48,6 @@ try:
 except ImportError:  # pragma: no cover - benchmark-only dependency
     trafilatura = None
 
-# Texts of the widgets inside the article container (SITE.md): a body holding one leaks.
-BOILERPLATE = (
-    "Was this content helpful",
-    "We want to sustain",
-    "¿Este contenido le resultó útil",
-    "Queremos sostener",
-    "DONATE",
-    "DONAR",
-    "share icon",
-    "Click to share",
-    "Sign up for our weekly newsletter",
-    "Suscríbase",
-    "What are your thoughts",
-    "¿Qué opina?",
-    "We encourage readers",
-    "Animamos a los lectores",
-    "Creative Commons",
-    "SEE ALSO",
-    "VEA TAMBIÉN",
-)
 TRAFILATURA_SETTINGS = {"output_format": "txt", "include_comments": False}
 _WORD = re.compile(r"\w+")
 
@@ -92,7 +72,7 @@ def token_f1(produced: str, expected: str) -> float:
 
 
 def leaks(body: str) -> bool:
-    return any(text in body for text in BOILERPLATE)
+    return any(text in body for text in WIDGET_TEXTS)
 
 
 def machine() -> str:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 from tabulate import tabulate
 
 import archive
 from crawler.report import CrawlReport
+
+if TYPE_CHECKING:
+    from crawler.ingest import IngestReport
 
 EXIT_OK = 0
 EXIT_SOME_PAGES_FAILED = 1  # `briefs clean`: a page could not be cleaned, the others were
@@ -57,6 +61,12 @@ def finish_crawl(report: CrawlReport) -> None:
     if not report.could_run:
         click.echo("error: the site did not answer; nothing was crawled", err=True)
         sys.exit(EXIT_COULD_NOT_RUN)
+    exit_if_interrupted_or_alerted(report)
+
+
+def exit_if_interrupted_or_alerted(report: CrawlReport | IngestReport) -> None:
+    """The exit status a crawl or an ingest shares: 130 when stopped by a signal, 1 (with the
+    alert on stderr) when extraction failed on too many brief pages."""
     if report.interrupted:
         sys.exit(EXIT_INTERRUPTED)
     if report.alert:
@@ -263,11 +273,7 @@ def ingest(
             " no crawler runs: start `briefs crawl --redis ...` to finish it",
             err=True,
         )
-    if report.interrupted:
-        sys.exit(EXIT_INTERRUPTED)
-    if report.alert:
-        click.echo(f"alert: {report.alert}", err=True)
-        sys.exit(EXIT_UNHEALTHY)
+    exit_if_interrupted_or_alerted(report)
 
 
 @main.command()

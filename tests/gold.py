@@ -9,6 +9,28 @@ DATA = Path(__file__).parent / "data"
 SAMPLES = DATA / "samples"
 GOLD = DATA / "gold"
 
+# Texts of the widgets inside the article container (SITE.md, step 5): a body, title or
+# summary that holds one has leaked boilerplate.
+WIDGET_TEXTS = (
+    "Was this content helpful",
+    "We want to sustain",
+    "¿Este contenido le resultó útil",
+    "Queremos sostener",
+    "DONATE",
+    "DONAR",
+    "share icon",
+    "Click to share",
+    "Sign up for our weekly newsletter",
+    "Suscríbase",
+    "What are your thoughts",
+    "¿Qué opina?",
+    "We encourage readers",
+    "Animamos a los lectores",
+    "Creative Commons",
+    "SEE ALSO",
+    "VEA TAMBIÉN",
+)
+
 
 def gold_view(record: dict) -> dict:
     """A full record (BriefRecord.as_dict() or an exported line) in the gold format."""

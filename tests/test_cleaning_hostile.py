@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from functools import cache
 
 import pytest
-from gold import gold_view, sample_pages
+from gold import WIDGET_TEXTS, gold_view, sample_pages
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sitegen import RELATED_POOL, BriefSpec, generate_brief, random_spec
@@ -37,27 +37,6 @@ from cleaning import (
 # about 1.5 ms. The watchdog turns a hang into a failure rather than a stuck test run.
 TIME_BOUND = 2.0
 WATCHDOG = 20.0
-
-# Texts of the widgets inside the article container (SITE.md, step 5).
-BOILERPLATE = (
-    "Was this content helpful",
-    "We want to sustain",
-    "¿Este contenido le resultó útil",
-    "Queremos sostener",
-    "DONATE",
-    "DONAR",
-    "share icon",
-    "Click to share",
-    "Sign up for our weekly newsletter",
-    "Suscríbase",
-    "What are your thoughts",
-    "¿Qué opina?",
-    "We encourage readers",
-    "Animamos a los lectores",
-    "Creative Commons",
-    "SEE ALSO",
-    "VEA TAMBIÉN",
-)
 
 
 class Hang(Exception):
@@ -686,7 +665,7 @@ def test_mutated_pages_give_a_clean_record_or_a_cleaning_error(
     assert result.title.strip() and result.body.strip()
     for field in ("title", "summary", "body"):
         text = getattr(result, field)
-        leaked = [widget for widget in BOILERPLATE if widget in text]
+        leaked = [widget for widget in WIDGET_TEXTS if widget in text]
         assert not leaked, f"{field} holds {leaked}"
 
 
