@@ -151,9 +151,16 @@ def content(db: Path) -> dict[str, list]:
         # The first crawl's captures: each URL asked for, once, with what it gave.
         "first_captures": rows(
             db,
-            "SELECT requested_url, final_url, status, body_sha256, brief_url, outcome,"
+            "SELECT requested_url, final_url, status, body_sha256, brief_url,"
             " substr(error, 1, 8) FROM captures WHERE run_id = (SELECT MIN(id) FROM runs)"
             " ORDER BY requested_url",
+        ),
+        # Per brief, the outcomes of its captures: which of two URLs of one brief (an old
+        # slug) arrives first, and so is "new", depends on timing, in a local crawl too.
+        "first_outcomes": rows(
+            db,
+            "SELECT brief_url, outcome FROM captures WHERE run_id = (SELECT MIN(id) FROM runs)"
+            " ORDER BY brief_url, outcome",
         ),
     }
 
