@@ -12,10 +12,10 @@ import sqlite3
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
 
 import sqlite_utils
 
+from archive.snapshots import parse_since
 from archive.store import ArchiveError
 
 # bm25 weights of title, summary and body: a word in the headline says more than one deep in
@@ -228,13 +228,6 @@ def check_query(query: str) -> None:
 def parse_bound(value: str, name: str) -> str:
     """An ISO date stays a date; a date and time becomes ISO 8601 UTC, as `published` is."""
     try:
-        if len(value) == 10:
-            return date.fromisoformat(value).isoformat()
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise SearchQueryError(
-            f"--{name} takes a date (2021-03-01) or an ISO 8601 date and time, not {value!r}"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
+        return parse_since(value, name)
+    except ValueError as error:
+        raise SearchQueryError(str(error)) from None

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from scrapy import Request
 from scrapy.http import Response
 
 from archive.capture import Capture
+from archive.store import utc_now
 from cleaning.record import BriefRecord
 
 
@@ -34,7 +34,7 @@ def capture_from_response(response: Response, *, fetched_at: str | None = None) 
         requested_url=redirects[0] if redirects else response.url,
         final_url=response.url,
         status=response.status,
-        fetched_at=fetched_at or utc_timestamp(),
+        fetched_at=fetched_at or utc_now(),
         headers=[
             (name.decode("latin-1"), value.decode("latin-1"))
             for name, values in response.headers.items()
@@ -42,7 +42,3 @@ def capture_from_response(response: Response, *, fetched_at: str | None = None) 
         ],
         body=response.body,
     )
-
-
-def utc_timestamp() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")

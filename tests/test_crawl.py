@@ -8,7 +8,6 @@ command in a subprocess, as cron runs them.
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 from dataclasses import replace
@@ -16,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from archive_rows import rows
 from gold import gold_view, sample_pages
 from sitegen import revise, site_brief, site_specs
 
@@ -51,11 +51,6 @@ def briefs_command(*args: str, cwd: Path | None = None) -> subprocess.CompletedP
 
 def crawl(site_url: str, db: Path, *options: str) -> subprocess.CompletedProcess:
     return briefs_command("crawl", "--site", site_url, "--db", str(db), *FAST, *options)
-
-
-def rows(db: Path, sql: str, *params: object) -> list[tuple]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(sql, params).fetchall()
 
 
 def exported(db: Path) -> dict[str, dict]:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from archive_rows import rows
 from sitegen import revise, site_brief, site_specs
 from terminal import run_in_terminal
 
@@ -48,14 +49,6 @@ def crawl_command(site: LocalSite, db: Path, *options: str) -> list[str]:
         *FAST,
         *options,
     ]
-
-
-def rows(db: Path, sql: str, *params: object) -> list[tuple]:
-    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def archived(db: Path) -> int:

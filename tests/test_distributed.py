@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from archive_rows import rows
 from sitegen import revise, site_brief, site_specs
 
 import archive
@@ -131,14 +132,6 @@ def writer(redis_url: str, db: Path):
 def finish(process: subprocess.Popen, timeout: float = 90) -> tuple[int, str, str]:
     out, err = process.communicate(timeout=timeout)
     return process.returncode, out, err
-
-
-def rows(db: Path, sql: str, *params: object) -> list[tuple]:
-    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def content(db: Path) -> dict[str, list]:

@@ -30,10 +30,10 @@ from w3lib.url import add_or_replace_parameter, url_query_parameter
 
 import archive
 from archive import Capture, frontier
-from archive.store import utc_now_precise
+from archive.store import utc_now, utc_now_precise
 from cleaning.dates import to_iso
 from cleaning.urls import strip_tracking, with_trailing_slash
-from crawler.items import FetchedPage, capture_from_response, utc_timestamp
+from crawler.items import FetchedPage, capture_from_response
 
 # Where briefs live (SITE.md): /news/brief/<slug>/ (older), /news/<slug>/ (2024 on),
 # /es/noticias/<slug>/ (Spanish). /news/<section>/ pages are indexes, not briefs.
@@ -308,12 +308,12 @@ class BriefsSpider(scrapy.Spider):
             error = f"http_{response.status}: the server answered {response.status} for good"
         elif failure.check(IgnoreRequest):
             # Forbidden by robots.txt: never fetched; recorded so the frontier moves on.
-            capture = Capture(requested_url=request.url, fetched_at=utc_timestamp())
+            capture = Capture(requested_url=request.url, fetched_at=utc_now())
             capture.error = "ignored: forbidden by robots.txt"
             yield FetchedPage(capture=capture, error=capture.error, skipped=True, request=request)
             return
         else:
-            capture = Capture(requested_url=request.url, fetched_at=utc_timestamp())
+            capture = Capture(requested_url=request.url, fetched_at=utc_now())
             error = download_error_reason(failure)
         capture.error = error
         yield FetchedPage(capture=capture, error=error, request=request)
