@@ -5,9 +5,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from w3lib.encoding import http_content_type_encoding
+
+# zlib level 4 compresses a ~160 KB brief page in ~0.8 ms to ~18.2 KiB; level 9 takes ~5.3 ms
+# for ~17.4 KiB (4 % smaller) and was a third of a local crawl's CPU.
+BODY_GZIP_LEVEL = 4
 
 
 @dataclass
@@ -21,6 +25,9 @@ class Capture:
     body: bytes | None = None
     # Why the fetch gave no usable page (download error, HTTP error, size cap), if it did not.
     error: str | None = None
+    # The body's digest and compressed form, worked out once: by a cleaning process beside
+    # the crawler, from a distributed crawl's message, or on first use.
+    packed: PackedBody | None = field(default=None, repr=False, compare=False)
 
     def header(self, name: str) -> str | None:
         return header_value(self.headers, name)
@@ -32,11 +39,44 @@ class Capture:
 
     @property
     def body_sha256(self) -> str | None:
-        return None if self.body is None else hashlib.sha256(self.body).hexdigest()
+        packed = self._packed()
+        return None if packed is None else packed.sha256
+
+    @property
+    def body_length(self) -> int | None:
+        packed = self._packed()
+        return None if packed is None else packed.length
 
     def body_gzip(self) -> bytes | None:
-        # mtime=0: the same bytes always compress to the same blob.
-        return None if self.body is None else gzip.compress(self.body, mtime=0)
+        packed = self._packed()
+        return None if packed is None else packed.gzip
+
+    def without_body(self) -> Capture:
+        """This capture as the archive stores it: digest, length and gzip blob, without the
+        raw bytes (a sixth of what goes to another process)."""
+        return replace(self, body=None, packed=self._packed())
+
+    def _packed(self) -> PackedBody | None:
+        if self.packed is None and self.body is not None:
+            self.packed = pack_body(self.body)
+        return self.packed
+
+
+@dataclass(frozen=True)
+class PackedBody:
+    sha256: str
+    length: int
+    gzip: bytes
+
+
+def pack_body(body: bytes) -> PackedBody:
+    """The SHA-256 of `body`, its length and its gzip blob (mtime 0: the same bytes always
+    give the same blob)."""
+    return PackedBody(
+        hashlib.sha256(body).hexdigest(),
+        len(body),
+        gzip.compress(body, BODY_GZIP_LEVEL, mtime=0),
+    )
 
 
 def header_value(headers: Iterable[Sequence[str]], name: str) -> str | None:

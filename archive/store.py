@@ -399,7 +399,7 @@ def _insert_capture(
             capture.header("Last-Modified"),
             capture.header("Content-Type"),
             capture.body_sha256,
-            None if capture.body is None else len(capture.body),
+            capture.body_length,
             capture.body_gzip() if keep_body else None,
             brief_url,
             outcome.value,

@@ -3,9 +3,8 @@
 A message is self-contained JSON (UTF-8): the capture (requested and final URL, status, time,
 headers in order, the body gzip-compressed and base64-encoded, the fetch error), the cleaned
 record or why there is none, the cleaner's version, how the URL was found, and its id. The
-crawler compresses the body (gzip level 6; the archive keeps it gzip-compressed anyway), so
-the one writer only decodes and stores: the costly work stays with the crawlers, which scale
-out.
+crawler compresses the body (as the archive keeps it, `Capture.body_gzip`), so the one writer
+only decodes and stores: the costly work stays with the crawlers, which scale out.
 
 The id is derived from the crawl and the URL first requested, so a page fetched twice in one
 crawl (a crawler stopped after pushing it and before its lease was released, a lease taken
@@ -19,24 +18,14 @@ import base64
 import gzip
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from archive.capture import Capture
+from archive.capture import Capture, PackedBody
 from cleaning.record import BriefRecord
 from crawler.items import FetchedPage
 
 FORMAT = 1
-
-
-@dataclass
-class PackedCapture(Capture):
-    """A Capture whose gzip-compressed body came ready-made (from a message)."""
-
-    gzipped: bytes | None = field(default=None, repr=False)
-
-    def body_gzip(self) -> bytes | None:
-        return self.gzipped if self.gzipped is not None else super().body_gzip()
 
 
 @dataclass
@@ -86,8 +75,7 @@ def first_url(page: FetchedPage) -> str:
 
 def encode(page: FetchedPage, crawl: str, cleaner_version: str) -> bytes:
     capture = page.capture
-    # Level 6: a fifth of level 9's time (what Capture.body_gzip uses) for 2 % more bytes.
-    blob = None if capture.body is None else gzip.compress(capture.body, 6, mtime=0)
+    blob = capture.body_gzip()
     url = first_url(page)
     meta = page.request.meta if page.request is not None else {}
     message: dict[str, Any] = {
@@ -125,15 +113,19 @@ def decode(data: bytes) -> Message | LastmodNote:
             return LastmodNote(message["url"], message["lastmod"], message["discovered_via"])
         raw = message["capture"]
         blob = None if raw["body_gzip"] is None else base64.b64decode(raw["body_gzip"])
-        capture = PackedCapture(
+        body = None if blob is None else gzip.decompress(blob)
+        packed = None
+        if body is not None:
+            packed = PackedBody(hashlib.sha256(body).hexdigest(), len(body), blob)
+        capture = Capture(
             requested_url=raw["requested_url"],
             fetched_at=raw["fetched_at"],
             final_url=raw["final_url"],
             status=raw["status"],
             headers=[tuple(pair) for pair in raw["headers"]],
-            body=None if blob is None else gzip.decompress(blob),
+            body=body,
             error=raw["error"],
-            gzipped=blob,
+            packed=packed,
         )
         record = None
         if message["record"] is not None:

@@ -7,6 +7,7 @@ command in subprocesses, against a fixture site served on 127.0.0.1.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import shutil
 import signal
@@ -25,6 +26,7 @@ from sitegen import revise, site_brief, site_specs
 
 import archive
 from archive import Capture
+from archive.capture import PackedBody
 from cleaning import CLEANER_VERSION, clean
 from crawler import messages
 from crawler.distributed import Keys
@@ -310,7 +312,9 @@ def leased_by(server: redis.Redis, pid: int) -> list[str]:
     ]
 
 
-def page(spec_index: int, crawl: str = "c1") -> tuple[bytes, dict]:
+def page(spec_index: int, crawl: str = "c1", gzip_level: int | None = None) -> tuple[bytes, dict]:
+    """A crawler's message for generated brief `spec_index`; with `gzip_level`, its body
+    compressed at that level instead of the archive's."""
     brief, record = site_brief(SPECS[spec_index])
     url = "http://127.0.0.1:1" + brief.path
     capture = Capture(
@@ -321,12 +325,15 @@ def page(spec_index: int, crawl: str = "c1") -> tuple[bytes, dict]:
         headers=[("Content-Type", "text/html; charset=UTF-8"), ("ETag", '"x"')],
         body=brief.html,
     )
+    if gzip_level is not None:
+        blob = gzip.compress(brief.html, gzip_level, mtime=0)
+        capture.packed = PackedBody(hashlib.sha256(brief.html).hexdigest(), len(brief.html), blob)
     item = FetchedPage(capture=capture, record=clean(brief.html, url))
     return messages.encode(item, crawl, CLEANER_VERSION), record
 
 
 def test_a_message_stored_twice_is_one_capture(tmp_path):
-    data, record = page(4)
+    data, record = page(4, gzip_level=1)
     message = messages.decode(data)
     db = archive.connect(tmp_path / "a.sqlite")
     store = dict(
@@ -341,7 +348,8 @@ def test_a_message_stored_twice_is_one_capture(tmp_path):
     assert db.execute("SELECT state, lastmod FROM frontier").fetchall() == [
         ("done", "2026-01-01T00:00:00")
     ]
-    # The body arrives compressed, and is stored as it came, the bytes intact.
+    # The body arrives compressed, and is stored as it came (not compressed again at the
+    # archive's level), the bytes intact.
     stored = db.execute("SELECT body_gzip, body_sha256, body_length FROM captures").fetchone()
     html = site_brief(SPECS[4])[0].html
     assert stored[0] == message.capture.body_gzip() != Capture("u", "t", body=html).body_gzip()
