@@ -148,7 +148,7 @@ def crawl(
     options = {
         "BRIEFS_FULL": full,
         "BRIEFS_SINCE": since,
-        "CLOSESPIDER_ITEMCOUNT": max_pages,
+        "BRIEFS_MAX_PAGES": max_pages,
         "LOG_FILE": log_file,
         "BRIEFS_PROGRESS": sys.stderr.isatty(),
         "LOG_LEVEL": "INFO" if verbose or log_file else "WARNING",

@@ -154,6 +154,10 @@ def configure(settings: Settings, redis_url: str, prefix: str = DEFAULT_PREFIX) 
         "SCHEDULER_PERSIST": True,
         "SCHEDULER_FLUSH_ON_START": False,
     }
+    if max_pages := settings.getint("BRIEFS_MAX_PAGES"):
+        # Leases, not the archive's frontier, hold what waits: this crawler stops after
+        # pushing that many pages, and the others (or its next start) take the rest.
+        values["CLOSESPIDER_ITEMCOUNT"] = max_pages
     for name, value in values.items():
         settings.set(name, value, priority="cmdline")
     pipelines = settings.getdict("ITEM_PIPELINES")

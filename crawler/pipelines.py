@@ -3,40 +3,61 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
-import sqlite_utils
 from scrapy import signals
 from scrapy.crawler import Crawler
 
 import archive
-from cleaning import CLEANER_VERSION, CleaningError, NotABrief, NotHTML, clean
+from cleaning import CLEANER_VERSION, NotABrief, NotHTML
+from crawler.archive_process import close_archive, on_archive
+from crawler.cleaning_pool import CleaningPool
 from crawler.items import FetchedPage
-from crawler.report import ALERT, CLEANED, EXTRACTION_FAILED, CrawlReport, stats_key
+from crawler.report import (
+    ALERT,
+    CLEANED,
+    EXTRACTION_FAILED,
+    NOT_STORED,
+    CrawlReport,
+    stats_key,
+)
+from crawler.workers import WorkerDied, Workers
 
 logger = logging.getLogger(__name__)
 
 
 class CleaningPipeline:
-    """Turns the body of a fetched brief page into its record, or says why it cannot."""
+    """Turns the body of a fetched brief page into its record, or says why it cannot, in
+    BRIEFS_CLEANING_PROCESSES worker processes (which also hash and compress the body)."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.stats = crawler.stats
+        self.pool = CleaningPool(crawler.settings.getint("BRIEFS_CLEANING_PROCESSES"))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CleaningPipeline:
         return cls(crawler)
 
-    def process_item(self, item: FetchedPage) -> FetchedPage:
+    def close_spider(self) -> None:
+        self.pool.close()
+
+    async def process_item(self, item: FetchedPage) -> FetchedPage:
         capture = item.capture
         if item.error or capture.body is None or capture.status == 304:
             return item
-        try:
-            item.record = clean(
-                capture.body, capture.final_url or capture.requested_url, encoding=capture.charset
-            )
-        except NotABrief as error:
+        deaths = self.pool.deaths
+        cleaned = await self.pool.clean(
+            capture.body, capture.final_url or capture.requested_url, capture.charset
+        )
+        if self.pool.deaths != deaths:
+            logger.warning("a cleaning process died; a new one took over")
+        capture.packed = cleaned.packed
+        item.record = cleaned.record
+        error = cleaned.error
+        if isinstance(error, NotABrief):
             item.skipped, item.error = True, str(error)
-        except CleaningError as error:
+        elif error is not None:
             item.error = str(error)
             # Bytes that are not HTML are the server's fault; any other failure on a page
             # that is a brief (unreadable, cut short, too large) is the cleaner failing on
@@ -54,6 +75,8 @@ class ArchivePipeline:
 
     It is the archive's one writer during a crawl: it holds the archive's lock from the
     spider's opening to its closing, so a second crawl of the same archive cannot start.
+    The writing itself is done by a process of its own (`crawler.archive_process`), one
+    page after the other, while the event loop fetches.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -61,7 +84,7 @@ class ArchivePipeline:
         self.path = crawler.settings.get("BRIEFS_DB")
         self.max_failure_share = crawler.settings.getfloat("BRIEFS_MAX_EXTRACTION_FAILURES")
         self.lock = archive.ArchiveLock(self.path)
-        self.db: sqlite_utils.Database | None = None
+        self.writer = Workers(1)
         self.run_id: int | None = None
 
     @classmethod
@@ -71,30 +94,40 @@ class ArchivePipeline:
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
-    def open_spider(self) -> None:
+    async def open_spider(self) -> None:
         self.lock.acquire()
-        self.db = archive.connect(self.path)
-        if stale := archive.close_stale_runs(self.db):
+        if stale := await self._write(archive.close_stale_runs):
             logger.warning("%d earlier crawl(s) of this archive were killed; resuming", stale)
         settings = self.crawler.settings
         options = {
             name: settings.get(name)
-            for name in ("BRIEFS_DB", "BRIEFS_FULL", "BRIEFS_SINCE", "CLOSESPIDER_ITEMCOUNT")
+            for name in ("BRIEFS_DB", "BRIEFS_FULL", "BRIEFS_SINCE", "BRIEFS_MAX_PAGES")
         }
-        self.run_id = archive.start_run(self.db, getattr(self.crawler.spider, "site", ""), options)
+        site = getattr(self.crawler.spider, "site", "")
+        self.run_id = await self._write(archive.start_run, site, options)
         self.crawler.stats.set_value("briefs/run_id", self.run_id)
 
-    def process_item(self, item: FetchedPage) -> FetchedPage:
-        outcome = archive.store_capture(
-            self.db,
-            item.capture,
-            item.record,
-            error=item.error,
-            skipped=item.skipped,
-            cleaner_version=CLEANER_VERSION,
-            run_id=self.run_id,
-            frontier_url=item.capture.requested_url,
-        )
+    async def process_item(self, item: FetchedPage) -> FetchedPage:
+        try:
+            outcome = await self._write(
+                archive.store_capture,
+                item.capture.without_body(),
+                item.record,
+                error=item.error,
+                skipped=item.skipped,
+                cleaner_version=CLEANER_VERSION,
+                run_id=self.run_id,
+                frontier_url=item.capture.requested_url,
+            )
+        except WorkerDied:
+            # Its transaction rolled back (or committed whole): the URL is pending, or done.
+            logger.error(
+                "the archive's writer died storing %s: a new one takes over;"
+                " the page is fetched again next run",
+                item.capture.requested_url,
+            )
+            self.crawler.stats.inc_value(NOT_STORED)
+            return item
         self.crawler.stats.inc_value(stats_key(outcome))
         if outcome is archive.Outcome.FAILED:
             logger.warning("failed %s: %s", item.capture.requested_url, item.error)
@@ -102,8 +135,12 @@ class ArchivePipeline:
             logger.info("skipped %s: %s", item.capture.requested_url, item.error)
         return item
 
-    def spider_closed(self, reason: str) -> None:
-        if self.db is None:
+    async def _write(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """`function(db, *args, **kwargs)` in the writer process, on the archive."""
+        return await self.writer.call(on_archive, self.path, function, *args, **kwargs)
+
+    async def spider_closed(self, reason: str) -> None:
+        if self.run_id is None:
             return
         report = CrawlReport.from_stats({**self.crawler.stats.get_stats(), "finish_reason": reason})
         alert = report.health_alert(self.max_failure_share)
@@ -114,11 +151,17 @@ class ArchivePipeline:
             status, error = "interrupted", "stopped by a signal"
         else:
             status, error = "ok", None
-        archive.finish_run(
-            self.db, self.run_id, status=status, counts=report.counts(), error=error, alert=alert
+        await self._write(
+            archive.finish_run,
+            self.run_id,
+            status=status,
+            counts=report.counts(),
+            error=error,
+            alert=alert,
         )
         if alert:
             logger.error(alert)
-        self.db.close()
-        self.db = None
+        await self.writer.call(close_archive, self.path)
+        self.writer.close()
+        self.run_id = None
         self.lock.release()

@@ -12,6 +12,8 @@ STATS_PREFIX = "briefs/"
 CLEANED = f"{STATS_PREFIX}cleaned"
 ALERT = f"{STATS_PREFIX}alert"
 EXTRACTION_FAILED = f"{STATS_PREFIX}extraction_failed"
+# Pages fetched but not stored: the archive's writer process died with them in hand.
+NOT_STORED = f"{STATS_PREFIX}not_stored"
 
 
 def stats_key(outcome: Outcome) -> str:

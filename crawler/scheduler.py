@@ -7,7 +7,9 @@ table as they are scheduled and read back one at a time as the downloader wants 
 - memory does not grow with the number of briefs on the site;
 - a crawl killed at any moment leaves its unfetched URLs pending, and the next run fetches
   them first (a URL becomes done in the same transaction that stores its capture);
-- a URL already known is not asked for twice: the frontier is the seen-set.
+- a URL already known is not asked for twice: the frontier is the seen-set;
+- a run bounded by BRIEFS_MAX_PAGES hands out that many brief requests and leaves the rest
+  pending, for the next run.
 
 Retries and redirects of a brief request carry state (retry counts, redirect chains) and stay
 in memory; their URL is still pending in the frontier, so a crash loses none of them.
@@ -34,6 +36,8 @@ class FrontierScheduler:
         self.spider: Any = None
         self.seq = 0
         self.cursor = 0
+        self.max_pages = crawler.settings.getint("BRIEFS_MAX_PAGES")
+        self.handed_out = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> FrontierScheduler:
@@ -57,7 +61,7 @@ class FrontierScheduler:
 
     def has_pending_requests(self) -> bool:
         return self.memory.has_pending_requests() or (
-            frontier.next_pending(self.db, self.cursor) is not None
+            not self._bound_reached() and frontier.next_pending(self.db, self.cursor) is not None
         )
 
     def enqueue_request(self, request: Request) -> bool:
@@ -79,14 +83,20 @@ class FrontierScheduler:
         request = self.memory.next_request()
         if request is not None:
             return request
+        if self._bound_reached():
+            return None
         pending = frontier.next_pending(self.db, self.cursor)
         if pending is None:
             return None
         self.cursor = pending.seq
+        self.handed_out += 1
         self.crawler.stats.inc_value("frontier/dequeued")
         return self.spider.brief_request(
             pending.url, discovered_via=pending.discovered_via, lastmod=pending.lastmod
         )
+
+    def _bound_reached(self) -> bool:
+        return bool(self.max_pages) and self.handed_out >= self.max_pages
 
     def __len__(self) -> int:
         return len(self.memory) + frontier.pending_count(self.db)

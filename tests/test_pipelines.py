@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from gold import sample_pages
 from scrapy.utils.test import get_crawler
 
@@ -26,7 +28,7 @@ def fetched(body: bytes) -> FetchedPage:
 
 
 def test_markup_failures_count_for_health_and_server_faults_do_not():
-    crawler = get_crawler()
+    crawler = get_crawler(settings_dict={"BRIEFS_CLEANING_PROCESSES": 1})
     crawler.stats.open_spider()
     pipeline = CleaningPipeline.from_crawler(crawler)
     page = sample_pages()[0][1]
@@ -35,10 +37,17 @@ def test_markup_failures_count_for_health_and_server_faults_do_not():
         page[: page.index(b'<header class="entry-header">')]
         + page[page.index(b'<footer class="entry-footer">') :]
     )
-    items = [
-        pipeline.process_item(fetched(body))
-        for body in (page, cut, unreadable, b"\x89PNG\r\n\x1a\n\x00")
-    ]
+
+    async def clean_all() -> list[FetchedPage]:
+        try:
+            return [
+                await pipeline.process_item(fetched(body))
+                for body in (page, cut, unreadable, b"\x89PNG\r\n\x1a\n\x00")
+            ]
+        finally:
+            pipeline.close_spider()
+
+    items = asyncio.run(clean_all())
     assert [item.record is not None for item in items] == [True, False, False, False]
     assert [item.extraction_failed for item in items] == [False, True, True, False]
     assert items[1].error.startswith("truncated") and items[3].error.startswith("not_html")

@@ -1,0 +1,33 @@
+"""The archive's writer during a local crawl: a process of its own (`crawler.workers`).
+
+Storing a page (inserting it, indexing its record for search) is CPU work that would
+otherwise share the crawler's process, and its one running thread at a time, with the event
+loop that fetches. The writer process holds the crawl's one connection to the archive and
+runs the archive's functions on it, one call after the other, in the order they are sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import sqlite_utils
+
+import archive
+
+T = TypeVar("T")
+
+_open: dict[str, sqlite_utils.Database] = {}
+
+
+def on_archive(path: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """`function(db, *args, **kwargs)` with this process's connection to the archive at
+    `path` (opened, and migrated, on first use)."""
+    if path not in _open:
+        _open[path] = archive.connect(path)
+    return function(_open[path], *args, **kwargs)
+
+
+def close_archive(path: str) -> None:
+    if (db := _open.pop(path, None)) is not None:
+        db.close()

@@ -1,0 +1,172 @@
+"""Worker processes beside the event loop: calls, errors, deaths, signals, and the way out;
+the cleaning pool built on them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+
+import pytest
+from gold import sample_pages
+
+from archive.capture import pack_body
+from cleaning import NotHTML, clean
+from crawler.cleaning_pool import CleanedPage, CleanerCrashed, CleaningPool, clean_page
+from crawler.workers import WorkerDied, Workers
+
+# What the workers run: functions of a module they can import (this one).
+
+
+def worker_pid() -> int:
+    return os.getpid()
+
+
+def refuse(message: str) -> None:
+    raise LookupError(message)
+
+
+def die() -> None:
+    os._exit(3)
+
+
+def unpicklable() -> object:
+    return lambda: None
+
+
+def pid_after(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def crash_on_marker(body: bytes, url: str, charset: str | None) -> CleanedPage:
+    """A cleaner that dies, as a crash in a C library would, on one page."""
+    if body == b"crash":
+        os._exit(3)
+    return clean_page(body, url, charset)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A child not yet reaped is a zombie: dead.
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_a_call_runs_in_a_worker_process_and_its_exception_comes_back():
+    async def main() -> int:
+        workers = Workers(1)
+        try:
+            pid = await workers.call(worker_pid)
+            with pytest.raises(LookupError, match="no such brief"):
+                await workers.call(refuse, "no such brief")
+            assert await workers.call(worker_pid) == pid  # an exception does not end a worker
+            with pytest.raises(RuntimeError, match="unpicklable answer"):
+                await workers.call(unpicklable)
+            assert await workers.call(worker_pid) == pid
+            return pid
+        finally:
+            workers.close()
+
+    pid = asyncio.run(main())
+    assert pid != os.getpid()
+    assert not alive(pid)  # close() ends it
+
+
+def test_calls_are_spread_over_the_workers():
+    async def main() -> list[int]:
+        workers = Workers(2)
+        try:
+            return await asyncio.gather(*(workers.call(pid_after, 0.05) for _ in range(8)))
+        finally:
+            workers.close()
+
+    pids = asyncio.run(main())
+    assert len(set(pids)) == 2 and os.getpid() not in pids
+
+
+def test_a_worker_that_dies_fails_its_calls_and_the_next_call_gets_a_new_one():
+    async def main() -> tuple[int, int, int]:
+        workers = Workers(1)
+        try:
+            first = await workers.call(worker_pid)
+            with pytest.raises(WorkerDied):
+                await workers.call(die)
+            return first, await workers.call(worker_pid), workers.deaths
+        finally:
+            workers.close()
+
+    first, second, deaths = asyncio.run(main())
+    assert first != second and deaths == 1
+
+
+def test_workers_ignore_ctrl_c():
+    async def main() -> None:
+        workers = Workers(1)
+        try:
+            pid = await workers.call(worker_pid)
+            os.kill(pid, signal.SIGINT)  # as Ctrl-C sends it to the whole process group
+            await asyncio.sleep(0.2)
+            assert await workers.call(worker_pid) == pid
+        finally:
+            workers.close()
+
+    asyncio.run(main())
+
+
+def test_a_pool_needs_a_process():
+    with pytest.raises(ValueError, match="at least one process"):
+        Workers(0)
+
+
+def samples() -> list[tuple[str, bytes]]:
+    return [(gold["url"], html) for _, html, gold in sample_pages()]
+
+
+def test_the_cleaning_pool_gives_what_cleaning_in_process_gives():
+    pages = samples()
+
+    async def main() -> list[CleanedPage]:
+        pool = CleaningPool(2)
+        try:
+            return await asyncio.gather(
+                *(pool.clean(html, url, "utf-8") for url, html in pages),
+                pool.clean(b"\x89PNG\r\n\x1a\n\x00", pages[0][0], None),
+            )
+        finally:
+            pool.close()
+
+    *cleaned, png = asyncio.run(main())
+    for (url, html), page in zip(pages, cleaned, strict=True):
+        assert page.record == clean(html, url, encoding="utf-8") and page.error is None
+        assert page.packed == pack_body(html)
+    assert png.record is None and isinstance(png.error, NotHTML)
+    assert str(png.error).startswith("not_html: ")
+
+
+def test_a_page_the_cleaner_dies_on_fails_alone_and_the_others_are_cleaned():
+    url, html = samples()[0]
+
+    async def main() -> tuple[list[CleanedPage], CleanedPage, int]:
+        pool = CleaningPool(1, work=crash_on_marker)
+        try:
+            # The crash comes first: the pages behind it die with the worker, unread.
+            pages = await asyncio.gather(
+                pool.clean(b"crash", url, None),
+                pool.clean(html, url, "utf-8"),
+                pool.clean(html, url, "utf-8"),
+            )
+            return pages, await pool.clean(html, url, "utf-8"), pool.deaths
+        finally:
+            pool.close()
+
+    (crashed, *others), after, deaths = asyncio.run(main())
+    assert isinstance(crashed.error, CleanerCrashed) and crashed.record is None
+    assert crashed.packed == pack_body(b"crash")  # the page is still archived, as failed
+    expected = clean(html, url, encoding="utf-8")
+    assert [page.record for page in [*others, after]] == [expected] * 3
+    assert deaths == 2  # the pool's worker, then the one that had the crash page alone
