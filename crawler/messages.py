@@ -1,7 +1,8 @@
 """What a crawler of a distributed crawl pushes to Redis for the writer: one fetched page.
 
 A message is self-contained JSON (UTF-8): the capture (requested and final URL, status, time,
-headers in order, the body gzip-compressed and base64-encoded, the fetch error), the cleaned
+headers in order, the body gzip-compressed and base64-encoded with its SHA-256 and length,
+the fetch error), the cleaned
 record or why there is none, the cleaner's version, how the URL was found, and its id. The
 crawler compresses the body (as the archive keeps it, `Capture.body_gzip`), so the one writer
 only decodes and stores: the costly work stays with the crawlers, which scale out.
@@ -92,6 +93,9 @@ def encode(page: FetchedPage, crawl: str, cleaner_version: str) -> bytes:
             "fetched_at": capture.fetched_at,
             "headers": capture.headers,
             "body_gzip": None if blob is None else base64.b64encode(blob).decode("ascii"),
+            # So that the writer stores the blob as it is, without decompressing it.
+            "body_sha256": capture.body_sha256,
+            "body_length": capture.body_length,
             "error": capture.error,
         },
         "record": None if page.record is None else page.record.as_dict(),
@@ -113,9 +117,11 @@ def decode(data: bytes) -> Message | LastmodNote:
             return LastmodNote(message["url"], message["lastmod"], message["discovered_via"])
         raw = message["capture"]
         blob = None if raw["body_gzip"] is None else base64.b64decode(raw["body_gzip"])
-        body = None if blob is None else gzip.decompress(blob)
-        packed = None
-        if body is not None:
+        body = packed = None
+        if blob is not None and raw.get("body_sha256") and raw.get("body_length") is not None:
+            packed = PackedBody(raw["body_sha256"], raw["body_length"], blob)
+        elif blob is not None:  # from a crawler of an earlier release, which did not say
+            body = gzip.decompress(blob)
             packed = PackedBody(hashlib.sha256(body).hexdigest(), len(body), blob)
         capture = Capture(
             requested_url=raw["requested_url"],

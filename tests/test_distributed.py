@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import shutil
 import signal
 import socket
@@ -330,6 +331,21 @@ def page(spec_index: int, crawl: str = "c1", gzip_level: int | None = None) -> t
         capture.packed = PackedBody(hashlib.sha256(brief.html).hexdigest(), len(brief.html), blob)
     item = FetchedPage(capture=capture, record=clean(brief.html, url))
     return messages.encode(item, crawl, CLEANER_VERSION), record
+
+
+def test_the_writer_stores_the_blob_without_decompressing_it():
+    data, _ = page(4)
+    html = site_brief(SPECS[4])[0].html
+    message = messages.decode(data)
+    assert message.capture.body is None  # the crawler sent the digest and length along
+    assert message.capture.body_sha256 == hashlib.sha256(html).hexdigest()
+    assert message.capture.body_length == len(html)
+    # A message from a crawler of an earlier release, without them: worked out here.
+    older = json.loads(data)
+    del older["capture"]["body_sha256"], older["capture"]["body_length"]
+    decoded = messages.decode(json.dumps(older).encode())
+    assert decoded.capture.body == html
+    assert decoded.capture.packed == message.capture.packed
 
 
 def test_a_message_stored_twice_is_one_capture(tmp_path):
