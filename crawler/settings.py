@@ -16,9 +16,9 @@ BRIEFS_MAX_PAGES = 0  # when not 0: ask for no more brief pages in this run (the
 # (the site's markup has likely changed): logged, recorded in `runs`, exit status 1.
 BRIEFS_MAX_EXTRACTION_FAILURES = 0.2
 # Pages are cleaned, hashed and compressed in this many processes beside the crawler's own
-# (which fetches) and the archive's writer. One keeps up with ~350 pages a second when it
-# has a core to itself; two keep the pages moving when the cores are shared.
-BRIEFS_CLEANING_PROCESSES = 2
+# (which fetches) and the archive's writer. One keeps up with ~350 pages a second; a second
+# one helps only where cores are to spare (on 2 cores a crawl went 6 % slower with two).
+BRIEFS_CLEANING_PROCESSES = 1
 BRIEFS_PROGRESS = False  # a live progress line on standard error (for a terminal)
 
 # --- polite by default -----------------------------------------------------------------
@@ -36,8 +36,9 @@ DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 COOKIES_ENABLED = False
 # Scrapy starts this many tasks for the output of every callback, whatever its size (100 by
-# default: measured at a third of a bare spider's CPU on a local site). A brief page yields
-# one item; a sitemap's thousand requests do not go faster with more.
+# default: measured at over a third of a bare spider's CPU; scrapy/scrapy#5182, PR
+# #7959 starts them on demand). A brief page yields one item; a sitemap's thousand requests
+# do not go faster with more.
 CONCURRENT_ITEMS = 8
 
 # --- retries: 5xx, timeouts and cut-short responses; 429/503 wait for Retry-After -------
