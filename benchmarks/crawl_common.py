@@ -14,6 +14,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))  # the page generator lives with the tests
 
+from processes import children  # noqa: E402
 from sitegen import site_brief, site_specs  # noqa: E402
 
 from crawler.localsite import LocalSite, SiteBrief  # noqa: E402
@@ -42,13 +43,26 @@ def brief(spec) -> SiteBrief:
 @dataclass
 class CrawlRun:
     seconds: float
-    peak_rss_mb: float
+    peak_rss_mb: float  # the crawler's own process
+    worker_peak_rss_mb: float  # the largest of its worker processes (cleaning, writing)
     returncode: int
     stdout: str
 
 
+def peak_rss_kb(pid: int) -> int:
+    """VmHWM of process `pid`, 0 when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def run_crawl(site_url: str, db: Path, *options: str) -> CrawlRun:
-    """Run `briefs crawl` as cron would, polling its resident memory for the peak."""
+    """Run `briefs crawl` as cron would, polling its resident memory for the peak (and that
+    of the worker processes it starts)."""
     started = time.monotonic()
     process = subprocess.Popen(
         [
@@ -67,15 +81,14 @@ def run_crawl(site_url: str, db: Path, *options: str) -> CrawlRun:
         stderr=subprocess.DEVNULL,
         text=True,
     )
-    peak = 0
-    status = Path(f"/proc/{process.pid}/status")
+    peak = worker_peak = 0
     while process.poll() is None:
-        try:
-            for line in status.read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peak = max(peak, int(line.split()[1]))
-        except OSError:
-            pass
+        peak = max(peak, peak_rss_kb(process.pid))
+        for child in children(process.pid):
+            worker_peak = max(worker_peak, peak_rss_kb(child))
         time.sleep(0.1)
     out = process.stdout.read()
-    return CrawlRun(time.monotonic() - started, peak / 1024, process.returncode, out.strip())
+    return CrawlRun(
+        time.monotonic() - started, peak / 1024, worker_peak / 1024, process.returncode,
+        out.strip(),
+    )  # fmt: skip

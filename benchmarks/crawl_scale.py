@@ -1,7 +1,7 @@
 """Crawling at scale: a site of 100,000 briefs, the full pipeline against a bare spider.
 
-    python benchmarks/crawl_scale.py bare        [--briefs N] [--latency S]
-    python benchmarks/crawl_scale.py local       [--briefs N] [--latency S]
+    python benchmarks/crawl_scale.py bare        [--briefs N] [--latency S] [--like-briefs]
+    python benchmarks/crawl_scale.py local       [--briefs N] [--latency S] [-s NAME=VALUE]
     python benchmarks/crawl_scale.py distributed [--briefs N] [--latency S] [--crawlers K]
 
 One site of N generated briefs (the anatomy of tests/sitegen.py, ~160 KB a page) is served on
@@ -10,7 +10,9 @@ generated from its spec when it is asked for (~2 ms, in the site's thread), the 
 every time. `--latency S` holds each brief page back S seconds, as a distant site does.
 
 - `bare`: a Scrapy spider with Scrapy's defaults that reads the sitemaps and fetches every
-  brief page they name, and discards it: the ceiling.
+  brief page they name, and discards it: the ceiling. `--like-briefs` gives it the Scrapy
+  settings briefs itself runs with (CONCURRENT_ITEMS=8: Scrapy starts that many tasks for
+  every response's output, 100 by default; no cookies), for the fetching alone at its best.
 - `local`: `briefs crawl` (fetch, clean, archive with frontier and revisions, one process).
 - `distributed`: a Redis (Debian's redis-server, started here on a free port), K crawler
   processes (`briefs crawl --redis`) and the writer (`briefs ingest`), timed from the start
@@ -26,6 +28,7 @@ needs no politeness). Printed: briefs/s, the peak RSS of each process and its RS
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import socket
 import sqlite3
@@ -41,10 +44,12 @@ from typing import ClassVar
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
+from processes import children, running, stat_fields  # noqa: E402
 from sitegen import generate_brief, site_specs  # noqa: E402
 
 from crawler.localsite import Fault, LocalSite, SiteBrief  # noqa: E402
 
+BRIEFS_OWN = ["-s", "CONCURRENT_ITEMS=8", "-s", "COOKIES_ENABLED=False"]
 SETTINGS = [
     "-s", "AUTOTHROTTLE_ENABLED=False",
     "-s", "CONCURRENT_REQUESTS=8",
@@ -122,19 +127,22 @@ class Bare(scrapy.Spider):
 
 
 class Watched:
-    """A process whose resident memory is sampled."""
+    """A process whose resident memory and CPU time are sampled."""
 
     def __init__(self, name: str, process: subprocess.Popen) -> None:
         self.name, self.process = name, process
         self.peak_kb = 0
         self.last_kb = 0
+        self.cpu_seconds = 0.0
         self.samples: dict[str, int] = {}
 
     def sample(self, label: str | None = None) -> None:
         try:
             text = Path(f"/proc/{self.process.pid}/status").read_text()
+            stat = stat_fields(self.process.pid)
         except OSError:
             return
+        self.cpu_seconds = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
         for line in text.splitlines():
             if line.startswith("VmHWM:"):
                 self.peak_kb = max(self.peak_kb, int(line.split()[1]))
@@ -144,12 +152,28 @@ class Watched:
                     self.samples[label] = self.last_kb
 
 
-def run(processes: list[Watched], progress, total: int, others: list[Watched] = ()) -> float:
-    """Wait for `processes`, sampling their memory (and that of `others`) at 10 %, 50 % and
-    the end of the pages; returns the wall time."""
+class Child:
+    """A process this script did not start (a crawler's cleaning or writing process)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+
+    def poll(self) -> int | None:
+        return None if running(self.pid) else 0
+
+
+def run(processes: list[Watched], progress, total: int, others: list[Watched]) -> float:
+    """Wait for `processes`, sampling their memory and that of `others` at 10 %, 50 % and the
+    end of the pages; the worker processes they start are added to `others`. Returns the
+    wall time."""
     started = time.monotonic()
     marks = {"10%": 0.1, "50%": 0.5}
     while any(w.process.poll() is None for w in processes):
+        known = {w.process.pid for w in [*processes, *others]}
+        for parent in [w for w in processes if w.process.poll() is None]:
+            for pid in children(parent.process.pid):
+                if pid not in known:
+                    others.append(Watched(f"{parent.name}'s worker {pid}", Child(pid)))
         done = progress()
         label = None
         for name, share in list(marks.items()):
@@ -186,11 +210,17 @@ def briefs_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "crawler", *args]
 
 
-def report(name: str, n: int, seconds: float, processes: list[Watched], extra: str = "") -> None:
+def report(
+    name: str, n: int, seconds: float, processes: list[Watched], site_cpu: float, extra: str = ""
+) -> None:
     print(f"{name}: {n} briefs in {seconds:.1f} s = {n / seconds:.1f} briefs/s {extra}")
+    print(f"  the site (this process): CPU {site_cpu * 1000 / n:.2f} ms a page")
     for w in processes:
         samples = ", ".join(f"{k} {v / 1024:.0f}" for k, v in w.samples.items() if v)
-        print(f"  {w.name}: peak RSS {w.peak_kb / 1024:.0f} MiB (RSS MiB at pages {samples})")
+        print(
+            f"  {w.name}: peak RSS {w.peak_kb / 1024:.0f} MiB (RSS MiB at pages {samples});"
+            f" CPU {w.cpu_seconds * 1000 / n:.2f} ms a page"
+        )
 
 
 def archive_figures(db: Path) -> None:
@@ -240,14 +270,23 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--crawlers", type=int, default=2)
     parser.add_argument("--keep", help="keep the archive at this path")
+    parser.add_argument(
+        "--like-briefs", action="store_true", help="bare: with the Scrapy settings briefs uses"
+    )
+    parser.add_argument(
+        "-s", dest="settings", action="append", default=[], metavar="NAME=VALUE",
+        help="local, distributed: a setting for the briefs crawlers (as `briefs crawl -s`)",
+    )  # fmt: skip
     args = parser.parse_args()
     n = args.briefs
+    settings = [*SETTINGS, *(item for value in args.settings for item in ("-s", value))]
     started = time.monotonic()
     site = lazy_site(n)
     print(f"site of {n} briefs built in {time.monotonic() - started:.0f} s", flush=True)
     work = Path(tempfile.mkdtemp(prefix="crawl-scale-"))
     db = Path(args.keep) if args.keep else work / "archive.sqlite"
     with site:
+        site_cpu = time.process_time()
         if args.latency:
             for brief in site.briefs:
                 site.set_fault(brief.path, Fault.slow(args.latency))
@@ -257,20 +296,25 @@ def main() -> None:
             process = subprocess.Popen(
                 [sys.executable, "-m", "scrapy", "runspider", str(script), "-a",
                  f"site={site.base_url}", *SETTINGS[:6], "-s", "LOG_LEVEL=WARNING",
-                 "-s", "TELNETCONSOLE_ENABLED=False"],
+                 "-s", "TELNETCONSOLE_ENABLED=False", *(BRIEFS_OWN if args.like_briefs else [])],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=work,
             )  # fmt: skip
             watched = [Watched("bare spider", process)]
-            seconds = run(watched, lambda: len(site.requests), n)
-            report("bare", n, seconds, watched)
+            seconds = run(watched, lambda: len(site.requests), n, [])
+            name = "bare" + (" (like briefs)" if args.like_briefs else "")
+            report(name, n, seconds, watched, time.process_time() - site_cpu)
         elif args.variant == "local":
             process = subprocess.Popen(
-                briefs_command("crawl", "--site", site.base_url, "--db", str(db), *SETTINGS),
+                briefs_command("crawl", "--site", site.base_url, "--db", str(db), *settings),
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
             )  # fmt: skip
             watched = [Watched("crawler", process)]
-            seconds = run(watched, lambda: len(site.requests), n)
-            report("local", n, seconds, watched, process.stdout.read().strip())
+            workers: list[Watched] = []
+            seconds = run(watched, lambda: len(site.requests), n, workers)
+            report(
+                "local", n, seconds, watched + workers, time.process_time() - site_cpu,
+                process.stdout.read().strip(),
+            )  # fmt: skip
             archive_figures(db)
         else:
             redis_dir = work / "redis"
@@ -283,7 +327,7 @@ def main() -> None:
             )  # fmt: skip
             url = f"redis://127.0.0.1:{port}/0"
             time.sleep(0.5)
-            command = briefs_command("crawl", "--site", site.base_url, "--redis", url, *SETTINGS)
+            command = briefs_command("crawl", "--site", site.base_url, "--redis", url, *settings)
             crawlers = [
                 Watched(
                     f"crawler {i + 1}",
@@ -300,12 +344,13 @@ def main() -> None:
                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                 ),
             )  # fmt: skip
-            redis_watch = Watched("redis-server", redis)
-            seconds = run([*crawlers, writer], lambda: len(site.requests), n, [redis_watch])
+            others = [Watched("redis-server", redis)]
+            seconds = run([*crawlers, writer], lambda: len(site.requests), n, others)
             out = " | ".join(c.process.stdout.read().strip() for c in crawlers)
             report(
                 f"distributed ({args.crawlers} crawlers + writer)", n, seconds,
-                [*crawlers, writer, redis_watch], writer.process.stdout.read().strip(),
+                [*crawlers, writer, *others], time.process_time() - site_cpu,
+                writer.process.stdout.read().strip(),
             )  # fmt: skip
             print(f"  crawlers: {out}")
             redis.terminate()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from archive_rows import rows
+from processes import children, running
 from sitegen import revise, site_brief, site_specs
 from terminal import run_in_terminal
 
@@ -194,29 +195,6 @@ def assert_no_duplicates(db: Path) -> None:
         "SELECT COUNT(*) FROM briefs b JOIN captures c ON c.id = b.capture_id "
         "WHERE c.brief_url != b.url",
     ) == [(0,)]
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and int(stat_fields(entry)[1]) == pid:
-                found.append(int(entry.name))
-        except OSError:
-            pass
-    return found
-
-
-def running(pid: int) -> bool:
-    try:
-        return stat_fields(Path(f"/proc/{pid}"))[0] != "Z"
-    except OSError:
-        return False
-
-
-def stat_fields(proc: Path) -> list[str]:
-    """State, parent pid, ... of a /proc entry (after the command name)."""
-    return (proc / "stat").read_text().rsplit(")", 1)[1].split()
 
 
 @pytest.mark.parametrize("how", ["SIGTERM to the crawler", "Ctrl-C (SIGINT to the process group)"])

@@ -10,6 +10,7 @@ import time
 
 import pytest
 from gold import sample_pages
+from processes import running
 
 from archive.capture import pack_body
 from cleaning import NotHTML, clean
@@ -47,16 +48,6 @@ def crash_on_marker(body: bytes, url: str, charset: str | None) -> CleanedPage:
     return clean_page(body, url, charset)
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A child not yet reaped is a zombie: dead.
-    with open(f"/proc/{pid}/stat") as stat:
-        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-
-
 def test_a_call_runs_in_a_worker_process_and_its_exception_comes_back():
     async def main() -> int:
         workers = Workers(1)
@@ -74,7 +65,7 @@ def test_a_call_runs_in_a_worker_process_and_its_exception_comes_back():
 
     pid = asyncio.run(main())
     assert pid != os.getpid()
-    assert not alive(pid)  # close() ends it
+    assert not running(pid)  # close() ends it
 
 
 def test_calls_are_spread_over_the_workers():
