@@ -15,12 +15,16 @@ from crawler.spiders.briefs import BriefsSpider, site_url
 
 
 def crawl_settings(db: str | Path, overrides: Mapping[str, Any] = ()) -> Settings:
-    """The project's settings, with the archive path and `-s NAME=VALUE` overrides on top."""
+    """The project's settings, with the archive path and `-s NAME=VALUE` overrides on top.
+
+    ValueError when a setting of briefs' own is out of range (Scrapy checks its own)."""
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     settings.set("BRIEFS_DB", str(db), priority="cmdline")
     for name, value in dict(overrides).items():
         settings.set(name, value, priority="cmdline")
+    if (processes := settings.getint("BRIEFS_CLEANING_PROCESSES")) < 1:
+        raise ValueError(f"BRIEFS_CLEANING_PROCESSES must be 1 or more, not {processes}")
     return settings
 
 

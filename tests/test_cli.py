@@ -67,6 +67,10 @@ def test_bad_site_and_setting_are_usage_errors(tmp_path):
     assert run("crawl", "--site", "ftp://x", "--db", str(tmp_path / "a")).returncode == 3
     result = run("crawl", "-s", "NOEQUALS", "--db", str(tmp_path / "a"))
     assert result.returncode == 2 and "NAME=VALUE" in result.stderr
+    site = ["--site", "http://127.0.0.1:9", "--db", str(tmp_path / "a")]
+    result = run("crawl", *site, "-s", "BRIEFS_CLEANING_PROCESSES=0")
+    assert result.returncode == 3 and "Traceback" not in result.stderr
+    assert "BRIEFS_CLEANING_PROCESSES must be 1 or more, not 0" in result.stderr
 
 
 def test_demo_archives_the_bundled_pages(tmp_path):
