@@ -215,7 +215,7 @@ class BriefsSpider(scrapy.Spider):
         source: str,
         *,
         lastmod_known: bool = True,
-    ) -> tuple[list[scrapy.Request], bool]:
+    ) -> tuple[Iterator[scrapy.Request], bool]:
         """Requests for the briefs among `entries` (link, date) that may be new or changed,
         and whether every one of them is already archived.
 
@@ -234,28 +234,34 @@ class BriefsSpider(scrapy.Spider):
                 continue
             candidates.setdefault(url, date if lastmod_known else None)
         known = frontier.known(self.archive, candidates) if self.has_archive else {}
-        requests = []
+        wanted: list[tuple[str, str | None]] = []
         for url, lastmod in candidates.items():
             entry = known.get(url)
             if entry is None:
-                wanted = True
+                ask = True
             elif entry.state == "pending" or entry.updated_at >= self.started_at:
                 # Waiting already, or handled earlier in this run: learn its lastmod only.
-                wanted = False
+                ask = False
                 if lastmod and entry.lastmod is None:
                     frontier.note_lastmod(self.archive, url, lastmod)
             else:
-                wanted = (
+                ask = (
                     entry.state == "failed"
                     or self.full
                     or (lastmod is not None and lastmod != entry.lastmod)
                 )
-            if wanted:
-                requests.append(self.brief_request(url, discovered_via=source, lastmod=lastmod))
-        self.crawler.stats.inc_value(f"briefs/discovered/{source}", len(requests))
+            if ask:
+                wanted.append((url, lastmod))
+        self.crawler.stats.inc_value(f"briefs/discovered/{source}", len(wanted))
         all_archived = bool(candidates) and all(
             (entry := known.get(url)) is not None and entry.state in ("done", "skipped")
             for url in candidates
+        )
+        # Made as Scrapy takes them (a few at a time): a sitemap names a thousand briefs, and
+        # Scrapy works through the output of several sitemaps at once.
+        requests = (
+            self.brief_request(url, discovered_via=source, lastmod=lastmod)
+            for url, lastmod in wanted
         )
         return requests, all_archived
 
