@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -44,6 +43,7 @@ from typing import ClassVar
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
+from local_servers import start_redis  # noqa: E402
 from processes import children, running, stat_fields  # noqa: E402
 from sitegen import generate_brief, site_specs  # noqa: E402
 
@@ -200,12 +200,6 @@ def count(db: Path, sql: str) -> int:
         return 0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def briefs_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "crawler", *args]
 
@@ -319,14 +313,7 @@ def main() -> None:
         else:
             redis_dir = work / "redis"
             redis_dir.mkdir()
-            port = free_port()
-            redis = subprocess.Popen(
-                ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                 "--appendonly", "no", "--dir", str(redis_dir)],
-                stdout=subprocess.DEVNULL,
-            )  # fmt: skip
-            url = f"redis://127.0.0.1:{port}/0"
-            time.sleep(0.5)
+            redis, url = start_redis(redis_dir)
             command = briefs_command("crawl", "--site", site.base_url, "--redis", url, *settings)
             crawlers = [
                 Watched(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 from gold import SAMPLES, gold_view, sample_pages
+from local_servers import free_port
 
 from crawler.demo import bundled_briefs
 from crawler.localsite import LocalSite
@@ -34,19 +34,14 @@ def count_briefs(db: Path) -> int:
         return conn.execute("SELECT COUNT(*) FROM briefs").fetchone()[0]
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_console_script_is_installed():
     assert shutil.which("briefs"), "pip install should put `briefs` on PATH"
 
 
 def test_unreachable_site_cannot_run(tmp_path):
     db = tmp_path / "a.sqlite"
-    result = run("crawl", "--site", f"http://127.0.0.1:{closed_port()}", "--db", str(db), *FAST)
+    nobody = f"http://127.0.0.1:{free_port()}"  # a free port: nothing listens on it
+    result = run("crawl", "--site", nobody, "--db", str(db), *FAST)
     assert result.returncode == 3
     assert "did not answer" in result.stderr
     with sqlite3.connect(db) as conn:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -14,13 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from local_servers import free_port
 from test_search import SAMPLE, SITE, build_archive
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager
