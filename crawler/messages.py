@@ -16,13 +16,12 @@ others. A message is never stored twice (`store_capture(message_id=...)`).
 from __future__ import annotations
 
 import base64
-import gzip
 import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
-from archive.capture import Capture, PackedBody
+from archive.capture import Capture, PackedBody, decompress_body
 from cleaning.record import BriefRecord
 from crawler.items import FetchedPage
 
@@ -121,7 +120,7 @@ def decode(data: bytes) -> Message | LastmodNote:
         if blob is not None and raw.get("body_sha256") and raw.get("body_length") is not None:
             packed = PackedBody(raw["body_sha256"], raw["body_length"], blob)
         elif blob is not None:  # from a crawler of an earlier release, which did not say
-            body = gzip.decompress(blob)
+            body = decompress_body(blob)
             packed = PackedBody(hashlib.sha256(body).hexdigest(), len(body), blob)
         capture = Capture(
             requested_url=raw["requested_url"],

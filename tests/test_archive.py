@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import io
 import json
 import sqlite3
+import subprocess
 from dataclasses import replace
 
 import pytest
@@ -145,11 +148,22 @@ def test_capture_keeps_exact_bytes_and_headers(db):
     ).fetchone()
     assert archive.decompress_body(row[0]) == body
     assert row[2] == len(body)
-    import hashlib
-
     assert row[1] == hashlib.sha256(body).hexdigest()
     assert json.loads(row[3])[-2:] == [["Set-Cookie", "a=1"], ["Set-Cookie", "b=2"]]
     assert row[4] == '"abc"' and row[5] == 200
+
+
+def test_stored_pages_are_plain_gzip_the_same_bytes_every_time(db, tmp_path):
+    body = "<html><p>Perú</p></html>".encode() * 5000
+    blob = Capture("u", "t", body=body).body_gzip()
+    assert blob == Capture("u", "t", body=body).body_gzip()  # no time stamp, no randomness
+    assert gzip.decompress(blob) == body  # the standard library's gzip
+    (tmp_path / "page.html.gz").write_bytes(blob)
+    unpacked = subprocess.run(
+        ["gzip", "-dc", str(tmp_path / "page.html.gz")], capture_output=True, check=True
+    )
+    assert unpacked.stdout == body  # and the gzip command
+    assert len(blob) < len(body) / 20
 
 
 def test_failed_capture_never_becomes_a_brief(db):
