@@ -1,15 +1,21 @@
-"""Worker processes beside the crawler's event loop, spoken to over socket pairs.
+"""Worker processes beside the crawler's event loop: memory they share, and a socket pair.
 
 The event loop fetches; the CPU work of each page (cleaning, compressing, writing to SQLite)
 is done in worker processes, so a crawl uses more than one core and the loop is never held
-up. A call sends `(function, args)` to a worker as one pickled frame and awaits its answer;
-the loop reads and writes the sockets like any other connection (no threads in the
-crawler's process, so nothing competes with the loop for the GIL).
+up. A call is `(function, args, kwargs)` pickled into a slot of memory the loop and the
+worker share; a short header on the socket says where, and the worker's answer comes back
+the same way, in the same slot. The loop reads and writes the sockets like any other
+connection (no threads in the crawler's process, so nothing competes with the loop for
+the GIL).
 
+- Shared memory, not the socket, carries the pages: writing a 160 KB page (or even the
+  ~30 KB of a record and its compressed page) through a socket cost the event loop more
+  than the rest of the hand-over, and the worker as much again to read it. A call or an
+  answer too large for its slot goes through the socket instead.
 - A worker runs its calls one after the other, in the order sent: a pool of one is a queue.
 - Workers ignore SIGINT (Ctrl-C reaches the whole process group; the crawler decides how to
   stop) and exit when their socket closes: when the crawler closes them, or dies, even by
-  SIGKILL.
+  SIGKILL (multiprocessing's resource tracker then frees the shared memory).
 - A worker that dies (killed, out of memory, a crash in a C library) fails the calls it
   held with `WorkerDied`; the next call starts a new one.
 """
@@ -17,6 +23,7 @@ crawler's process, so nothing competes with the loop for the GIL).
 from __future__ import annotations
 
 import asyncio
+import io
 import multiprocessing
 import pickle
 import signal
@@ -25,48 +32,75 @@ import struct
 from collections import deque
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
+from multiprocessing.shared_memory import SharedMemory
 from typing import Any
 
-FRAME = struct.Struct("!I")
+# Calls sent to a worker ahead of its answers: one it runs, one waiting for it. Each has a
+# slot of the shared memory from its sending until its answer is read, so the slot of the
+# call IN_FLIGHT before is free when the next is sent (answers come in the order of calls).
+IN_FLIGHT = 2
+SLOT = 1024 * 1024  # a brief page is ~160 KB
+
+# Before each call and each answer: its slot, whether it is in the slot (else it follows
+# on the socket), and its length.
+HEADER = struct.Struct("!I?I")
 
 
 class WorkerDied(Exception):
     """The worker process running the call died before answering."""
 
 
-# Calls written to a worker ahead of its answers: one it runs, one waiting in its socket.
-# More would sit in the socket's buffer, written a few KB at a time as the worker reads.
-IN_FLIGHT = 2
+def _pickled(value: object) -> memoryview:
+    # Through a file: pickle writes a large bytes object to it in one piece, where
+    # pickle.dumps grows its buffer a piece at a time (~0.1 ms for a 160 KB page).
+    buffer = io.BytesIO()
+    pickle.dump(value, buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    return buffer.getbuffer()
 
 
-# A socket buffer that holds the calls in flight whole: a page that does not fit is written
-# a piece at a time, each when the event loop next gets round to it, and the worker waits.
-# (The kernel caps it at net.core.wmem_max.)
-SOCKET_BUFFER = 4 * 1024 * 1024
+def _frame(value: object, slot: int, shared: memoryview) -> list[bytes | memoryview]:
+    """What to write on the socket for `value`: a header, after it is put in its slot; or a
+    header and the pickle itself, when it is too large for the slot."""
+    data = _pickled(value)
+    if len(data) <= SLOT:
+        shared[slot : slot + len(data)] = data
+        return [HEADER.pack(slot, True, len(data))]
+    return [HEADER.pack(slot, False, len(data)), data]
 
 
 class Worker:
-    def __init__(self, process: BaseProcess, reader: asyncio.StreamReader,
+    def __init__(self, process: BaseProcess, shared: SharedMemory, reader: asyncio.StreamReader,
                  writer: asyncio.StreamWriter, done: Callable[[Worker], None]) -> None:  # fmt: skip
         self.process = process
+        self.shared = shared
         self.reader = reader
         self.writer = writer
         self.done = done
         self.waiting: deque[asyncio.Future] = deque()
+        self.shared_freed = False
+        self.sent = 0
+        self.socket_bytes = 0  # written on the socket: headers, and what did not fit a slot
         self.alive = True
         self.closing = False
         self.answers = asyncio.ensure_future(self._read_answers())
 
     def send(self, function: Callable, args: tuple, kwargs: dict, future: asyncio.Future) -> None:
-        data = pickle.dumps((function, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
-        self.writer.write(FRAME.pack(len(data)) + data)
+        slot = (self.sent % IN_FLIGHT) * SLOT
+        for data in _frame((function, args, kwargs), slot, self.shared.buf):
+            self.writer.write(data)
+            self.socket_bytes += len(data)
+        self.sent += 1
         self.waiting.append(future)
 
     async def _read_answers(self) -> None:
         try:
             while True:
-                size = FRAME.unpack(await self.reader.readexactly(FRAME.size))[0]
-                raised, value = pickle.loads(await self.reader.readexactly(size))
+                slot, in_slot, size = HEADER.unpack(await self.reader.readexactly(HEADER.size))
+                if in_slot:
+                    with self.shared.buf[slot : slot + size] as data:
+                        raised, value = pickle.loads(data)
+                else:
+                    raised, value = pickle.loads(await self.reader.readexactly(size))
                 future = self.waiting.popleft()
                 if not future.done():
                     if raised:
@@ -87,6 +121,8 @@ class Worker:
                 future = self.waiting.popleft()
                 if not future.done():
                     future.set_exception(WorkerDied(f"worker {self.process.pid} died"))
+            if not self.closing:
+                self._free_shared()
             self.done(self)
 
     def close(self, timeout: float) -> None:
@@ -100,6 +136,14 @@ class Worker:
         if self.process.is_alive():
             self.process.kill()
             self.process.join()
+        self._free_shared()
+
+    def _free_shared(self) -> None:
+        if self.shared_freed:
+            return  # a worker that died, then was closed
+        self.shared_freed = True
+        self.shared.close()
+        self.shared.unlink()
 
 
 class Workers:
@@ -158,38 +202,47 @@ class Workers:
 
     async def _start(self) -> Worker:
         ours, theirs = socket.socketpair()
-        for end in (ours, theirs):
-            end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER)
+        shared = SharedMemory(create=True, size=IN_FLIGHT * SLOT)
         # spawn, not fork: the crawler has threads (Twisted's), and a fork of a threaded
         # process may inherit a lock that another thread held.
         process = multiprocessing.get_context("spawn").Process(
-            target=_serve, args=(theirs,), daemon=True
+            target=_serve, args=(theirs, shared.name), daemon=True
         )
         process.start()
         theirs.close()
         self.started += 1
         reader, writer = await asyncio.open_unix_connection(sock=ours)
-        return Worker(process, reader, writer, self._dispatch)
+        return Worker(process, shared, reader, writer, self._dispatch)
 
 
-def _serve(sock: socket.socket) -> None:
+def _serve(sock: socket.socket, shared_name: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     stream = sock.makefile("rwb")
+    shared = SharedMemory(shared_name)
     try:
-        while header := stream.read(FRAME.size):
-            if len(header) < FRAME.size:
+        while header := stream.read(HEADER.size):
+            if len(header) < HEADER.size:
                 break
-            function, args, kwargs = pickle.loads(stream.read(FRAME.unpack(header)[0]))
+            slot, in_slot, size = HEADER.unpack(header)
+            if in_slot:
+                with shared.buf[slot : slot + size] as data:
+                    function, args, kwargs = pickle.loads(data)
+            else:
+                function, args, kwargs = pickle.loads(stream.read(size))
             try:
                 answer = (False, function(*args, **kwargs))
             except Exception as error:
                 answer = (True, error)
             try:
-                data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+                frame = _frame(answer, slot, shared.buf)
             except Exception as error:
-                data = pickle.dumps((True, RuntimeError(f"unpicklable answer: {error!r}")))
-            stream.write(FRAME.pack(len(data)))
-            stream.write(data)
+                frame = _frame(
+                    (True, RuntimeError(f"unpicklable answer: {error!r}")), slot, shared.buf
+                )
+            for data in frame:
+                stream.write(data)
             stream.flush()
     except (ConnectionError, OSError):
         pass  # the crawler is gone
+    finally:
+        shared.close()

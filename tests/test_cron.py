@@ -144,6 +144,7 @@ def test_killed_crawls_resume_without_loss_or_duplicates(tmp_path):
             site.set_fault(brief.path, Fault.slow(0.05))
         # Killed at start-up, and then at three points of progress.
         for moment in (None, 3, 12, 25):
+            shared_memory = set(os.listdir("/dev/shm"))
             process = subprocess.Popen(
                 crawl_command(site, db), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
             )
@@ -159,6 +160,9 @@ def test_killed_crawls_resume_without_loss_or_duplicates(tmp_path):
             while any(map(running, workers)):
                 assert time.monotonic() < deadline, "worker processes outlived the crawler"
                 time.sleep(0.05)
+            # Nor does the memory it shared with them (multiprocessing's resource tracker,
+            # one of those processes, frees it).
+            assert set(os.listdir("/dev/shm")) == shared_memory
             if db.exists():
                 assert rows(db, "PRAGMA integrity_check") == [("ok",)]
                 assert_no_duplicates(db)

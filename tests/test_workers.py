@@ -4,6 +4,7 @@ the cleaning pool built on them."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import signal
 import time
@@ -15,7 +16,7 @@ from processes import running
 from archive.capture import pack_body
 from cleaning import NotHTML, clean
 from crawler.cleaning_pool import CleanedPage, CleanerCrashed, CleaningPool, clean_page
-from crawler.workers import WorkerDied, Workers
+from crawler.workers import HEADER, SLOT, WorkerDied, Workers
 
 # What the workers run: functions of a module they can import (this one).
 
@@ -39,6 +40,10 @@ def unpicklable() -> object:
 def pid_after(seconds: float) -> int:
     time.sleep(seconds)
     return os.getpid()
+
+
+def digests(*args: object) -> list[str | None]:
+    return [hashlib.sha256(a).hexdigest() if isinstance(a, bytes) else None for a in args]
 
 
 def crash_on_marker(body: bytes, url: str, charset: str | None) -> CleanedPage:
@@ -91,8 +96,10 @@ def test_a_worker_that_dies_fails_its_calls_and_the_next_call_gets_a_new_one():
         finally:
             workers.close()
 
+    before = set(os.listdir("/dev/shm"))
     first, second, deaths = asyncio.run(main())
     assert first != second and deaths == 1
+    assert set(os.listdir("/dev/shm")) == before  # the dead worker's shared memory too
 
 
 def test_workers_ignore_ctrl_c():
@@ -107,6 +114,33 @@ def test_workers_ignore_ctrl_c():
             workers.close()
 
     asyncio.run(main())
+
+
+def test_calls_and_answers_go_through_shared_memory_whole():
+    pages = [os.urandom(160_000 + n) for n in range(12)]
+
+    async def main() -> tuple[list, int, list, bytes]:
+        workers = Workers(1)
+        try:
+            # Many calls at once: each in its slot while the ones before it are in flight.
+            answers = await asyncio.gather(
+                *(workers.call(digests, "url", page, b"small", page[:20_000]) for page in pages)
+            )
+            echoed = await workers.call(bytes, pages[0])  # a large answer
+            (worker,) = workers.workers
+            through_socket = worker.socket_bytes
+            # Too large for a slot, either way: through the socket, whole.
+            big = os.urandom(SLOT + 1)
+            return answers, through_socket, echoed, await workers.call(bytes, big), big
+        finally:
+            workers.close()
+
+    before = set(os.listdir("/dev/shm"))
+    answers, through_socket, echoed, big_echoed, big = asyncio.run(main())
+    assert answers == [digests("url", page, b"small", page[:20_000]) for page in pages]
+    assert echoed == pages[0] and big_echoed == big
+    assert through_socket == 13 * HEADER.size  # only the headers went through the socket
+    assert set(os.listdir("/dev/shm")) == before  # closed: the shared memory is freed
 
 
 def test_a_pool_needs_a_process():
