@@ -17,6 +17,7 @@ from archive.store import (
     latest_runs,
     start_run,
     store_capture,
+    store_captures,
     transaction,
 )
 
@@ -41,6 +42,7 @@ __all__ = [
     "snapshot_sqlite",
     "start_run",
     "store_capture",
+    "store_captures",
     "transaction",
     "write_csv",
     "write_jsonl",

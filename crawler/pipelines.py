@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +24,7 @@ from crawler.report import (
     CrawlReport,
     stats_key,
 )
-from crawler.workers import WorkerDied, Workers
+from crawler.workers import IN_FLIGHT, WorkerDied, Workers
 
 logger = logging.getLogger(__name__)
 
@@ -75,9 +77,19 @@ class ArchivePipeline:
 
     It is the archive's one writer during a crawl: it holds the archive's lock from the
     spider's opening to its closing, so a second crawl of the same archive cannot start.
-    The writing itself is done by a process of its own (`crawler.archive_process`), one
-    page after the other, while the event loop fetches.
+    The writing itself is done by a process of its own (`crawler.archive_process`) while the
+    event loop fetches, a group of pages at a time, in one transaction each: the pages that
+    arrive within GROUP_WAIT seconds of the first, up to MAX_GROUP. A transaction for each
+    page cost the writer ~0.3 ms a page more (1.1 against 0.8 ms in a local crawl: the same
+    index pages written to the WAL again and again), and the event loop a call each. A crawl
+    killed meanwhile loses nothing: the pages of a group not yet committed are still pending
+    in the frontier, for the next run.
     """
+
+    GROUP_WAIT = 0.02
+    MAX_GROUP = 32
+    # Groups sent to the writer at once (one stored, one waiting: see crawler.workers).
+    GROUPS_IN_FLIGHT = IN_FLIGHT
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -86,6 +98,10 @@ class ArchivePipeline:
         self.lock = archive.ArchiveLock(self.path)
         self.writer = Workers(1)
         self.run_id: int | None = None
+        self.waiting: deque[tuple[tuple, asyncio.Future]] = deque()
+        self.groups_in_flight = 0
+        self.storing: set[asyncio.Future] = set()
+        self.timer: asyncio.TimerHandle | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
@@ -108,17 +124,26 @@ class ArchivePipeline:
         self.crawler.stats.set_value("briefs/run_id", self.run_id)
 
     async def process_item(self, item: FetchedPage) -> FetchedPage:
+        page = (
+            item.capture.without_body(),
+            item.record,
+            {
+                "error": item.error,
+                "skipped": item.skipped,
+                "cleaner_version": CLEANER_VERSION,
+                "run_id": self.run_id,
+                "frontier_url": item.capture.requested_url,
+            },
+        )
+        loop = asyncio.get_running_loop()
+        stored = loop.create_future()
+        self.waiting.append((page, stored))
+        if len(self.waiting) >= self.MAX_GROUP:
+            self._send_groups()
+        elif self.timer is None:
+            self.timer = loop.call_later(self.GROUP_WAIT, self._waited)
         try:
-            outcome = await self._write(
-                archive.store_capture,
-                item.capture.without_body(),
-                item.record,
-                error=item.error,
-                skipped=item.skipped,
-                cleaner_version=CLEANER_VERSION,
-                run_id=self.run_id,
-                frontier_url=item.capture.requested_url,
-            )
+            outcome = await stored
         except WorkerDied:
             # Its transaction rolled back (or committed whole): the URL is pending, or done.
             logger.error(
@@ -134,6 +159,36 @@ class ArchivePipeline:
         elif outcome is archive.Outcome.SKIPPED:
             logger.info("skipped %s: %s", item.capture.requested_url, item.error)
         return item
+
+    def _waited(self) -> None:
+        self.timer = None
+        self._send_groups()
+
+    def _send_groups(self) -> None:
+        while self.waiting and self.groups_in_flight < self.GROUPS_IN_FLIGHT:
+            group = [self.waiting.popleft() for _ in range(min(len(self.waiting), self.MAX_GROUP))]
+            self.groups_in_flight += 1
+            task = asyncio.ensure_future(self._store(group))
+            self.storing.add(task)  # (the loop keeps only a weak reference to a task)
+            task.add_done_callback(self.storing.discard)
+
+    async def _store(self, group: list[tuple[tuple, asyncio.Future]]) -> None:
+        try:
+            results = await self._write(archive.store_captures, [page for page, _ in group])
+        except Exception as error:  # the writer died (WorkerDied), or the group failed whole
+            results = [error] * len(group)
+        finally:
+            self.groups_in_flight -= 1
+        for (_, stored), result in zip(group, results, strict=True):
+            if stored.done():
+                continue  # cancelled
+            if isinstance(result, Exception):
+                stored.set_exception(result)
+            else:
+                stored.set_result(result)
+        # Pages that waited their time while the writer had its fill go now; others wait on.
+        if len(self.waiting) >= self.MAX_GROUP or (self.waiting and self.timer is None):
+            self._send_groups()
 
     async def _write(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """`function(db, *args, **kwargs)` in the writer process, on the archive."""
