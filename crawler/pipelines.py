@@ -88,7 +88,7 @@ class ArchivePipeline:
 
     GROUP_WAIT = 0.02
     MAX_GROUP = 32
-    # Groups sent to the writer at once (one stored, one waiting: see crawler.workers).
+    # Groups sent to the writer at once (one stored, the others waiting: crawler.workers).
     GROUPS_IN_FLIGHT = IN_FLIGHT
 
     def __init__(self, crawler: Crawler) -> None:
