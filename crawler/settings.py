@@ -16,7 +16,7 @@ BRIEFS_MAX_PAGES = 0  # when not 0: ask for no more brief pages in this run (the
 # (the site's markup has likely changed): logged, recorded in `runs`, exit status 1.
 BRIEFS_MAX_EXTRACTION_FAILURES = 0.2
 # Pages are cleaned, hashed and compressed in this many processes beside the crawler's own
-# (which fetches) and the archive's writer. One keeps up with ~350 pages a second; a second
+# (which fetches) and the archive's writer. One keeps up with ~500 pages a second; a second
 # one helps only where cores are to spare (on 2 cores a crawl went 6 % slower with two).
 BRIEFS_CLEANING_PROCESSES = 1
 BRIEFS_PROGRESS = False  # a live progress line on standard error (for a terminal)
