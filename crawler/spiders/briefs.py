@@ -23,6 +23,7 @@ from scrapy.exceptions import (
     ResponseDataLossError,
 )
 from scrapy.http import Response
+from scrapy.selector import Selector
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
@@ -143,7 +144,8 @@ class BriefsSpider(scrapy.Spider):
     # --- discovery ------------------------------------------------------------------------
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
-        articles = response.css("article")
+        page = unbound_selector(response)
+        articles = page.css("article")
         entries = []
         for article in articles:
             link = (
@@ -160,16 +162,17 @@ class BriefsSpider(scrapy.Spider):
         older = self.since is not None and any(date and date < self.since for _, date in entries)
         if (all_archived or older) and not self.full:
             return
-        next_page = response.css(
+        next_page = page.css(
             "a.next::attr(href), a[rel~=next]::attr(href), link[rel~=next]::attr(href)"
         ).get()
         if next_page and (url := self.on_site(response, next_page)):
             yield scrapy.Request(url, callback=self.parse_listing)
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
-        response.selector.remove_namespaces()
+        feed = unbound_selector(response)
+        feed.remove_namespaces()
         entries = []
-        for item in response.xpath("//item | //entry"):
+        for item in feed.xpath("//item | //entry"):
             link = item.xpath("link/text() | link/@href").get()
             published = item.xpath("pubDate/text() | updated/text()").get()
             if link:
@@ -323,6 +326,17 @@ class BriefsSpider(scrapy.Spider):
             error = download_error_reason(failure)
         capture.error = error
         yield FetchedPage(capture=capture, error=error, request=request)
+
+
+def unbound_selector(response: Response) -> Selector:
+    """A selector over the page that the response does not keep.
+
+    `response.css()` caches its selector on the response, and the selector refers back to
+    it: a reference cycle, freed only when the garbage collector's pass finds it, and
+    holding the page and its lxml tree (a few MB in C, which the collector does not count)
+    until then. Made this way, the page is freed as soon as its callback is done with it.
+    """
+    return Selector(response)
 
 
 def download_error_reason(failure: Failure) -> str:
