@@ -10,6 +10,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 import archive
+from crawler.gc_tuning import collect_less
 from crawler.report import CrawlReport
 from crawler.spiders.briefs import BriefsSpider, site_url
 
@@ -42,6 +43,7 @@ def crawl(site: str, db: str | Path, overrides: Mapping[str, Any] = ()) -> Crawl
     with archive.ArchiveLock(db):
         pass
     process = CrawlerProcess(crawl_settings(db, overrides))
+    collect_less()
     crawler = process.create_crawler(BriefsSpider)
     process.crawl(crawler, site=site)
     process.start()
@@ -74,6 +76,7 @@ def crawl_distributed(
     settings = crawl_settings("", overrides)
     distributed.configure(settings, redis_url, prefix)
     process = CrawlerProcess(settings)
+    collect_less()
     crawler = process.create_crawler(BriefsSpider)
     process.crawl(crawler, site=site)
     process.start()

@@ -4,6 +4,7 @@ the cleaning pool built on them."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import os
 import signal
@@ -16,6 +17,7 @@ from processes import running
 from archive.capture import pack_body
 from cleaning import NotHTML, clean
 from crawler.cleaning_pool import CleanedPage, CleanerCrashed, CleaningPool, clean_page
+from crawler.gc_tuning import THRESHOLDS, collect_less
 from crawler.workers import HEADER, SLOT, WorkerDied, Workers
 
 # What the workers run: functions of a module they can import (this one).
@@ -141,6 +143,30 @@ def test_calls_and_answers_go_through_shared_memory_whole():
     assert echoed == pages[0] and big_echoed == big
     assert through_socket == 13 * HEADER.size  # only the headers went through the socket
     assert set(os.listdir("/dev/shm")) == before  # closed: the shared memory is freed
+
+
+def gc_state() -> tuple[tuple[int, int, int], int]:
+    return gc.get_threshold(), gc.get_freeze_count()
+
+
+def test_workers_and_the_crawler_collect_garbage_less_often():
+    async def main() -> tuple[tuple[int, int, int], int]:
+        workers = Workers(1)
+        try:
+            return await workers.call(gc_state)
+        finally:
+            workers.close()
+
+    thresholds, frozen = asyncio.run(main())
+    assert thresholds == THRESHOLDS != gc.get_threshold() and frozen > 1000
+    # The crawler's own process calls the same function (crawler.run).
+    saved = gc.get_threshold()
+    try:
+        collect_less()
+        assert gc.get_threshold() == THRESHOLDS and gc.get_freeze_count() > 1000
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*saved)
 
 
 def test_a_pool_needs_a_process():
