@@ -174,7 +174,7 @@ def crawl(
 def distributed_crawl(site: str, redis_url: str, prefix: str, settings: dict) -> None:
     import redis
 
-    from crawler.distributed import redacted
+    from crawler.distributed import REDIS_LOST, redacted
     from crawler.run import crawl_distributed
 
     try:
@@ -189,6 +189,13 @@ def distributed_crawl(site: str, redis_url: str, prefix: str, settings: dict) ->
         + f" -- pushed to Redis (prefix {prefix}) for `briefs ingest`"
         + (" -- interrupted" if report.interrupted else "")
     )
+    if report.finish_reason == REDIS_LOST:
+        click.echo(
+            f"error: Redis at {redacted(redis_url)} stopped answering: this crawler gave up"
+            " waiting; the pages it had not pushed are fetched again by the next crawler",
+            err=True,
+        )
+        sys.exit(EXIT_COULD_NOT_RUN)
     if report.requests and not report.responses:
         click.echo("error: the site did not answer; nothing was crawled", err=True)
         sys.exit(EXIT_COULD_NOT_RUN)

@@ -35,6 +35,11 @@ Guarantees (at-least-once, and idempotent where it matters):
   cleared, and it fetches the discovery entry points (one crawler per crawl does: the first).
 - Messages are deleted by the writer only after its SQLite commit; each has an id recorded in
   the archive, so a message delivered twice is stored once.
+- When Redis stops answering, a crawler fetches nothing new and waits for it, up to
+  BRIEFS_REDIS_OUTAGE seconds (60): the requests it found and the pages it fetched wait in
+  its memory, and the leases they depend on are not ended, until Redis takes them. Past
+  that, it stops (finish reason `redis_lost`); what it held in memory is lost, but not the
+  leases: once its heartbeat has expired, another crawler puts them back in the queue.
 
 Standalone Redis (not Redis Cluster: the scripts read keys they compute), version 6.2 or later.
 """
@@ -56,7 +61,7 @@ from typing import Any
 import redis
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DontCloseSpider
+from scrapy.exceptions import DontCloseSpider, DropItem
 from scrapy.settings import Settings
 from scrapy.spiders import Spider
 from scrapy.utils.defer import deferred_from_coro
@@ -76,6 +81,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_PREFIX = "briefs"
 LEASE = "briefs_lease"  # request.meta key: the lease token of the request (or of its origin)
 PUSHED = f"{STATS_PREFIX}pushed"
+REDIS_LOST = "redis_lost"  # the finish reason of a crawler that gave up waiting for Redis
 # The crawler counts the writer's run ledger adds up from every crawler.
 CRAWLER_COUNTS = (
     "requests",
@@ -371,6 +377,11 @@ class RedisScheduler(ScrapyRedisScheduler):
             )
         }
         scheduler.loops = []
+        scheduler.outage_limit = settings.getfloat("BRIEFS_REDIS_OUTAGE", 60.0)
+        scheduler.outage_since = None
+        scheduler.lost = False
+        scheduler.unqueued = deque()  # requests found while Redis did not answer
+        scheduler.unreleased = []  # leases to end once those are queued
         crawler.signals.connect(scheduler.spider_idle, signal=signals.spider_idle)
         return scheduler
 
@@ -413,22 +424,32 @@ class RedisScheduler(ScrapyRedisScheduler):
         for loop in self.loops:
             if loop.running:
                 loop.stop()
+        if self.lost:
+            return  # its leases are taken back by another crawler once its heartbeat expires
         try:
-            # What this crawler leased and did not finish goes back to the queue.
-            released = self.scripts["recover"](
-                keys=[self.keys.leases, self.keys.requests, self.keys.crawlers],
-                args=[self.keys.alive_prefix, self.crawler_id],
+            try:
+                self._hand_over()
+                # What this crawler leased and did not finish goes back to the queue.
+                released = self.scripts["recover"](
+                    keys=[self.keys.leases, self.keys.requests, self.keys.crawlers],
+                    args=[self.keys.alive_prefix, self.crawler_id],
+                )
+                if released:
+                    logger.info("put %d unfinished requests back in the queue", released)
+                if self.crawl_id:
+                    report = CrawlReport.from_stats(self.crawler.stats.get_stats()).counts()
+                    pipe = self.server.pipeline()
+                    for name in CRAWLER_COUNTS:
+                        pipe.hincrby(self.keys.stats(self.crawl_id), name, report.get(name, 0))
+                    pipe.execute()
+            finally:
+                self.deregister()
+        except redis.RedisError as error:
+            logger.error(
+                "Redis did not answer as this crawler closed (%s): the requests it leased go"
+                " back to the queue once its heartbeat expires",
+                error,
             )
-            if released:
-                logger.info("put %d unfinished requests back in the queue", released)
-            if self.crawl_id:
-                report = CrawlReport.from_stats(self.crawler.stats.get_stats()).counts()
-                pipe = self.server.pipeline()
-                for name in CRAWLER_COUNTS:
-                    pipe.hincrby(self.keys.stats(self.crawl_id), name, report.get(name, 0))
-                pipe.execute()
-        finally:
-            self.deregister()
 
     def deregister(self) -> None:
         pipe = self.server.pipeline()
@@ -452,8 +473,9 @@ class RedisScheduler(ScrapyRedisScheduler):
                 args=[self.keys.alive_prefix, ""],
             )
         except redis.RedisError as error:
-            logger.warning("Redis did not answer the heartbeat: %s", error)
+            self.redis_failed(error)
             return
+        self.redis_answered()
         if recovered:
             logger.warning("took back %d requests leased by crawlers that died", recovered)
             self.stats.inc_value("briefs/recovered", recovered)
@@ -472,7 +494,16 @@ class RedisScheduler(ScrapyRedisScheduler):
         self.seeding = False
 
     def spider_idle(self) -> None:
-        if self.local or len(self.queue):
+        if self.lost:
+            raise DontCloseSpider  # closing already, for that reason
+        try:
+            self._idle()
+        except redis.RedisError as error:
+            self.redis_failed(error)
+            raise DontCloseSpider from None
+
+    def _idle(self) -> None:
+        if self.local or self.unqueued or self.unreleased or len(self.queue):
             raise DontCloseSpider
         finished = self.scripts["finish"](
             keys=[self.keys.crawl, self.keys.requests, self.keys.leases],
@@ -518,6 +549,17 @@ class RedisScheduler(ScrapyRedisScheduler):
             self.local.append(request)
             self.stats.inc_value("scheduler/enqueued/memory")
             return True
+        if self.unqueued:
+            self.unqueued.append(request)  # after those found before it
+            return True
+        try:
+            return self._enqueue(request)
+        except redis.RedisError as error:
+            self.redis_failed(error)
+            self.unqueued.append(request)
+            return True
+
+    def _enqueue(self, request: Request) -> bool:
         fingerprint = "" if request.dont_filter else self.df.request_fingerprint(request)
         queued = self.scripts["enqueue"](
             keys=[self.df.key, self.queue.key], args=[fingerprint, self.queue.encode(request)]
@@ -537,23 +579,86 @@ class RedisScheduler(ScrapyRedisScheduler):
         if self.local:
             self.stats.inc_value("scheduler/dequeued/memory")
             return self.local.popleft()
-        token = f"{self.crawler_id}/{next(self.tokens)}"
-        request = self.queue.pop_leased(token, self.keys.leases)
+        if self.lost:
+            return None
+        try:
+            self._hand_over()
+            token = f"{self.crawler_id}/{next(self.tokens)}"
+            request = self.queue.pop_leased(token, self.keys.leases)
+        except redis.RedisError as error:
+            self.redis_failed(error)
+            return None
+        self.redis_answered()
         if request is not None:
             self.stats.inc_value("scheduler/dequeued/redis")
         return request
 
     def has_pending_requests(self) -> bool:
-        return bool(self.local) or len(self.queue) > 0
+        if self.local or self.unqueued or self.unreleased:
+            return True
+        try:
+            waiting = len(self.queue)
+        except redis.RedisError as error:
+            self.redis_failed(error)
+            return True  # not idle: Redis may come back, or the crawler stops for it
+        self.redis_answered()
+        return waiting > 0
 
     def __len__(self) -> int:
-        return len(self.local) + len(self.queue)
+        try:
+            waiting = len(self.queue)
+        except redis.RedisError:
+            waiting = 0
+        return len(self.local) + len(self.unqueued) + waiting
 
     def release(self, request: Request | None) -> None:
-        """Everything `request` gave is safe: end its lease."""
+        """Everything `request` gave is safe: end its lease (once the requests it found are
+        queued, if Redis did not take them at once)."""
         token = request.meta.get(LEASE) if request is not None else None
         if token:
-            self.server.hdel(self.keys.leases, token)
+            self.unreleased.append(token)
+            try:
+                self._hand_over()
+            except redis.RedisError as error:
+                self.redis_failed(error)
+                return
+            self.redis_answered()
+
+    def _hand_over(self) -> None:
+        """Queue the requests found while Redis did not answer, then end the leases that
+        waited for them; raises redis.RedisError if it still does not."""
+        while self.unqueued:
+            self._enqueue(self.unqueued[0])
+            self.unqueued.popleft()
+        if self.unreleased:
+            self.server.hdel(self.keys.leases, *self.unreleased)
+            self.unreleased.clear()
+
+    def redis_answered(self) -> None:
+        if self.outage_since is not None:
+            logger.warning(
+                "Redis answers again, after %.0f s", time.monotonic() - self.outage_since
+            )
+            self.outage_since = None
+
+    def redis_failed(self, error: redis.RedisError) -> None:
+        """Redis did not answer: note since when, and stop the crawler when it has not for
+        BRIEFS_REDIS_OUTAGE seconds."""
+        now = time.monotonic()
+        if self.outage_since is None:
+            self.outage_since = now
+            logger.warning(
+                "Redis does not answer (%s): waiting for it, up to %g s", error, self.outage_limit
+            )
+        elif now - self.outage_since >= self.outage_limit and not self.lost:
+            self.lost = True
+            logger.error(
+                "Redis has not answered for %g s (%s): stopping this crawler; the requests"
+                " it leased go back to the queue once its heartbeat expires",
+                self.outage_limit,
+                error,
+            )
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason=REDIS_LOST))
 
     def push_message(self, data: bytes, request: Request | None) -> None:
         """Queue a message for the writer and end the lease of its request, atomically."""
@@ -624,6 +729,8 @@ class RedisPushPipeline:
     archive pipeline. Waits while BRIEFS_REDIS_MAX_BACKLOG messages are waiting already, so
     that a writer that falls behind slows the crawl instead of filling Redis's memory."""
 
+    RETRY_WAIT = 0.5  # seconds between pushes while Redis does not answer
+
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.max_backlog = crawler.settings.getint("BRIEFS_REDIS_MAX_BACKLOG", 5000)
@@ -632,10 +739,7 @@ class RedisPushPipeline:
     def from_crawler(cls, crawler: Crawler) -> RedisPushPipeline:
         return cls(crawler)
 
-    async def process_item(self, item: FetchedPage) -> FetchedPage:
-        scheduler = _scheduler(self.crawler)
-        # Compressing a page takes milliseconds: off the reactor, on another core.
-        data = await asyncio.to_thread(messages.encode, item, scheduler.crawl_id, CLEANER_VERSION)
+    async def _push(self, scheduler: RedisScheduler, data: bytes, request: Request | None) -> None:
         waited = False
         while scheduler.backlog() >= self.max_backlog:
             if not waited:
@@ -643,7 +747,23 @@ class RedisPushPipeline:
                 waited = True
             self.crawler.stats.inc_value("briefs/backlog_waits")
             await asyncio.sleep(0.5)
-        scheduler.push_message(data, item.request)
+        scheduler.push_message(data, request)
+
+    async def process_item(self, item: FetchedPage) -> FetchedPage:
+        scheduler = _scheduler(self.crawler)
+        # Compressing a page takes milliseconds: off the reactor, on another core.
+        data = await asyncio.to_thread(messages.encode, item, scheduler.crawl_id, CLEANER_VERSION)
+        while True:
+            try:
+                await self._push(scheduler, data, item.request)
+                break
+            except redis.RedisError as error:
+                scheduler.redis_failed(error)
+                if scheduler.lost:
+                    # Its request stays leased: fetched again by another crawler.
+                    raise DropItem(f"not pushed, Redis does not answer: {error}") from None
+                await asyncio.sleep(self.RETRY_WAIT)
+        scheduler.redis_answered()
         stats = self.crawler.stats
         stats.inc_value(PUSHED)
         if item.record is None and item.error:

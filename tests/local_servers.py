@@ -16,13 +16,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_redis(folder: Path, timeout: float = 10) -> tuple[subprocess.Popen, str]:
-    """A redis-server (no persistence, its files in `folder`) answering on a free port, and
-    its URL; RuntimeError when it does not answer within `timeout` seconds."""
-    port = free_port()
+def start_redis(
+    folder: Path, timeout: float = 10, *, port: int | None = None, persist: bool = False
+) -> tuple[subprocess.Popen, str]:
+    """A redis-server (its files in `folder`) answering on `port` (a free one by default),
+    and its URL; RuntimeError when it does not answer within `timeout` seconds. With
+    `persist`, every write is on disk before it is acknowledged, and a server started again
+    on the same folder has it all (a Redis restarted after a crash)."""
+    port = port or free_port()
+    appendonly = ["yes", "--appendfsync", "always"] if persist else ["no"]
     server = subprocess.Popen(
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(folder)],
+         "--dir", str(folder), "--appendonly", *appendonly],
         stdout=subprocess.DEVNULL,
     )  # fmt: skip
     client = redis.Redis(port=port)

@@ -21,20 +21,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import scrapy
 from archive_rows import rows
 from local_servers import free_port, start_redis
+from scrapy.settings import Settings
+from scrapy.utils.reactor import install_reactor, is_reactor_installed
+from scrapy.utils.test import get_crawler
 from sitegen import revise, site_brief, site_specs
 
 import archive
 from archive import Capture
 from archive.capture import PackedBody
 from cleaning import CLEANER_VERSION, clean
-from crawler import messages
+from crawler import distributed, messages
 from crawler.distributed import Keys
 from crawler.ingest import Writer
 from crawler.items import FetchedPage
 from crawler.localsite import Fault, LocalSite
-from crawler.spiders.briefs import is_brief_path
+from crawler.spiders.briefs import BriefsSpider, is_brief_path
 
 if shutil.which("redis-server") is None:
     pytest.skip(
@@ -56,6 +60,7 @@ FAST = [
     "BRIEFS_REDIS_LEASE=2",
 ]
 SPECS = site_specs(24, seed=23)
+SITE = "http://127.0.0.1:1"
 BROKEN, UNAVAILABLE, ROBOTS, EDITED = 0, 1, 2, 3
 
 
@@ -257,6 +262,107 @@ def test_a_crawler_killed_and_restarted_loses_nothing_and_stores_nothing_twice(
     # The killed crawler's requests were taken back and fetched by another.
     for url in held:
         assert rows(db, "SELECT COUNT(*) FROM captures WHERE requested_url = ?", url) == [(1,)]
+
+
+def restartable_redis(tmp_path: Path) -> tuple[Path, int, tuple[subprocess.Popen, str]]:
+    """A Redis that keeps every write on disk: its folder, its port, the server and its URL
+    (`start_redis(folder, port=port, persist=True)` starts it again with what it had)."""
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    redis_server, url = start_redis(folder, persist=True)
+    return folder, int(url.rsplit(":", 1)[1].split("/")[0]), (redis_server, url)
+
+
+def wait_for(condition, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
+def test_a_redis_outage_is_waited_out_or_stops_the_crawler_and_nothing_is_lost(tmp_path):
+    folder, port, (redis_server, url) = restartable_redis(tmp_path)
+    client = redis.Redis.from_url(url)
+    keys = Keys()
+    site, generated = fixture_site()
+    db = tmp_path / "a.sqlite"
+    try:
+        with site:
+            set_faults(site, generated, slow=0.15)
+            # Redis gone for longer than BRIEFS_REDIS_OUTAGE: the crawler stops and says so.
+            first = crawler(site, url, "-s", "BRIEFS_REDIS_OUTAGE=1", log=tmp_path / "1.log")
+            wait_for(lambda: client.llen(keys.messages) >= 3)
+            redis_server.kill()
+            redis_server.wait()
+            lost = time.monotonic()
+            assert finish(first)[0] == 3
+            assert time.monotonic() - lost < 15
+            log = (tmp_path / "1.log").read_text()
+            assert "Redis has not answered for 1 s" in log and "stopped answering" in log
+            assert "Traceback" not in log
+            # Redis back with what it had; the next crawler rides out a short outage.
+            redis_server, _ = start_redis(folder, port=port, persist=True)
+            second = crawler(site, url, "-s", "BRIEFS_REDIS_OUTAGE=30", log=tmp_path / "2.log")
+            wait_for(lambda: leased_by(client, second.pid))
+            redis_server.kill()
+            redis_server.wait()
+            time.sleep(1)
+            redis_server, _ = start_redis(folder, port=port, persist=True)
+            assert finish(second)[0] == 0
+            log = (tmp_path / "2.log").read_text()
+            assert "Redis does not answer" in log and "Redis answers again" in log
+            code, _, err = finish(writer(url, db))
+            assert code == 0, err
+    finally:
+        client.close()
+        redis_server.kill()
+        redis_server.wait()
+    expected = {record["url"] for i, (_, record) in enumerate(generated) if i != ROBOTS}
+    assert {url for (url,) in rows(db, "SELECT url FROM briefs")} == expected - {
+        generated[BROKEN][1]["url"]
+    }
+    # Every URL asked for stored once: what the first crawler had not pushed was fetched
+    # again by the second, and what it had pushed is not stored twice.
+    assert rows(db, "SELECT COUNT(*), COUNT(DISTINCT requested_url) FROM captures") == [
+        (len(SPECS) + 1, len(SPECS) + 1)
+    ]
+
+
+def test_requests_found_while_redis_is_away_are_queued_before_their_origins_lease_ends(
+    tmp_path,
+):
+    folder, port, (redis_server, url) = restartable_redis(tmp_path)
+    client = redis.Redis.from_url(url)
+    if not is_reactor_installed():  # the scheduler's heartbeat runs on the reactor
+        install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
+    settings = Settings()
+    distributed.configure(settings, url)
+    crawler = get_crawler(BriefsSpider, settings.copy_to_dict())
+    spider = BriefsSpider.from_crawler(crawler, site=SITE)
+    scheduler = distributed.RedisScheduler.from_crawler(crawler)
+    scheduler.open(spider)
+    try:
+        scheduler.enqueue_request(scrapy.Request(f"{SITE}/news/brief/"))
+        listing = scheduler.next_request()
+        assert client.hlen(Keys().leases) == 1
+        redis_server.kill()
+        redis_server.wait()
+        found = scrapy.Request(f"{SITE}/news/brief/found-meanwhile/")
+        assert scheduler.enqueue_request(found)  # held, not dropped
+        scheduler.release(listing)  # the listing's output is done; Redis has not got it
+        assert scheduler.has_pending_requests() and scheduler.next_request() is None
+        redis_server, _ = start_redis(folder, port=port, persist=True)
+        # Still leased: had this crawler died now, the listing would be fetched again.
+        assert client.hlen(Keys().leases) == 1 and client.llen(Keys().requests) == 0
+        taken = scheduler.next_request()
+        assert taken.url == found.url
+        # The listing's lease ended once what it found was queued; the new one is leased.
+        assert client.hkeys(Keys().leases) == [taken.meta[distributed.LEASE].encode()]
+    finally:
+        scheduler.close("finished")
+        client.close()
+        redis_server.kill()
+        redis_server.wait()
 
 
 def archived(db: Path) -> int:
