@@ -156,6 +156,7 @@ class Writer:
         }
         run_id = self.report.run_id = archive.start_run(db, site, options)
         idle_since: float | None = None
+        lost: redis.RedisError | None = None
         try:
             while True:
                 self._keep_lease()
@@ -170,8 +171,11 @@ class Writer:
                 idle_since = idle_since or time.monotonic()
                 if time.monotonic() - idle_since >= self.linger:
                     break
+        except redis.RedisError as error:
+            lost = error
+            raise
         finally:
-            self._finish(db, run_id)
+            self._finish(db, run_id, lost)
 
     def _keep_lease(self) -> None:
         now = time.monotonic()
@@ -257,23 +261,35 @@ class Writer:
             self.report.unfinished = self.server.llen(keys.requests) + self.server.hlen(keys.leases)
         return True
 
-    def _finish(self, db: sqlite_utils.Database, run_id: int) -> None:
+    def _finish(
+        self, db: sqlite_utils.Database, run_id: int, lost: redis.RedisError | None = None
+    ) -> None:
+        """Close the run in the ledger: with the crawlers' request counts from Redis, or,
+        when Redis stopped answering (`lost`), as failed with what this writer stored."""
         counts = self.report.counts
-        for crawl in self.report.crawls:
-            totals = self.server.hgetall(self.keys.stats(crawl))
-            for name in CRAWLER_COUNTS:
-                value = int(totals.get(name.encode(), 0))
-                setattr(counts, name, getattr(counts, name) + value)
+        site = None
+        if lost is None:
+            for crawl in self.report.crawls:
+                totals = self.server.hgetall(self.keys.stats(crawl))
+                for name in CRAWLER_COUNTS:
+                    value = int(totals.get(name.encode(), 0))
+                    setattr(counts, name, getattr(counts, name) + value)
+            site = current_crawl(self.server, self.keys).get("site")
         counts.alert = counts.health_alert(self.max_failure_share)
-        status = "interrupted" if self.report.interrupted else "ok"
+        if lost is not None:
+            status, error = "failed", f"Redis stopped answering: {lost}"
+        elif self.report.interrupted:
+            status, error = "interrupted", "stopped by a signal"
+        else:
+            status, error = "ok", None
         archive.finish_run(
             db,
             run_id,
             status=status,
             counts=counts.counts(),
-            error="stopped by a signal" if self.report.interrupted else None,
+            error=error,
             alert=counts.alert,
-            site=current_crawl(self.server, self.keys).get("site"),
+            site=site,
         )
         if counts.alert:
             logger.error(counts.alert)

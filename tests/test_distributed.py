@@ -15,6 +15,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -35,7 +36,7 @@ from archive.capture import PackedBody
 from cleaning import CLEANER_VERSION, clean
 from crawler import distributed, messages
 from crawler.distributed import Keys
-from crawler.ingest import Writer
+from crawler.ingest import IngestReport, Writer
 from crawler.items import FetchedPage
 from crawler.localsite import Fault, LocalSite
 from crawler.spiders.briefs import BriefsSpider, is_brief_path
@@ -326,6 +327,38 @@ def test_a_redis_outage_is_waited_out_or_stops_the_crawler_and_nothing_is_lost(t
     assert rows(db, "SELECT COUNT(*), COUNT(DISTINCT requested_url) FROM captures") == [
         (len(SPECS) + 1, len(SPECS) + 1)
     ]
+
+
+def test_a_writer_that_loses_redis_closes_its_run_as_failed(tmp_path):
+    redis_server, url = start_redis(tmp_path)
+    keys = Keys()
+    client = redis.Redis.from_url(url)
+    client.lpush(keys.messages, page(4)[0])
+    client.hset(keys.crawl, mapping={"id": "c1", "site": SITE, "status": "running"})
+    db = tmp_path / "a.sqlite"
+    outcome: list[BaseException | IngestReport] = []
+    writer = Writer(db, url, follow=True, poll=0.1)
+    thread = threading.Thread(target=lambda: outcome.append(run_or_raise(writer)))
+    thread.start()
+    try:
+        wait_for(lambda: archived(db) == 1)
+    finally:
+        redis_server.kill()
+        redis_server.wait()
+        client.close()
+    thread.join(timeout=30)
+    assert isinstance(outcome[0], redis.ConnectionError)
+    # What it stored is kept, and the ledger says why the run ended.
+    assert rows(
+        db, "SELECT status, substr(error, 1, 24), finished_at IS NOT NULL, new FROM runs"
+    ) == [("failed", "Redis stopped answering:", 1, 1)]
+
+
+def run_or_raise(writer: Writer) -> BaseException | IngestReport:
+    try:
+        return writer.run()
+    except BaseException as error:
+        return error
 
 
 def test_requests_found_while_redis_is_away_are_queued_before_their_origins_lease_ends(
