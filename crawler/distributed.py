@@ -17,6 +17,8 @@ Redis keys, under a prefix (BRIEFS_REDIS_PREFIX, "briefs"):
     <p>:messages     list: fetched pages for the writer
     <p>:messages:processing   list: the writer's batch, deleted once it is committed
     <p>:writer       the writer's heartbeat: one `briefs ingest` per prefix
+    <p>:validators   hash: URL -> [ETag, Last-Modified] of its archived page, for conditional
+                     requests (the writer keeps it: crawlers read no archive)
     <p>:stats:<crawl>         hash: the crawlers' request counts, for the writer's run ledger
 
 Guarantees (at-least-once, and idempotent where it matters):
@@ -74,6 +76,7 @@ from archive import Outcome
 from cleaning import CLEANER_VERSION
 from crawler import messages
 from crawler.items import FetchedPage
+from crawler.middlewares import ConditionalRequestMiddleware
 from crawler.report import STATS_PREFIX, CrawlReport, stats_key
 
 logger = logging.getLogger(__name__)
@@ -107,6 +110,7 @@ class Keys:
         self.processing = f"{prefix}:messages:processing"
         self.rejected = f"{prefix}:messages:rejected"
         self.writer = f"{prefix}:writer"
+        self.validators = f"{prefix}:validators"
 
     def alive(self, crawler_id: str) -> str:
         return self.alive_prefix + crawler_id
@@ -171,7 +175,10 @@ def configure(settings: Settings, redis_url: str, prefix: str = DEFAULT_PREFIX) 
     pipelines["crawler.distributed.RedisPushPipeline"] = 800
     settings.set("ITEM_PIPELINES", pipelines, priority="cmdline")
     downloader = settings.getdict("DOWNLOADER_MIDDLEWARES")
+    # In the local one's place, reading the validators from Redis instead of the archive.
+    conditional = downloader.get("crawler.middlewares.ConditionalRequestMiddleware") or 560
     downloader["crawler.middlewares.ConditionalRequestMiddleware"] = None
+    downloader["crawler.distributed.RedisConditionalRequestMiddleware"] = conditional
     # Outermost: its process_exception sees only what no other middleware retried.
     downloader["crawler.distributed.LeaseDownloaderMiddleware"] = 10
     settings.set("DOWNLOADER_MIDDLEWARES", downloader, priority="cmdline")
@@ -722,6 +729,24 @@ class LeaseDownloaderMiddleware:
     def process_exception(self, request: Request, exception: Exception) -> None:
         if request.errback is None:
             _scheduler(self.crawler).release(request)
+
+
+class RedisConditionalRequestMiddleware(ConditionalRequestMiddleware):
+    """Conditional requests in a distributed crawl: the validators of the archived pages come
+    from Redis, where the writer publishes them. Without them (Redis away, a page never
+    archived) the page is asked for whole, which costs a fetch and loses nothing."""
+
+    def validators(self, url: str) -> tuple[str | None, str | None]:
+        scheduler = _scheduler(self.crawler)
+        try:
+            known = scheduler.server.hget(scheduler.keys.validators, url)
+        except redis.RedisError as error:
+            scheduler.redis_failed(error)
+            return None, None
+        if known is None:
+            return None, None
+        etag, last_modified = json.loads(known)
+        return etag, last_modified
 
 
 class RedisPushPipeline:

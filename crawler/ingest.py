@@ -6,15 +6,20 @@ per prefix), moves messages in batches from `<p>:messages` to `<p>:messages:proc
 local crawl, the message's id recorded in the same transaction), and deletes the batch only
 once every message of it is committed. A writer killed mid-batch leaves the batch in the
 processing list: the next one stores it first, skipping the messages already stored.
+
+It also keeps `<p>:validators`, the ETag and Last-Modified of every archived page (all of
+them when it starts, then each page it stores), so that crawlers, which read no archive,
+ask for a page only if it changed.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,12 +27,16 @@ import redis
 import sqlite_utils
 
 import archive
+from archive import frontier
 from archive.store import note_lastmod
 from crawler import messages
 from crawler.distributed import CRAWLER_COUNTS, DEFAULT_PREFIX, Keys, current_crawl, redacted
 from crawler.report import CrawlReport
 
 logger = logging.getLogger(__name__)
+
+
+VALIDATORS_CHUNK = 1000  # URLs a Redis call when publishing validators
 
 
 class WriterBusy(RuntimeError):
@@ -155,6 +164,7 @@ class Writer:
             "follow": self.follow,
         }
         run_id = self.report.run_id = archive.start_run(db, site, options)
+        self._publish_validators(frontier.latest_validators(db))
         idle_since: float | None = None
         lost: redis.RedisError | None = None
         try:
@@ -198,14 +208,34 @@ class Writer:
                 return False
             self.move(keys=[keys.messages, keys.processing], args=[self.batch - 1])
         # Oldest first: the list holds the batch newest first.
-        for data in reversed(self.server.lrange(keys.processing, 0, -1)):
-            self._store(db, data, run_id)
-            if self.should_stop():
-                return True  # the rest of the batch stays in the processing list
+        fresh: list[tuple[str, str | None, str | None]] = []
+        try:
+            for data in reversed(self.server.lrange(keys.processing, 0, -1)):
+                if validators := self._store(db, data, run_id):
+                    fresh.append(validators)
+                if self.should_stop():
+                    return True  # the rest of the batch stays in the processing list
+        finally:
+            self._publish_validators(fresh)
         self.server.delete(keys.processing)
         return True
 
-    def _store(self, db: sqlite_utils.Database, data: bytes, run_id: int) -> None:
+    def _publish_validators(self, validators: Iterable[tuple[str, str | None, str | None]]) -> None:
+        """Tell the crawlers the ETag and Last-Modified of archived pages (URL, ETag,
+        Last-Modified), so that they ask for them conditionally."""
+        chunk: dict[str, str] = {}
+        for url, etag, last_modified in validators:
+            chunk[url] = json.dumps([etag, last_modified])
+            if len(chunk) == VALIDATORS_CHUNK:
+                self.server.hset(self.keys.validators, mapping=chunk)
+                chunk = {}
+        if chunk:
+            self.server.hset(self.keys.validators, mapping=chunk)
+
+    def _store(
+        self, db: sqlite_utils.Database, data: bytes, run_id: int
+    ) -> tuple[str, str | None, str | None] | None:
+        """Store one message; the validators of the page it archived, if it has any."""
         report = self.report
         try:
             message = messages.decode(data)
@@ -213,11 +243,11 @@ class Writer:
             logger.error("rejected a message: %s", error)
             self.server.rpush(self.keys.rejected, data)
             report.rejected += 1
-            return
+            return None
         if isinstance(message, messages.LastmodNote):
             note_lastmod(db, message.url, message.lastmod, message.discovered_via)
             report.notes += 1
-            return
+            return None
         outcome = archive.store_capture(
             db,
             message.capture,
@@ -234,7 +264,7 @@ class Writer:
         report.crawls.add(message.crawl)
         if outcome is None:
             report.duplicates += 1
-            return
+            return None
         report.stored += 1
         counts = report.counts
         setattr(counts, outcome.value, getattr(counts, outcome.value) + 1)
@@ -244,6 +274,12 @@ class Writer:
             counts.extraction_failed += 1
         if outcome is archive.Outcome.FAILED:
             logger.warning("failed %s: %s", message.capture.requested_url, message.error)
+        capture = message.capture
+        if capture.status == 200 and message.record is not None:
+            etag, last_modified = capture.header("ETag"), capture.header("Last-Modified")
+            if etag or last_modified:
+                return capture.requested_url, etag, last_modified
+        return None
 
     def _finished(self) -> bool:
         """Nothing to drain, and no crawler is left to push more: the crawl is done, or every

@@ -95,15 +95,19 @@ class ConditionalRequestMiddleware:
     def process_request(self, request: Request) -> None:
         if not request.meta.get("frontier") or b"If-None-Match" in request.headers:
             return
-        if not self.crawler.settings.get("BRIEFS_DB"):
-            return  # no archive to read (a distributed crawl): nothing to compare with
-        if self.db is None:
-            self.db = archive.connect(self.crawler.settings.get("BRIEFS_DB"))
-        etag, last_modified = frontier.validators(self.db, request.url)
+        etag, last_modified = self.validators(request.url)
         if etag:
             request.headers["If-None-Match"] = etag
         if last_modified:
             request.headers["If-Modified-Since"] = last_modified
+
+    def validators(self, url: str) -> tuple[str | None, str | None]:
+        """The ETag and Last-Modified of the archived page at `url`, (None, None) if none."""
+        if not self.crawler.settings.get("BRIEFS_DB"):
+            return None, None  # no archive: nothing to compare with
+        if self.db is None:
+            self.db = archive.connect(self.crawler.settings.get("BRIEFS_DB"))
+        return frontier.validators(self.db, url)
 
     def spider_closed(self) -> None:
         if self.db is not None:

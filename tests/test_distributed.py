@@ -199,11 +199,26 @@ def test_two_crawlers_and_one_writer_archive_what_one_crawl_does(tmp_path, serve
         record = edit(site)
         site.clear_fault()
         assert briefs("crawl", "--site", site.base_url, "--db", str(local), *FAST).returncode == 0
+        site.clear_requests()
         crawlers = [crawler(site, redis_url) for _ in range(2)]
         ingest = writer(redis_url, shared)
         assert [finish(process)[0] for process in crawlers] == [0, 0]
         code, out, err = finish(ingest)
         assert code == 0, err
+        # The crawlers read the archive's validators from Redis, where the writer put them:
+        # each brief archived whole is asked for conditionally.
+        conditional = {
+            r.path for r in site.requests if "if-none-match" in map(str.lower, r.headers)
+        }
+        archived_whole = {
+            url.removeprefix(site.base_url)
+            for (url,) in rows(
+                local,
+                "SELECT DISTINCT requested_url FROM captures WHERE run_id = 1 AND status = 200"
+                " AND brief_url IS NOT NULL",
+            )
+        }
+        assert conditional == archived_whole
         assert rows(shared, "SELECT COUNT(*) FROM captures WHERE message_id IS NULL") == [(0,)]
         # A local crawl after the distributed ones knows every URL: nothing is new.
         after = briefs("crawl", "--site", site.base_url, "--db", str(shared), *FAST)
@@ -212,9 +227,11 @@ def test_two_crawlers_and_one_writer_archive_what_one_crawl_does(tmp_path, serve
     assert second["briefs"] == content(local)["briefs"]
     assert second["revisions"] == content(local)["revisions"]
     assert rows(shared, "SELECT revision FROM briefs WHERE url = ?", record["url"]) == [(2,)]
-    # The distributed crawl has no archive to compare with: it asks for every brief again,
-    # and the unchanged ones only move last_seen.
+    # Unchanged briefs answered 304 and only moved last_seen; the edited one gave a revision.
     assert "changed 1," in out and f"new {len([BROKEN])}," in out
+    assert rows(shared, "SELECT COUNT(*) FROM captures WHERE run_id = 2 AND status = 304") == [
+        (len(archived_whole) - 1,)
+    ]
     statuses = rows(shared, "SELECT status, site, requests > 0, options FROM runs ORDER BY id")
     assert [row[:3] for row in statuses] == [("ok", site.base_url, 1)] * 3
     assert ['"mode":"ingest"' in row[3] for row in statuses] == [True, True, False]
@@ -521,6 +538,33 @@ def test_a_writer_killed_mid_batch_resumes_without_loss_or_duplicates(tmp_path, 
     again = Writer(db, redis_url, linger=0).run()
     assert (again.stored, again.duplicates) == (0, 8)
     assert rows(db, "SELECT COUNT(*) FROM captures") == [(8,)]
+
+
+def test_the_writer_publishes_the_validators_of_the_archived_pages(tmp_path, server, redis_url):
+    db = tmp_path / "a.sqlite"
+    conn = archive.connect(db)
+    (edited, _), (other, _) = (site_brief(SPECS[i]) for i in (4, 6))
+    url, other_url = (f"{SITE}{brief.path}" for brief in (edited, other))
+
+    def store(url: str, html: bytes, headers: list, status: int = 200) -> None:
+        capture = Capture(url, "2026-01-01T00:00:00+00:00", url, status, headers, html)
+        if status == 200:
+            archive.store_capture(conn, capture, clean(html, url))
+        else:
+            archive.store_capture(conn, capture, error=f"http_{status}")
+
+    store(url, edited.html, [("ETag", '"old"')])
+    store(url, edited.html.replace(b"</p>", b" More.</p>", 1), [("ETag", '"new"')])
+    store(other_url, other.html, [("Last-Modified", "Thu, 01 Jan 2026 00:00:00 GMT")])
+    store(other_url, b"", [], status=500)  # a failed fetch leaves the archived page's own
+    conn.close()
+    server.hset(Keys().crawl, mapping={"id": "c1", "site": SITE, "status": "done"})
+    Writer(db, redis_url, linger=0).run()
+    published = {k.decode(): json.loads(v) for k, v in server.hgetall(Keys().validators).items()}
+    assert published == {
+        url: ['"new"', None],
+        other_url: [None, "Thu, 01 Jan 2026 00:00:00 GMT"],
+    }
 
 
 def test_one_writer_per_prefix_and_per_archive(tmp_path, server, redis_url):
