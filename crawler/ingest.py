@@ -207,17 +207,18 @@ class Writer:
             if first is None:
                 return False
             self.move(keys=[keys.messages, keys.processing], args=[self.batch - 1])
-        # Oldest first: the list holds the batch newest first.
+        # Oldest first: the list holds the batch newest first. (The validators of a batch
+        # cut short by an error are published by the next writer, from the archive.)
         fresh: list[tuple[str, str | None, str | None]] = []
-        try:
-            for data in reversed(self.server.lrange(keys.processing, 0, -1)):
-                if validators := self._store(db, data, run_id):
-                    fresh.append(validators)
-                if self.should_stop():
-                    return True  # the rest of the batch stays in the processing list
-        finally:
-            self._publish_validators(fresh)
-        self.server.delete(keys.processing)
+        stopped = False
+        for data in reversed(self.server.lrange(keys.processing, 0, -1)):
+            if validators := self._store(db, data, run_id):
+                fresh.append(validators)
+            if stopped := self.should_stop():
+                break  # the rest of the batch stays in the processing list
+        self._publish_validators(fresh)
+        if not stopped:
+            self.server.delete(keys.processing)
         return True
 
     def _publish_validators(self, validators: Iterable[tuple[str, str | None, str | None]]) -> None:
