@@ -2,23 +2,21 @@
 
 from archive import frontier
 from archive.capture import Capture, decompress_body
+from archive.connection import ArchiveError, connect, transaction
 from archive.export import iter_records, write_csv, write_jsonl
 from archive.lock import ArchiveLock, ArchiveLocked
 from archive.schema import SCHEMA_VERSION, SchemaTooNew
 from archive.search import SearchQueryError, search
 from archive.snapshots import snapshot_sqlite
 from archive.store import (
-    ArchiveError,
     Outcome,
     close_stale_runs,
-    connect,
     finish_run,
     last_finished_run_start,
     latest_runs,
     start_run,
     store_capture,
     store_captures,
-    transaction,
 )
 
 __all__ = [

@@ -22,9 +22,9 @@ from pathlib import Path
 import bagit
 import sqlite_utils
 
+from archive.connection import connect
 from archive.export import Progress, count_records, write_csv, write_jsonl
 from archive.snapshots import snapshot_sqlite
-from archive.store import connect
 from archive.warc import captures_clause, count_captures, write_warc
 
 CHECKSUMS = ["sha256", "sha512"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from archive.store import transaction, utc_now_precise
+from archive.connection import transaction, utc_now_precise
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from archive.store import utc_now
+from archive.connection import utc_now
 
 
 class ArchiveLocked(RuntimeError):

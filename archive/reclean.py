@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from archive.capture import charset_of, decompress_body
-from archive.store import Outcome, apply_record, outcome_of, transaction
+from archive.connection import transaction
+from archive.store import Outcome, apply_record, outcome_of
 from cleaning.errors import CleaningError
 from cleaning.record import BriefRecord
 

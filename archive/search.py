@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, replace
 
 import sqlite_utils
 
+from archive.connection import ArchiveError
 from archive.snapshots import parse_since
-from archive.store import ArchiveError
 
 # bm25 weights of title, summary and body: a word in the headline says more than one deep in
 # the text.

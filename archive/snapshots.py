@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from archive.store import ArchiveError, connect
+from archive.connection import ArchiveError, connect
 
 # What an incremental snapshot (since DATE) of the SQLite archive keeps of each table: every
 # run, the briefs new or changed since DATE (export.since_clause), their revisions seen since

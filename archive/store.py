@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
 from archive.capture import Capture
-from archive.schema import (
-    CONTENT_COLUMNS,
-    JSON_FIELDS,
-    SCHEMA_VERSION,
-    migrate,
-    schema_version,
+from archive.connection import (
+    ArchiveError,
+    connect,
+    transaction,
+    utc_now,
+    utc_now_precise,
 )
+from archive.schema import CONTENT_COLUMNS, JSON_FIELDS
 from cleaning.record import BriefRecord, canonical_json
 
-
-class ArchiveError(RuntimeError):
-    """The archive cannot be opened, created or written."""
+__all__ = ["ArchiveError", "connect", "transaction"]
 
 
 class Outcome(StrEnum):
@@ -34,78 +29,6 @@ class Outcome(StrEnum):
     UNCHANGED = "unchanged"
     FAILED = "failed"
     SKIPPED = "skipped"
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def utc_now_precise() -> str:
-    """For ordering events within a second (the frontier's `updated_at`): always with
-    microseconds, so that these strings compare as the instants they name."""
-    return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-def connect(path: str | Path, *, readonly: bool = False) -> sqlite_utils.Database:
-    """Open (and, unless read-only, create and migrate) the archive at `path`.
-
-    The connection is in autocommit mode: `transaction()` is the only way writes are grouped.
-    """
-    path = Path(path)
-    try:
-        if readonly:
-            if not path.exists():
-                raise ArchiveError(f"no archive at {path}")
-            conn = sqlite3.connect(
-                f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None, timeout=30
-            )
-            version = schema_version(conn)
-            if version != SCHEMA_VERSION:
-                conn.close()
-                raise ArchiveError(
-                    f"{path} has schema version {version}, this briefs reads {SCHEMA_VERSION}"
-                    + (
-                        ": run `briefs crawl` on it once to upgrade"
-                        if version < SCHEMA_VERSION
-                        else ": upgrade briefs"
-                    )
-                )
-        else:
-            conn = sqlite3.connect(path, isolation_level=None, timeout=30)
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            migrate(conn)
-        conn.execute("PRAGMA foreign_keys = ON")
-    except ArchiveError:
-        raise
-    except (sqlite3.Error, OSError, RuntimeError) as error:
-        raise ArchiveError(f"cannot open the archive at {path}: {error}") from error
-    return sqlite_utils.Database(conn)
-
-
-@contextmanager
-def transaction(db: sqlite_utils.Database) -> Iterator[None]:
-    """All the writes in the block, or none. Inside another transaction, a savepoint: the
-    block's writes are undone alone if it raises, and committed with the outer one."""
-    if db.conn.in_transaction:
-        db.execute("SAVEPOINT nested")
-        try:
-            yield
-        except BaseException:
-            if db.conn.in_transaction:  # (some errors, disk full among them, end it whole)
-                db.execute("ROLLBACK TO nested")
-                db.execute("RELEASE nested")
-            raise
-        db.execute("RELEASE nested")
-        return
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        if db.conn.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
 
 
 def start_run(db: sqlite_utils.Database, site: str, options: dict[str, object]) -> int:

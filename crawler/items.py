@@ -8,7 +8,7 @@ from scrapy import Request
 from scrapy.http import Response
 
 from archive.capture import Capture
-from archive.store import utc_now
+from archive.connection import utc_now
 from cleaning.record import BriefRecord
 
 

@@ -31,7 +31,7 @@ from w3lib.url import add_or_replace_parameter, url_query_parameter
 
 import archive
 from archive import Capture, frontier
-from archive.store import utc_now, utc_now_precise
+from archive.connection import utc_now, utc_now_precise
 from cleaning.dates import to_iso
 from cleaning.urls import strip_tracking, with_trailing_slash
 from crawler.items import FetchedPage, capture_from_response
