@@ -15,6 +15,7 @@ and the versions of briefs and bagit.py; manifests are SHA-256 and SHA-512.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
@@ -24,10 +25,13 @@ import sqlite_utils
 
 from archive.connection import connect
 from archive.export import Progress, count_records, write_csv, write_jsonl
-from archive.snapshots import snapshot_sqlite
+from archive.snapshots import BAG_SOFTWARE_AGENT, snapshot_sqlite
 from archive.warc import captures_clause, count_captures, write_warc
 
 CHECKSUMS = ["sha256", "sha512"]
+# bagit.py logs a bag it could not make, traceback and all, then raises the error: the caller
+# tells it in one line. (Records still reach the handlers an application sets up.)
+logging.getLogger("bagit").addHandler(logging.NullHandler())
 # How each stage reports its progress: given the stage's name and its length, a callback.
 ProgressFor = Callable[[str, int], Progress] | None
 
@@ -93,7 +97,9 @@ def bag_info(
         "Capture-Date-Range": f"{first}/{last}" if first else "none",
         "Record-Count": str(records),
         "Capture-Count": str(captures),
-        "Bag-Software-Agent": f"briefs {version('briefs')} (bagit.py {version('bagit')})",
+        "Bag-Software-Agent": (
+            f"{BAG_SOFTWARE_AGENT} {version('briefs')} (bagit.py {version('bagit')})"
+        ),
     }
     if since is not None:
         info["Snapshot-Since"] = since

@@ -25,6 +25,9 @@ WEIGHTS = (10.0, 4.0, 1.0)
 # Indexed only so that filters on them are index lookups; they weigh nothing in the rank.
 FILTER_COLUMNS = ("countries", "authors", "tags")
 SNIPPET_TOKENS = 24
+# The most candidates read, or rowids bound as parameters, at a time: so that a limit of any
+# size stays within what SQLite takes (a C int of rows, its limit on parameters).
+BATCH = 4096
 PLAIN_HIGHLIGHT = ("[", "]")
 
 
@@ -105,16 +108,16 @@ def search(
     hits: list[Hit] = []
     try:
         cursor = db.execute(ranked, [match])
-        size = max(limit, 16)
+        size = min(max(limit, 16), BATCH)
         while len(hits) < limit:
             batch = cursor.fetchmany(size)
             if not batch:
                 break
             hits.extend(_exact(db, batch, wanted, checks))
-            size = min(size * 2, 4096)
+            size = min(size * 2, BATCH)
         del hits[limit:]
         snippets = _snippets(db, scoped, [hit.rowid for hit in hits], highlight)
-    except sqlite3.OperationalError as error:
+    except sqlite3.DatabaseError as error:
         raise ArchiveError(f"cannot search the archive: {error}") from error
     return [replace(hit, snippet=snippets.get(hit.rowid, "")) for hit in hits]
 
@@ -181,14 +184,16 @@ def _exact(
 def _snippets(
     db: sqlite_utils.Database, scoped: str, rowids: list[int], highlight: tuple[str, str]
 ) -> dict[int, str]:
-    if not rowids:
-        return {}
-    rows = db.execute(
-        f"SELECT rowid, snippet(briefs_fts, -1, ?, ?, '…', {SNIPPET_TOKENS}) FROM briefs_fts"
-        f" WHERE briefs_fts MATCH ? AND rowid IN ({', '.join('?' * len(rowids))})",
-        [highlight[0], highlight[1], scoped, *rowids],
-    )
-    return dict(rows)
+    snippets: dict[int, str] = {}
+    for start in range(0, len(rowids), BATCH):
+        batch = rowids[start : start + BATCH]
+        rows = db.execute(
+            f"SELECT rowid, snippet(briefs_fts, -1, ?, ?, '…', {SNIPPET_TOKENS}) FROM briefs_fts"
+            f" WHERE briefs_fts MATCH ? AND rowid IN ({', '.join('?' * len(batch))})",
+            [highlight[0], highlight[1], scoped, *batch],
+        )
+        snippets.update(rows)
+    return snippets
 
 
 def _fold(name: str) -> str:

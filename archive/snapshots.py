@@ -3,6 +3,9 @@
 `snapshot_sqlite` copies the archive while a crawl may be writing to it: the copy is one
 read transaction of the source (SQLite's backup API, or for an incremental snapshot an ATTACH
 and INSERT … SELECT), so it never holds half a crawl's write, and the crawl is never blocked (WAL).
+
+`atomic_target` is how every export reaches its path: written beside it, renamed into place,
+and never over anything briefs did not make (`check_target`).
 """
 
 from __future__ import annotations
@@ -11,11 +14,14 @@ import contextlib
 import os
 import shutil
 import sqlite3
+import stat
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from pathlib import Path
 
-from archive.connection import ArchiveError, connect
+from archive.connection import ArchiveError, connect, reader_uri
 
 # What an incremental snapshot (since DATE) of the SQLite archive keeps of each table: every
 # run, the briefs new or changed since DATE (export.since_clause), their revisions seen since
@@ -27,10 +33,35 @@ SINCE_FILTERS = {
     " AND r.revision = briefs.revision AND r.seen_at >= :since)",
     "revisions": "seen_at >= :since",
 }
+# The first word of the Bag-Software-Agent in the bag-info.txt of a bag briefs made: how an
+# export tells its own bag, which --force may replace, from a folder of someone else's.
+BAG_SOFTWARE_AGENT = "briefs"
 
 
-class TargetExists(ArchiveError):
+class TargetRefused(ValueError):
+    """The export's target is not a path an export may write (a folder it did not make, a
+    link, a device), or its folder does not exist."""
+
+
+class TargetExists(TargetRefused):
     """The export's target exists and --force was not given."""
+
+
+class PathKind(StrEnum):
+    """What is at a path, not following a symbolic link, as a message names it."""
+
+    MISSING = "nothing"
+    FILE = "a file"
+    BRIEFS_BAG = "a bag briefs made"
+    DIRECTORY = "a directory"
+    SYMLINK = "a symbolic link"
+    FIFO = "a FIFO"
+    SOCKET = "a socket"
+    DEVICE = "a device"
+
+
+# What an export may replace (with --force) or remove (a NAME.partial left by an earlier one).
+REPLACEABLE = (PathKind.FILE, PathKind.BRIEFS_BAG)
 
 
 def parse_since(value: str, name: str = "since") -> str:
@@ -48,36 +79,110 @@ def parse_since(value: str, name: str = "since") -> str:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
+    try:
+        return moment.astimezone(UTC).isoformat(timespec="seconds")
+    except OverflowError:
+        raise ValueError(
+            f"--{name} {value!r} is out of range: in UTC it falls before year 1 or after 9999"
+        ) from None
+
+
+def path_kind(path: Path) -> PathKind:
+    try:
+        mode = path.lstat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return PathKind.MISSING
+    if stat.S_ISLNK(mode):
+        return PathKind.SYMLINK
+    if stat.S_ISREG(mode):
+        return PathKind.FILE
+    if stat.S_ISDIR(mode):
+        return PathKind.BRIEFS_BAG if is_briefs_bag(path) else PathKind.DIRECTORY
+    if stat.S_ISFIFO(mode):
+        return PathKind.FIFO
+    if stat.S_ISSOCK(mode):
+        return PathKind.SOCKET
+    return PathKind.DEVICE
+
+
+def is_briefs_bag(folder: Path) -> bool:
+    """Whether `folder` is a bag `briefs export --format bagit` made: its bag-info.txt (a
+    file, not a link) names briefs as its Bag-Software-Agent."""
+    info = folder / "bag-info.txt"
+    if info.is_symlink() or not info.is_file():
+        return False
+    with info.open("rb") as stream:
+        head = stream.read(1 << 16).decode("utf-8", "replace")
+    for line in head.splitlines():
+        label, _, value = line.partition(":")
+        if label == "Bag-Software-Agent" and value.split()[:1] == [BAG_SOFTWARE_AGENT]:
+            return True
+    return False
+
+
+def check_target(target: Path, *, force: bool = False) -> None:
+    """Raise TargetRefused unless an export may write `target`: a new name in an existing
+    folder or, with `force`, a file or a bag briefs made. Anything else there (a folder, a
+    link, a device, a FIFO, a socket) is never written over, `force` or not."""
+    # ".", ".." and "/" name a folder by where it is, not by a name of its own.
+    kind = PathKind.DIRECTORY if target.name in ("", "..") else path_kind(target)
+    if kind is PathKind.MISSING:
+        if not target.parent.is_dir():
+            raise TargetRefused(f"cannot write {target}: there is no folder {target.parent}")
+        return
+    if kind not in REPLACEABLE:
+        raise TargetRefused(
+            f"{target} is {kind}: an export replaces only a file or a bag briefs made"
+        )
+    if not force:
+        raise TargetExists(f"{target} exists; use --force to replace it")
 
 
 @contextlib.contextmanager
 def atomic_target(target: Path, *, force: bool = False) -> Iterator[Path]:
-    """A path beside `target` to write to; renamed to `target` if the block succeeds.
+    """A path beside `target` (NAME.partial) to write to; renamed to `target` if the block
+    succeeds, removed if it fails.
 
-    A reader never sees half an export, and an existing target is kept unless `force`.
+    A reader never sees half an export. Nothing is written unless `check_target` allows
+    `target`, and nothing is removed that briefs did not make: the old target only with
+    `force`, a NAME.partial left by an earlier export only if it is a file or a bag.
     """
-    if target.exists() and not force:
-        raise TargetExists(f"{target} exists; use --force to replace it")
+    check_target(target, force=force)
     partial = target.with_name(target.name + ".partial")
+    kind = path_kind(partial)
+    if kind not in (PathKind.MISSING, *REPLACEABLE):
+        raise TargetRefused(
+            f"{partial} is in the way: it is {kind}, not one an export left; remove it or"
+            " write elsewhere"
+        )
     _remove(partial)
     try:
         yield partial
+        check_target(target, force=force)  # again: the target may have changed meanwhile
+        _replace(partial, target)
     except BaseException:
         _remove(partial)
         raise
-    if partial.is_dir():
-        # A directory cannot replace another in one step: move the old one aside first.
-        old = target.with_name(target.name + ".old")
-        _remove(old)
-        if target.exists():
+
+
+def _replace(partial: Path, target: Path) -> None:
+    if not partial.is_dir() and not target.is_dir():
+        os.replace(partial, target)
+        return
+    # A directory cannot replace, or be replaced by, anything in one step: the old target
+    # is moved aside first, into a folder of its own that nothing else uses.
+    aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+    old = aside / target.name
+    try:
+        if path_kind(target) is not PathKind.MISSING:
             os.replace(target, old)
         os.replace(partial, target)
-        _remove(old)
-    else:
-        if target.is_dir():
-            shutil.rmtree(target)
-        os.replace(partial, target)
+    except BaseException:
+        if path_kind(old) is not PathKind.MISSING:
+            os.replace(old, target)  # the old target is kept
+        aside.rmdir()
+        raise
+    shutil.rmtree(aside)
 
 
 def _remove(path: Path) -> None:
@@ -91,33 +196,48 @@ def snapshot_sqlite(source: str | Path, target: str | Path, since: str | None = 
     """Write a consistent copy of the archive at `source` to the new file `target`.
 
     The copy is a rollback-journal database (one file, no -wal), of the same schema version,
-    passing `PRAGMA integrity_check`. With `since`, it holds what changed since then (see
-    SINCE_FILTERS) and a full-text index of those briefs.
+    passing `PRAGMA integrity_check` and `foreign_key_check`: a source that would give one
+    that does not is damaged, an ArchiveError, and no copy is left. With `since`, it holds
+    what changed since then (see SINCE_FILTERS) and a full-text index of those briefs.
     """
     source, target = Path(source), Path(target)
-    connect(source, readonly=True).close()  # a clear error for a missing or foreign file
+    reader = connect(source, readonly=True)  # a clear error for a missing or foreign file
+    try:
+        _checked_copy(reader.conn, source, target, since)
+    except BaseException:
+        # A copy that failed leaves nothing: neither itself nor the rollback journal that a
+        # full disk can leave beside it.
+        for made in (target, target.with_name(target.name + "-journal")):
+            made.unlink(missing_ok=True)
+        raise
+    finally:
+        reader.close()
+
+
+def _checked_copy(
+    reader: sqlite3.Connection, source: Path, target: Path, since: str | None
+) -> None:
     try:
         if since is None:
-            _full_copy(source, target)
+            _full_copy(reader, target)
         else:
             _incremental_copy(source, target, since)
+        _check_copy(target, source)
     except sqlite3.Error as error:
-        raise ArchiveError(f"cannot copy the archive {source}: {error}") from error
+        raise ArchiveError(f"cannot copy the archive {source} to {target}: {error}") from error
 
 
-def _full_copy(source: Path, target: Path) -> None:
+def _full_copy(reader: sqlite3.Connection, target: Path) -> None:
     # SQLite's online backup in one step: the pages of one read transaction of the source.
     # (Not VACUUM INTO: SQLite 3.40 refuses it on a read-only connection to a table with a
     # generated column, as briefs.year is.)
-    conn = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
     copy = sqlite3.connect(target, isolation_level=None)
     try:
-        conn.backup(copy)
+        reader.backup(copy)
         # One self-contained file: no -wal beside it, readable read-only anywhere.
         copy.execute("PRAGMA journal_mode = DELETE")
     finally:
         copy.close()
-        conn.close()
 
 
 def _incremental_copy(source: Path, target: Path, since: str) -> None:
@@ -125,7 +245,7 @@ def _incremental_copy(source: Path, target: Path, since: str) -> None:
     conn = sqlite3.connect(target.resolve().as_uri(), uri=True, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode = DELETE")
-        conn.execute("ATTACH ? AS src", [f"{source.resolve().as_uri()}?mode=ro"])
+        conn.execute("ATTACH ? AS src", [reader_uri(source)])
         # One transaction: every read of src sees the same moment of the archive.
         conn.execute("BEGIN")
         conn.execute(
@@ -150,5 +270,27 @@ def _incremental_copy(source: Path, target: Path, since: str) -> None:
         conn.execute("COMMIT")
         conn.execute("DETACH src")
         conn.execute("VACUUM")
+    finally:
+        conn.close()
+
+
+def _check_copy(copy: Path, source: Path) -> None:
+    """Raise ArchiveError if the copy fails SQLite's own checks: the pages or rows it was
+    copied from are damaged in the source."""
+    conn = sqlite3.connect(f"{copy.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        (verdict,) = conn.execute("PRAGMA integrity_check(1)").fetchone()
+        if verdict != "ok":
+            # Its last line names the problem (the first may only say "in database main").
+            raise ArchiveError(
+                f"the archive {source} is damaged: PRAGMA integrity_check finds"
+                f" {verdict.splitlines()[-1]!r}"
+            )
+        orphan = conn.execute("PRAGMA foreign_key_check").fetchone()
+        if orphan is not None:
+            raise ArchiveError(
+                f"the archive {source} is damaged: PRAGMA foreign_key_check finds a row of"
+                f" {orphan[0]} (rowid {orphan[1]}) that refers to a missing row of {orphan[2]}"
+            )
     finally:
         conn.close()

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import sqlite3
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib.metadata import version
 from pathlib import Path
 
 import click
+import sqlite_utils
 
 import archive
+from archive.connection import NotAnArchive
 from archive.export import count_records, write_csv, write_jsonl
 from archive.search import SearchQueryError, check_query, search
-from archive.snapshots import TargetExists, atomic_target, parse_since, snapshot_sqlite
-from crawler.cli import db_option, main
+from archive.snapshots import (
+    TargetExists,
+    TargetRefused,
+    atomic_target,
+    parse_since,
+    snapshot_sqlite,
+)
+from crawler.cli import CouldNotRun, db_option, main
 
 FORMATS = ("jsonl", "csv", "sqlite", "warc", "bagit")
 # Formats that are a file or folder of their own, never standard output.
@@ -44,11 +54,33 @@ class Progress:
             self.bar = None
 
 
-def open_archive(db: str) -> archive.store.sqlite_utils.Database:
+class Refused(click.ClickException):
+    """A path that cannot be used as given (no archive there, or not a briefs archive; a
+    target an export may not write): wrong usage, said in one line."""
+
+    exit_code = click.UsageError.exit_code
+
+
+@contextlib.contextmanager
+def open_archive(db: str) -> Iterator[sqlite_utils.Database]:
+    """The archive at `db`, open read-only for the block and closed after it.
+
+    How a reading command ends when the archive fails it, in one line: exit 2 (Refused) if
+    there is no archive at `db` or the file is not a briefs archive; exit 3 (CouldNotRun)
+    if the archive cannot be read (damaged, an I/O error, another schema version).
+    """
     try:
-        return archive.connect(db, readonly=True)
+        source = archive.connect(db, readonly=True)
+        try:
+            yield source
+        finally:
+            source.close()
+    except NotAnArchive as error:
+        raise Refused(str(error)) from None
     except archive.ArchiveError as error:
-        raise click.ClickException(str(error)) from None
+        raise CouldNotRun(str(error)) from None
+    except sqlite3.Error as error:
+        raise CouldNotRun(f"cannot read the archive at {db}: {error}") from None
 
 
 def since_option(name: str = "--since", help: str = "") -> Callable:
@@ -91,28 +123,32 @@ def export(
     """Write the archive out: its records, a copy of it, its raw captures, or a bag of them.
 
     The same archive always gives the same bytes. A file is written beside the target and
-    renamed into place, and an existing target is kept unless --force.
+    renamed into place; an existing target is kept unless --force, and only a file or a bag
+    briefs made is ever replaced. Exit status: 0 written; 1 the target exists (no --force);
+    2 wrong usage (no archive at --db, not a briefs archive, a target that is a folder, a
+    link or a device); 3 the archive cannot be read, or the target cannot be written.
     """
     if with_warc and fmt != "bagit":
         raise click.UsageError("--with-warc goes with --format bagit")
     if output is None and fmt in FILE_ONLY:
         raise click.UsageError(f"--format {fmt} needs -o PATH")
-    source = open_archive(db)
     progress = Progress()
-    try:
+    with open_archive(db) as source, contextlib.closing(progress):
         if output is None:
+            # An error of standard output itself (a closed pipe, a full disk) is left to the
+            # `briefs` command, which knows what each means there.
             _export_stream(source, fmt, since, progress)
             return
         target = Path(output)
-        with atomic_target(target, force=force) as partial:
-            count = _export_file(source, db, fmt, since, partial, target, with_warc, progress)
-    except (TargetExists, archive.ArchiveError) as error:
-        raise click.ClickException(str(error)) from None
-    except OSError as error:
-        raise click.ClickException(f"cannot write {output}: {error.strerror or error}") from None
-    finally:
-        progress.close()
-        source.close()
+        try:
+            with atomic_target(target, force=force) as partial:
+                count = _export_file(source, db, fmt, since, partial, target, with_warc, progress)
+        except TargetExists as error:
+            raise click.ClickException(str(error)) from None
+        except TargetRefused as error:
+            raise Refused(str(error)) from None
+        except OSError as error:
+            raise CouldNotRun(f"cannot write {output}: {error.strerror or error}") from None
     what = "captures" if fmt == "warc" else "records"
     click.echo(f"wrote {count} {what} to {target}", err=True)
 
@@ -123,12 +159,11 @@ def _export_stream(source, fmt: str, since: str | None, progress: Progress) -> N
 
         bar = progress("warc", count_captures(source, since)) if progress.enabled else None
         write_warc(source, sys.stdout.buffer, since=since, software=_software(), progress=bar)
-        return
-    bar = progress(fmt, count_records(source, since)) if progress.enabled else None
-    if fmt == "jsonl":
-        write_jsonl(source, sys.stdout, since, bar)
     else:
-        write_csv(source, sys.stdout, since, bar)
+        bar = progress(fmt, count_records(source, since)) if progress.enabled else None
+        write = write_jsonl if fmt == "jsonl" else write_csv
+        write(source, sys.stdout, since, bar)
+    sys.stdout.flush()  # so that a write error is raised here, not when Python exits
 
 
 def _export_file(
@@ -188,7 +223,11 @@ def _software() -> str:
 @click.option("--country", help="Only briefs about this country (a whole name, any case).")
 @click.option("--author", help="Only briefs by this author.")
 @click.option("--tag", help="Only briefs with this tag.")
-@click.option("--lang", help="Only briefs in this language (en, es).")
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "es"], case_sensitive=False),
+    help="Only briefs in this language.",
+)
 @since_option(help="Only briefs published on or after DATE.")
 @since_option("--until", help="Only briefs published on or before DATE.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
@@ -215,33 +254,32 @@ def search_command(
 
     QUERY is SQLite FTS5 syntax: words (all must appear), "a phrase", OR, NOT, NEAR(a b),
     prefix*, title:word. Case and accents do not matter: peru finds Perú.
+
+    Exit status: 0 (whether or not a brief matches); 2 wrong usage (a malformed query, no
+    archive at --db, a file that is not a briefs archive); 3 the archive cannot be read.
     """
     try:
         check_query(query)
     except SearchQueryError as error:
         raise click.BadParameter(str(error), param_hint="QUERY") from None
-    source = open_archive(db)
     styled = fmt == "table" and sys.stdout.isatty()
     highlight = ("\x1b[1m", "\x1b[0m") if styled else ("[", "]")
-    try:
-        hits = search(
-            source,
-            query,
-            country=country,
-            author=author,
-            tag=tag,
-            language=lang,
-            since=since,
-            until=until,
-            limit=limit,
-            highlight=highlight,
-        )
-    except SearchQueryError as error:
-        raise click.UsageError(str(error)) from None
-    except archive.ArchiveError as error:
-        raise click.ClickException(str(error)) from None
-    finally:
-        source.close()
+    with open_archive(db) as source:
+        try:
+            hits = search(
+                source,
+                query,
+                country=country,
+                author=author,
+                tag=tag,
+                language=lang,
+                since=since,
+                until=until,
+                limit=limit,
+                highlight=highlight,
+            )
+        except SearchQueryError as error:
+            raise click.UsageError(str(error)) from None
     if fmt == "json":
         click.echo(json.dumps([hit.as_dict() for hit in hits], ensure_ascii=False, indent=2))
     elif fmt == "csv":
@@ -259,6 +297,7 @@ def search_command(
                     for name in (*fields, "snippet", "score")
                 ]
             )
+        sys.stdout.flush()  # so that a write error is raised here, not when Python exits
     else:
         if not hits:
             click.echo("no brief matches", err=True)
@@ -285,16 +324,17 @@ def serve(db: str, host: str, port: int) -> None:
     """Browse and query the archive in Datasette, read-only, at http://HOST:PORT/.
 
     The archive is opened immutable (datasette serve -i): serve a snapshot
-    (briefs export --format sqlite) rather than an archive a crawl is writing to.
+    (briefs export --format sqlite) rather than an archive a crawl is writing to. Exit
+    status 2 if there is no archive at --db or it is not a briefs archive, 3 if it cannot be
+    read, before Datasette starts.
     """
     from datasette.cli import cli as datasette_cli
     from datasette.plugins import pm
 
     from archive import datasette_metadata
 
-    source = open_archive(db)
-    sites = [row[0] for row in source.execute("SELECT DISTINCT site FROM runs ORDER BY site")]
-    source.close()
+    with open_archive(db) as source:
+        sites = [row[0] for row in source.execute("SELECT DISTINCT site FROM runs ORDER BY site")]
     wal = Path(db + "-wal")
     if wal.exists() and wal.stat().st_size:
         click.echo(

@@ -295,4 +295,4 @@ def test_cli_bad_query_is_a_clear_error_not_a_traceback(tmp_path):
     assert result.exit_code == 2
     assert "not a valid search query" in result.output and "Traceback" not in result.output
     missing = CliRunner().invoke(main, ["search", "x", "--db", str(tmp_path / "none.sqlite")])
-    assert missing.exit_code == 1 and "no archive" in missing.output
+    assert missing.exit_code == 2 and "no archive" in missing.output

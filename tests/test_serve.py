@@ -112,4 +112,4 @@ def test_serve_refuses_a_missing_archive(tmp_path):
         text=True,
         timeout=60,
     )
-    assert result.returncode == 1 and "no archive" in result.stderr
+    assert result.returncode == 2 and "no archive" in result.stderr
