@@ -32,11 +32,18 @@ Guarantees (at-least-once, and idempotent where it matters):
   crawler that dies (kill -9, a lost machine) when its heartbeat expires, by any other crawler.
 - A request is marked seen and queued in one Lua script, so a crash cannot leave a URL seen
   but not queued.
-- A crawl is done when it was seeded and no request waits or is leased (checked atomically);
-  each crawler then exits. A crawler started after that begins the next crawl: the seen-set is
-  cleared, and it fetches the discovery entry points (one crawler per crawl does: the first).
+- A crawl is done when it was seeded (its seeder says so once the entry points are all
+  queued: after an outage, if one hit) and no request waits or is leased (checked
+  atomically); each crawler then exits. A crawler started after that begins the next crawl:
+  the seen-set is cleared, and it fetches the discovery entry points (one crawler per crawl
+  does: the first).
 - Messages are deleted by the writer only after its SQLite commit; each has an id recorded in
   the archive, so a message delivered twice is stored once.
+- A step whose answer is lost (Redis did it, then the connection broke) may be asked again,
+  by redis-py's retry or by the crawler once Redis is back: a pop asked again under its token
+  gives the request it leased (not a second one, the first left leased for good), the crawler
+  that began a crawl still seeds it, a request queued twice is queued once, a message pushed
+  twice is stored once.
 - When Redis stops answering, a crawler fetches nothing new and waits for it, up to
   BRIEFS_REDIS_OUTAGE seconds (60): the requests it found and the pages it fetched wait in
   its memory, and the leases they depend on are not ended, until Redis takes them. Past
@@ -63,11 +70,12 @@ from typing import Any
 import redis
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DontCloseSpider, DropItem
+from scrapy.exceptions import CloseSpider, DontCloseSpider, DropItem
 from scrapy.settings import Settings
 from scrapy.spiders import Spider
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.misc import load_object
+from scrapy_redis.connection import get_redis_from_settings
 from scrapy_redis.queue import Base as RedisQueueBase
 from scrapy_redis.scheduler import Scheduler as ScrapyRedisScheduler
 from twisted.internet.task import LoopingCall
@@ -190,9 +198,13 @@ def configure(settings: Settings, redis_url: str, prefix: str = DEFAULT_PREFIX) 
 
 # --- Lua: each step that must not be cut in two by a crash ---------------------------------
 
-# Take the next request and lease it. KEYS: requests, leases. ARGV: token.
+# Take the next request and lease it under a token; or, when the token holds a lease
+# already, give that request again (a pop whose answer was lost, asked again: by redis-py's
+# retry or by the next pop, with the same token). KEYS: requests, leases. ARGV: token.
 _POP = """
-local data = redis.call('RPOP', KEYS[1])
+local data = redis.call('HGET', KEYS[2], ARGV[1])
+if data then return data end
+data = redis.call('RPOP', KEYS[1])
 if not data then return false end
 redis.call('HSET', KEYS[2], ARGV[1], data)
 return data
@@ -251,7 +263,10 @@ if status == 'running' or status == 'seeding' then
   if site ~= ARGV[4] then return {'other', id, site} end
   if status == 'running' then return {'join', id, site} end
   local seeder = redis.call('HGET', KEYS[1], 'seeder')
-  if seeder and redis.call('EXISTS', ARGV[5] .. seeder) == 1 then return {'join', id, site} end
+  -- The seeder itself asking again (its answer was lost) still seeds.
+  if seeder and seeder ~= ARGV[1] and redis.call('EXISTS', ARGV[5] .. seeder) == 1 then
+    return {'join', id, site}
+  end
   redis.call('HSET', KEYS[1], 'seeder', ARGV[1])
   return {'seed', id, site}
 end
@@ -356,11 +371,22 @@ class RedisScheduler(ScrapyRedisScheduler):
     crawler: Crawler
 
     @classmethod
+    def from_settings(cls, settings: Settings) -> RedisScheduler:
+        # Not scrapy-redis's, which pings Redis: a scheduler that cannot be made stops the
+        # crawler with a traceback and no finish reason (open() finds out, and says so).
+        return cls(
+            server=get_redis_from_settings(settings),
+            persist=settings.getbool("SCHEDULER_PERSIST"),
+            queue_key=settings["SCHEDULER_QUEUE_KEY"],
+            dupefilter_cls=settings["DUPEFILTER_CLASS"],
+            serializer=JsonRequests,
+        )
+
+    @classmethod
     def from_crawler(cls, crawler: Crawler) -> RedisScheduler:
         scheduler = super().from_crawler(crawler)
         settings = crawler.settings
         scheduler.crawler = crawler
-        scheduler.serializer = JsonRequests
         scheduler.keys = Keys(settings.get("BRIEFS_REDIS_PREFIX") or DEFAULT_PREFIX)
         scheduler.site = ""
         scheduler.lease_seconds = settings.getfloat("BRIEFS_REDIS_LEASE", 30.0)
@@ -369,9 +395,13 @@ class RedisScheduler(ScrapyRedisScheduler):
             f"{socket.gethostname().replace('/', '-')}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         )
         scheduler.crawl_id = ""
+        # This crawler feeds the crawl's entry points, and Redis is not told yet that they
+        # are all queued; `seeds_scheduled`: they all went to the scheduler.
         scheduler.seeding = False
+        scheduler.seeds_scheduled = False
         scheduler.local = deque()
         scheduler.tokens = itertools.count(1)
+        scheduler.token = scheduler._new_token()  # what the next pop leases under
         server = scheduler.server
         scheduler.scripts = {
             name: server.register_script(script)
@@ -401,8 +431,16 @@ class RedisScheduler(ScrapyRedisScheduler):
         if not self.df:
             self.df = load_object(self.dupefilter_cls).from_spider(spider)
         self.site = getattr(spider, "site", "")
-        self.heartbeat()
-        role, crawl_id, site = self._begin()
+        try:
+            self._beat()
+            role, crawl_id, site = self._begin()
+            waiting = len(self.queue)
+        except redis.RedisError as error:
+            # Not raised: a scheduler that fails to open leaves the engine half open (its
+            # close fails, with tracebacks). Lost, this crawler stops as soon as it is idle.
+            logger.error("Redis does not answer (%s): this crawler cannot join a crawl", error)
+            self.lost = True
+            return
         if role == "other":
             self.deregister()
             raise RuntimeError(
@@ -417,7 +455,7 @@ class RedisScheduler(ScrapyRedisScheduler):
             "begins" if role == "seed" else "joins",
             crawl_id,
             site,
-            len(self.queue),
+            waiting,
         )
         for interval, call in (
             (self.lease_seconds / 3, self.heartbeat),
@@ -465,24 +503,27 @@ class RedisScheduler(ScrapyRedisScheduler):
         pipe.execute()
 
     def heartbeat(self) -> None:
-        """Say this crawler is alive; take back the leases of crawlers that are not."""
         try:
-            pipe = self.server.pipeline()
-            pipe.set(self.keys.alive(self.crawler_id), _now(), px=int(self.lease_seconds * 1000))
-            pipe.hset(
-                self.keys.crawlers,
-                self.crawler_id,
-                json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "site": self.site}),
-            )
-            pipe.execute()
-            recovered = self.scripts["recover"](
-                keys=[self.keys.leases, self.keys.requests, self.keys.crawlers],
-                args=[self.keys.alive_prefix, ""],
-            )
+            self._beat()
         except redis.RedisError as error:
             self.redis_failed(error)
             return
         self.redis_answered()
+
+    def _beat(self) -> None:
+        """Say this crawler is alive; take back the leases of crawlers that are not."""
+        pipe = self.server.pipeline()
+        pipe.set(self.keys.alive(self.crawler_id), _now(), px=int(self.lease_seconds * 1000))
+        pipe.hset(
+            self.keys.crawlers,
+            self.crawler_id,
+            json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "site": self.site}),
+        )
+        pipe.execute()
+        recovered = self.scripts["recover"](
+            keys=[self.keys.leases, self.keys.requests, self.keys.crawlers],
+            args=[self.keys.alive_prefix, ""],
+        )
         if recovered:
             logger.warning("took back %d requests leased by crawlers that died", recovered)
             self.stats.inc_value("briefs/recovered", recovered)
@@ -496,13 +537,14 @@ class RedisScheduler(ScrapyRedisScheduler):
             nextcall.schedule()
 
     def seeded(self) -> None:
-        """The entry points are queued: other crawlers may now decide the crawl is over."""
-        self.scripts["seeded"](keys=[self.keys.crawl], args=[self.crawl_id, _now()])
-        self.seeding = False
+        """The entry points are all scheduled: once Redis has them, it is told so, and other
+        crawlers may then decide the crawl is over."""
+        self.seeds_scheduled = True
+        self._hand_over_or_wait()
 
     def spider_idle(self) -> None:
         if self.lost:
-            raise DontCloseSpider  # closing already, for that reason
+            raise CloseSpider(REDIS_LOST)  # (or closing already, for that reason)
         try:
             self._idle()
         except redis.RedisError as error:
@@ -590,17 +632,24 @@ class RedisScheduler(ScrapyRedisScheduler):
             return None
         try:
             self._hand_over()
-            token = f"{self.crawler_id}/{next(self.tokens)}"
-            request = self.queue.pop_leased(token, self.keys.leases)
+            request = self.queue.pop_leased(self.token, self.keys.leases)
         except redis.RedisError as error:
+            # The pop may have leased a request all the same: the next one, under the same
+            # token, gets it.
             self.redis_failed(error)
             return None
         self.redis_answered()
         if request is not None:
+            self.token = self._new_token()
             self.stats.inc_value("scheduler/dequeued/redis")
         return request
 
+    def _new_token(self) -> str:
+        return f"{self.crawler_id}/{next(self.tokens)}"
+
     def has_pending_requests(self) -> bool:
+        if self.lost:
+            return False  # whatever it holds: it stops
         if self.local or self.unqueued or self.unreleased:
             return True
         try:
@@ -624,19 +673,27 @@ class RedisScheduler(ScrapyRedisScheduler):
         token = request.meta.get(LEASE) if request is not None else None
         if token:
             self.unreleased.append(token)
-            try:
-                self._hand_over()
-            except redis.RedisError as error:
-                self.redis_failed(error)
-                return
-            self.redis_answered()
+            self._hand_over_or_wait()
+
+    def _hand_over_or_wait(self) -> None:
+        try:
+            self._hand_over()
+        except redis.RedisError as error:
+            self.redis_failed(error)
+            return
+        self.redis_answered()
 
     def _hand_over(self) -> None:
-        """Queue the requests found while Redis did not answer, then end the leases that
-        waited for them; raises redis.RedisError if it still does not."""
+        """Give Redis what waited for it to answer, in this order: the requests found
+        meanwhile, that the entry points are all queued (once they are), the end of the
+        leases whose requests' findings are queued. Raises redis.RedisError if it still
+        does not answer."""
         while self.unqueued:
             self._enqueue(self.unqueued[0])
             self.unqueued.popleft()
+        if self.seeds_scheduled:
+            self.scripts["seeded"](keys=[self.keys.crawl], args=[self.crawl_id, _now()])
+            self.seeding = self.seeds_scheduled = False
         if self.unreleased:
             self.server.hdel(self.keys.leases, *self.unreleased)
             self.unreleased.clear()

@@ -5,7 +5,11 @@ per prefix), moves messages in batches from `<p>:messages` to `<p>:messages:proc
 (BLMOVE), stores each with `store_capture(message_id=...)` (the dedup and revision rules of a
 local crawl, the message's id recorded in the same transaction), and deletes the batch only
 once every message of it is committed. A writer killed mid-batch leaves the batch in the
-processing list: the next one stores it first, skipping the messages already stored.
+processing list: the next one stores it first, skipping the messages already stored. So does
+a writer that stops because the archive cannot be written (a full disk, an I/O error, a
+damaged file): it stops at once, closes its run as failed, and raises archive.ArchiveError.
+A writer killed outright leaves its heartbeat too: the next one on the same host takes over
+at once when the process it names has ended.
 
 It also keeps `<p>:validators`, the ETag and Last-Modified of every archived page (all of
 them when it starts, then each page it stores), so that crawlers, which read no archive,
@@ -18,6 +22,7 @@ import json
 import logging
 import os
 import socket
+import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -53,10 +58,12 @@ end
 return moved
 """
 
-# Keep the writer's heartbeat if it is still ours. KEYS: writer. ARGV: id, milliseconds.
-_RENEW = """
+# Set the writer's heartbeat to ARGV[2] if it still holds ARGV[1]: keep ours (ARGV[1] is our
+# id), or take it over from a writer that is gone (its id: not if another writer did first).
+# KEYS: writer. ARGV: the id it must hold, the id to set, milliseconds.
+_CLAIM = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 end
 return false
 """
@@ -133,25 +140,41 @@ class Writer:
         server.ping()
         self.server = server
         self.move = server.register_script(_MOVE)
-        self.renew = server.register_script(_RENEW)
+        self.claim = server.register_script(_CLAIM)
         db = archive.connect(self.db_path)
         lock = archive.ArchiveLock(self.db_path)
         try:
             lock.acquire()
-            if not server.set(self.keys.writer, self.id, nx=True, px=self.lease_ms):
-                holder = server.get(self.keys.writer)
-                raise WriterBusy(
-                    f"another writer drains the Redis prefix {self.keys.prefix!r}"
-                    + (f" ({holder.decode()})" if holder else "")
-                )
+            self._claim_prefix()
             try:
                 self._drain(db)
+            except sqlite3.Error as error:
+                raise archive.ArchiveError(
+                    f"cannot write the archive at {self.db_path}: {error}"
+                ) from error
             finally:
                 server.delete(self.keys.writer)  # ours: renewed until now
         finally:
             db.close()
             lock.release()
         return self.report
+
+    def _claim_prefix(self) -> None:
+        """Become the one writer of the prefix, or raise WriterBusy. The heartbeat of a writer
+        that was killed names its process: on this host, once that has ended, it is taken
+        over at once instead of when it expires."""
+        key = self.keys.writer
+        if self.server.set(key, self.id, nx=True, px=self.lease_ms):
+            return
+        holder = self.server.get(key)
+        gone = _ended_writer(holder.decode()) if holder else None
+        if gone is not None and self.claim(keys=[key], args=[holder, self.id, self.lease_ms]):
+            logger.warning("the writer pid %d on this host is gone: taking over", gone)
+            return
+        raise WriterBusy(
+            f"another writer drains the Redis prefix {self.keys.prefix!r}"
+            + (f" ({holder.decode()})" if holder else "")
+        )
 
     def _drain(self, db: sqlite_utils.Database) -> None:
         if stale := archive.close_stale_runs(db):
@@ -164,10 +187,9 @@ class Writer:
             "follow": self.follow,
         }
         run_id = self.report.run_id = archive.start_run(db, site, options)
-        self._publish_validators(frontier.latest_validators(db))
         idle_since: float | None = None
-        lost: redis.RedisError | None = None
         try:
+            self._publish_validators(frontier.latest_validators(db))
             while True:
                 self._keep_lease()
                 stored_any = self._batch(db, run_id)
@@ -181,11 +203,10 @@ class Writer:
                 idle_since = idle_since or time.monotonic()
                 if time.monotonic() - idle_since >= self.linger:
                     break
-        except redis.RedisError as error:
-            lost = error
+        except Exception as error:
+            self._finish(db, run_id, error)
             raise
-        finally:
-            self._finish(db, run_id, lost)
+        self._finish(db, run_id)
 
     def _keep_lease(self) -> None:
         now = time.monotonic()
@@ -193,8 +214,8 @@ class Writer:
             return
         # Lost (this process was stalled past the lease): take it back unless another writer
         # has; the archive's lock still keeps this archive single-writer.
-        if not self.renew(
-            keys=[self.keys.writer], args=[self.id, self.lease_ms]
+        if not self.claim(
+            keys=[self.keys.writer], args=[self.id, self.id, self.lease_ms]
         ) and not self.server.set(self.keys.writer, self.id, nx=True, px=self.lease_ms):
             raise WriterBusy("another writer took over the Redis prefix")
         self.renewed = now
@@ -299,13 +320,14 @@ class Writer:
         return True
 
     def _finish(
-        self, db: sqlite_utils.Database, run_id: int, lost: redis.RedisError | None = None
+        self, db: sqlite_utils.Database, run_id: int, failure: Exception | None = None
     ) -> None:
-        """Close the run in the ledger: with the crawlers' request counts from Redis, or,
-        when Redis stopped answering (`lost`), as failed with what this writer stored."""
+        """Close the run in the ledger: with the crawlers' request counts from Redis, or, when
+        the drain failed (`failure`), as failed, with what this writer stored and why. (On a
+        full disk closing fails too: the next writer closes the run, in close_stale_runs.)"""
         counts = self.report.counts
         site = None
-        if lost is None:
+        if failure is None:
             for crawl in self.report.crawls:
                 totals = self.server.hgetall(self.keys.stats(crawl))
                 for name in CRAWLER_COUNTS:
@@ -313,8 +335,8 @@ class Writer:
                     setattr(counts, name, getattr(counts, name) + value)
             site = current_crawl(self.server, self.keys).get("site")
         counts.alert = counts.health_alert(self.max_failure_share)
-        if lost is not None:
-            status, error = "failed", f"Redis stopped answering: {lost}"
+        if failure is not None:
+            status, error = "failed", _failure_reason(failure)
         elif self.report.interrupted:
             status, error = "interrupted", "stopped by a signal"
         else:
@@ -330,3 +352,26 @@ class Writer:
         )
         if counts.alert:
             logger.error(counts.alert)
+
+
+def _failure_reason(error: Exception) -> str:
+    if isinstance(error, redis.RedisError):
+        return f"Redis stopped answering: {error}"
+    if isinstance(error, sqlite3.Error):
+        return f"the archive cannot be written: {error}"
+    return str(error)
+
+
+def _ended_writer(writer_id: str) -> int | None:
+    """The pid in `writer_id` (host:pid) if it names a process of this host that has ended;
+    None if that process may still run (here, or on another host)."""
+    host, _, pid = writer_id.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return int(pid)
+    except PermissionError:
+        pass  # it runs, as another user
+    return None

@@ -7,11 +7,14 @@ command in subprocesses, against a fixture site served on 127.0.0.1.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
 import json
+import os
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -25,6 +28,7 @@ import pytest
 import scrapy
 from archive_rows import rows
 from local_servers import free_port, start_redis
+from scrapy.exceptions import CloseSpider
 from scrapy.settings import Settings
 from scrapy.utils.reactor import install_reactor, is_reactor_installed
 from scrapy.utils.test import get_crawler
@@ -34,9 +38,9 @@ import archive
 from archive import Capture
 from archive.capture import PackedBody
 from cleaning import CLEANER_VERSION, clean
-from crawler import distributed, messages
+from crawler import distributed, ingest, messages
 from crawler.distributed import Keys
-from crawler.ingest import IngestReport, Writer
+from crawler.ingest import IngestReport, Writer, WriterBusy
 from crawler.items import FetchedPage
 from crawler.localsite import Fault, LocalSite
 from crawler.spiders.briefs import BriefsSpider, is_brief_path
@@ -378,18 +382,24 @@ def run_or_raise(writer: Writer) -> BaseException | IngestReport:
         return error
 
 
-def test_requests_found_while_redis_is_away_are_queued_before_their_origins_lease_ends(
-    tmp_path,
-):
-    folder, port, (redis_server, url) = restartable_redis(tmp_path)
-    client = redis.Redis.from_url(url)
+def new_scheduler(url: str) -> tuple[distributed.RedisScheduler, BriefsSpider]:
+    """A crawler's scheduler on the Redis at `url`, and its spider, outside a crawl: the test
+    makes the engine's calls (`scheduler.open(spider)` first)."""
     if not is_reactor_installed():  # the scheduler's heartbeat runs on the reactor
         install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
     settings = Settings()
     distributed.configure(settings, url)
     crawler = get_crawler(BriefsSpider, settings.copy_to_dict())
     spider = BriefsSpider.from_crawler(crawler, site=SITE)
-    scheduler = distributed.RedisScheduler.from_crawler(crawler)
+    return distributed.RedisScheduler.from_crawler(crawler), spider
+
+
+def test_requests_found_while_redis_is_away_are_queued_before_their_origins_lease_ends(
+    tmp_path,
+):
+    folder, port, (redis_server, url) = restartable_redis(tmp_path)
+    client = redis.Redis.from_url(url)
+    scheduler, spider = new_scheduler(url)
     scheduler.open(spider)
     try:
         scheduler.enqueue_request(scrapy.Request(f"{SITE}/news/brief/"))
@@ -413,6 +423,103 @@ def test_requests_found_while_redis_is_away_are_queued_before_their_origins_leas
         client.close()
         redis_server.kill()
         redis_server.wait()
+
+
+def answer_lost(call, *, asked_again: bool):
+    """`call` (a Redis script) whose answer Redis sends and the crawler never gets: it fails
+    (ConnectionError), or, `asked_again`, is sent again, as redis-py's retry does."""
+
+    def lost(**arguments):
+        answer = call(**arguments)
+        if asked_again:
+            return call(**arguments)
+        raise redis.ConnectionError(f"lost the answer: {answer!r}")
+
+    return lost
+
+
+def test_a_pop_whose_answer_was_lost_leases_nothing_twice_and_the_crawl_still_ends(
+    server, redis_url
+):
+    keys = Keys()
+    scheduler, spider = new_scheduler(redis_url)
+    scheduler.open(spider)
+    try:
+        scheduler.seeded()
+        first, second = (f"{SITE}/news/brief/{name}/" for name in ("first", "second"))
+        for url in (first, second):
+            scheduler.enqueue_request(scrapy.Request(url))
+        pop = scheduler.queue._pop
+        # Asked again: the request leased the first time, not the next one (which, its lease
+        # overwritten, would be neither queued nor leased: lost).
+        scheduler.queue._pop = answer_lost(pop, asked_again=True)
+        taken = scheduler.next_request()
+        assert taken.url == first and server.llen(keys.requests) == 1
+        assert server.hget(keys.leases, taken.meta[distributed.LEASE]) is not None
+        # Not asked again: the next pop gets what that one leased (else leased for good, to
+        # this crawler that does not know it, and the crawl never ends).
+        scheduler.queue._pop = answer_lost(pop, asked_again=False)
+        assert scheduler.next_request() is None
+        scheduler.queue._pop = pop
+        again = scheduler.next_request()
+        assert again.url == second and scheduler.next_request() is None
+        assert server.hlen(keys.leases) == 2
+        for request in (taken, again):
+            scheduler.push_message(b"{}", request)
+        scheduler.spider_idle()  # no DontCloseSpider: the crawl is over
+        assert server.hget(keys.crawl, "status") == b"done"
+    finally:
+        scheduler.close("finished")
+
+
+def test_a_crawler_whose_begin_was_answered_twice_still_seeds_the_crawl(server, redis_url):
+    scheduler, spider = new_scheduler(redis_url)
+    scheduler.scripts["begin"] = answer_lost(scheduler.scripts["begin"], asked_again=True)
+    scheduler.open(spider)
+    try:
+        # It began the crawl the first time; the second, it found itself the seeder.
+        assert scheduler.seeding
+    finally:
+        scheduler.close("finished")
+
+
+def test_a_crawl_seeded_while_redis_is_away_is_said_seeded_once_its_entry_points_are_queued(
+    tmp_path,
+):
+    folder, port, (redis_server, url) = restartable_redis(tmp_path)
+    client = redis.Redis.from_url(url)
+    keys = Keys()
+    scheduler, spider = new_scheduler(url)
+    scheduler.open(spider)
+    try:
+        redis_server.kill()
+        redis_server.wait()
+        scheduler.enqueue_request(scrapy.Request(f"{SITE}/news/brief/"))
+        scheduler.seeded()  # no ConnectionError: Redis is told later
+        assert scheduler.seeding
+        redis_server, _ = start_redis(folder, port=port, persist=True)
+        assert client.hget(keys.crawl, "status") == b"seeding"
+        listing = scheduler.next_request()
+        assert client.hget(keys.crawl, "status") == b"running" and not scheduler.seeding
+        scheduler.release(listing)
+        scheduler.spider_idle()  # no DontCloseSpider: the crawl is over
+        assert client.hget(keys.crawl, "status") == b"done"
+    finally:
+        scheduler.close("finished")
+        client.close()
+        redis_server.kill()
+        redis_server.wait()
+
+
+def test_a_crawler_that_cannot_reach_redis_as_it_opens_stops_with_redis_lost():
+    # (Redis answered `briefs crawl`, which checks, and went away as Scrapy started.)
+    scheduler, spider = new_scheduler(f"redis://127.0.0.1:{free_port()}/0")
+    scheduler.open(spider)
+    assert scheduler.lost and not scheduler.has_pending_requests()
+    with pytest.raises(CloseSpider) as stopped:
+        scheduler.spider_idle()
+    assert stopped.value.reason == distributed.REDIS_LOST
+    scheduler.close(distributed.REDIS_LOST)
 
 
 def archived(db: Path) -> int:
@@ -568,9 +675,14 @@ def test_the_writer_publishes_the_validators_of_the_archived_pages(tmp_path, ser
 
 
 def test_one_writer_per_prefix_and_per_archive(tmp_path, server, redis_url):
-    server.set(Keys().writer, "elsewhere:1", px=60_000)
-    busy = briefs("ingest", "--redis", redis_url, "--db", str(tmp_path / "a.sqlite"))
-    assert busy.returncode == 75 and "another writer drains" in busy.stderr
+    # A writer on another host, or one on this host whose process runs: not ours to doubt.
+    for holder in ("elsewhere:1", f"{socket.gethostname()}:{os.getpid()}"):
+        server.set(Keys().writer, holder, px=60_000)
+        busy = briefs("ingest", "--redis", redis_url, "--db", str(tmp_path / "a.sqlite"))
+        assert (
+            busy.returncode == 75
+            and f"another writer drains the Redis prefix 'briefs' ({holder})" in busy.stderr
+        )
     server.delete(Keys().writer)
     with archive.ArchiveLock(tmp_path / "a.sqlite"):
         locked = briefs("ingest", "--redis", redis_url, "--db", str(tmp_path / "a.sqlite"))
@@ -638,3 +750,159 @@ def test_a_following_writer_drains_until_stopped_and_says_it_was_interrupted(
         ("interrupted", "http://127.0.0.1:1", 1)
     ]
     assert rows(db, "SELECT url FROM briefs") == [(record["url"],)]
+
+
+def ended_pid() -> int:
+    """The pid of a process that has ended."""
+    process = subprocess.Popen([sys.executable, "-c", ""])
+    process.wait()
+    return process.pid
+
+
+def test_a_writer_started_after_one_was_killed_takes_over_at_once(tmp_path, server, redis_url):
+    keys = Keys()
+    pushed = [page(i)[0] for i in range(4, 12)]
+    for data in pushed:
+        server.lpush(keys.messages, data)
+    server.hset(keys.crawl, mapping={"id": "c1", "site": SITE, "status": "done"})
+    db = tmp_path / "a.sqlite"
+    killed = subprocess.Popen(
+        [sys.executable, "-m", "crawler", "ingest", "--redis", redis_url, "--db", str(db),
+         "--follow"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    wait_for(lambda: archived(db) >= 1)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    # Its heartbeat is left until it expires: the next writer does not wait for that.
+    assert server.get(keys.writer) == f"{socket.gethostname()}:{killed.pid}".encode()
+    after = briefs("ingest", "-v", "--redis", redis_url, "--db", str(db), "--linger", "0")
+    assert after.returncode == 0, after.stderr
+    assert f"the writer pid {killed.pid} on this host is gone: taking over" in after.stderr
+    assert rows(db, "SELECT COUNT(*), COUNT(DISTINCT message_id) FROM captures") == [(8, 8)]
+    assert rows(db, "SELECT status FROM runs ORDER BY id") == [("interrupted",), ("ok",)]
+    assert server.llen(keys.messages) == server.llen(keys.processing) == 0
+    assert not server.exists(keys.writer)
+
+
+def test_two_writers_that_find_the_same_writer_gone_do_not_both_take_over(
+    tmp_path, server, redis_url, monkeypatch
+):
+    keys = Keys()
+    server.hset(keys.crawl, mapping={"id": "c1", "site": SITE, "status": "done"})
+    server.set(keys.writer, f"{socket.gethostname()}:{ended_pid()}", px=60_000)
+    ended_writer = ingest._ended_writer
+
+    def another_takes_over_meanwhile(writer_id: str) -> int | None:
+        server.set(keys.writer, "another-writer:1", px=60_000)
+        return ended_writer(writer_id)
+
+    monkeypatch.setattr(ingest, "_ended_writer", another_takes_over_meanwhile)
+    with pytest.raises(WriterBusy):
+        Writer(tmp_path / "a.sqlite", redis_url, linger=0).run()
+    assert server.get(keys.writer) == b"another-writer:1"
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A file system of its own, small enough to fill: a tmpfs (which root may mount)."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    if shutil.which("mount") is None:
+        pytest.skip("no mount(8) to mount a tmpfs with")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.decode().strip()}")
+    yield folder
+    subprocess.run(["umount", str(folder)], check=True)
+
+
+def fill(folder: Path) -> None:
+    """Take every free byte of the file system `folder` is on."""
+    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT)
+    try:
+        for size in (1 << 16, 1 << 12, 1):
+            try:
+                while True:
+                    os.write(fd, bytes(size))
+            except OSError as error:
+                if error.errno != errno.ENOSPC:
+                    raise
+    finally:
+        os.close(fd)
+
+
+def test_a_full_disk_stops_the_writer_at_once_and_the_next_one_resumes(
+    small_disk, server, redis_url
+):
+    keys = Keys()
+    for data, _ in (page(i) for i in range(4, 12)):
+        server.lpush(keys.messages, data)
+    server.hset(keys.crawl, mapping={"id": "c1", "site": SITE, "status": "done"})
+    db = small_disk / "a.sqlite"
+    stored = []
+
+    def fill_the_disk_after_two() -> bool:  # (asked after each message stored)
+        stored.append(True)
+        if len(stored) == 2:
+            fill(small_disk)
+        return False
+
+    with pytest.raises(archive.ArchiveError) as failed:
+        Writer(db, redis_url, linger=0, should_stop=fill_the_disk_after_two).run()
+    assert str(failed.value) == f"cannot write the archive at {db}: database or disk is full"
+    assert len(stored) == 2  # nothing tried after the message that failed
+    (small_disk / "filler").unlink()
+    # Each message its own transaction; the batch kept in Redis. Closing the run needed the
+    # disk too: it is left to the next writer.
+    assert rows(db, "SELECT COUNT(*) FROM captures") == [(2,)]
+    assert server.llen(keys.processing) == 8
+    assert rows(db, "SELECT status FROM runs") == [("running",)]
+    again = Writer(db, redis_url, linger=0).run()
+    assert (again.stored, again.duplicates) == (6, 2)
+    assert rows(db, "SELECT COUNT(*), COUNT(DISTINCT message_id) FROM captures") == [(8, 8)]
+    assert server.llen(keys.processing) == server.llen(keys.messages) == 0
+    assert rows(db, "SELECT status FROM runs ORDER BY id") == [("interrupted",), ("ok",)]
+
+
+def test_a_damaged_archive_stops_the_writer_with_one_line_and_a_failed_run(
+    tmp_path, server, redis_url
+):
+    keys = Keys()
+    server.hset(keys.crawl, mapping={"id": "c1", "site": SITE, "status": "done"})
+    for data, _ in (page(i) for i in range(4, 8)):
+        server.lpush(keys.messages, data)
+    db = tmp_path / "a.sqlite"
+    Writer(db, redis_url, linger=0).run()
+    # Damage the index the writer reads first for each message (is it stored already?).
+    with sqlite3.connect(db) as conn:
+        (page_size,) = conn.execute("PRAGMA page_size").fetchone()
+        (root,) = conn.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'captures_message_id'"
+        ).fetchone()
+    conn.close()
+    with db.open("r+b") as file:
+        file.seek((root - 1) * page_size)
+        intact = file.read(page_size)
+        file.seek((root - 1) * page_size)
+        file.write(b"\xff" * page_size)
+    for data, _ in (page(i) for i in range(8, 12)):
+        server.lpush(keys.messages, data)
+    damaged = briefs("ingest", "--redis", redis_url, "--db", str(db), "--linger", "0")
+    assert damaged.returncode == 3
+    assert damaged.stderr == (
+        f"Error: cannot write the archive at {db}: database disk image is malformed\n"
+    )
+    assert rows(db, "SELECT status, error FROM runs WHERE id = 2") == [
+        ("failed", "the archive cannot be written: database disk image is malformed")
+    ]
+    assert server.llen(keys.processing) == 4
+    # The archive repaired (the page restored), the next writer stores the batch.
+    with db.open("r+b") as file:
+        file.seek((root - 1) * page_size)
+        file.write(intact)
+    again = Writer(db, redis_url, linger=0).run()
+    assert (again.stored, again.duplicates) == (4, 0)
+    assert rows(db, "SELECT COUNT(*) FROM captures") == [(8,)]
