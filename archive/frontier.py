@@ -52,10 +52,9 @@ def enqueue(
     db: sqlite_utils.Database,
     url: str,
     seq: int,
-    *,
     discovered_via: str | None = None,
     lastmod: str | None = None,
-) -> None:
+) -> bool:
     """Mark `url` pending, after every URL enqueued with a smaller `seq`."""
     with transaction(db):
         db.execute(
@@ -66,6 +65,7 @@ def enqueue(
             " lastmod = COALESCE(excluded.lastmod, lastmod), updated_at = excluded.updated_at",
             [url, seq, discovered_via, lastmod, utc_now_precise()],
         )
+    return True
 
 
 def note_lastmod(db: sqlite_utils.Database, url: str, lastmod: str) -> None:
@@ -91,12 +91,17 @@ def pending_count(db: sqlite_utils.Database) -> int:
     return db.execute("SELECT COUNT(*) FROM frontier WHERE state = 'pending'").fetchone()[0]
 
 
+# A capture of a page fetched whole that a conditional request can be made against: one that
+# gave a brief, or an alias of one.
+_WHOLE = "status = 200 AND (brief_url IS NOT NULL OR outcome = 'alias')"
+
+
 def validators(db: sqlite_utils.Database, url: str) -> tuple[str | None, str | None]:
-    """The ETag and Last-Modified of the latest full capture of `url`, for a conditional
-    request; (None, None) when it was never fetched whole."""
+    """The ETag and Last-Modified of the latest full capture of `url` (a brief's page, or an
+    alias of one), for a conditional request; (None, None) when it was never fetched whole."""
     row = db.execute(
-        "SELECT etag, last_modified FROM captures WHERE requested_url = ? AND status = 200"
-        " AND brief_url IS NOT NULL ORDER BY id DESC LIMIT 1",
+        "SELECT etag, last_modified FROM captures"
+        f" WHERE requested_url = ? AND {_WHOLE} ORDER BY id DESC LIMIT 1",
         [url],
     ).fetchone()
     return (None, None) if row is None else (row[0], row[1])
@@ -107,6 +112,6 @@ def latest_validators(db: sqlite_utils.Database) -> Iterator[tuple[str, str | No
     either: what `validators()` gives, for all URLs at once."""
     yield from db.execute(
         "SELECT requested_url, etag, last_modified FROM captures WHERE id IN"
-        " (SELECT MAX(id) FROM captures WHERE status = 200 AND brief_url IS NOT NULL"
-        " GROUP BY requested_url) AND (etag IS NOT NULL OR last_modified IS NOT NULL)"
+        f" (SELECT MAX(id) FROM captures WHERE {_WHOLE} GROUP BY requested_url)"
+        " AND (etag IS NOT NULL OR last_modified IS NOT NULL)"
     )

@@ -166,6 +166,54 @@ MIGRATIONS: list[str] = [
     CREATE UNIQUE INDEX captures_message_id ON captures(message_id)
         WHERE message_id IS NOT NULL;
     """,
+    # 5: two outcomes a capture can have besides the five of the first schema: `alias`, a
+    # page that names another URL as its canonical (`canonical_url`: it is kept, and only the
+    # canonical URL's own page writes the brief), and `stale`, a page older than the capture
+    # the brief's current revision came from (kept, not applied: nothing rolls a brief back).
+    # SQLite cannot change a CHECK constraint in place: the table is made anew and filled
+    # from the old one (its ids kept, so every reference to a capture stays true).
+    """
+    CREATE TABLE captures_v5 (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER REFERENCES runs(id),
+        requested_url TEXT NOT NULL,
+        final_url TEXT,
+        status INTEGER,
+        fetched_at TEXT NOT NULL,
+        headers TEXT NOT NULL DEFAULT '[]',
+        etag TEXT,
+        last_modified TEXT,
+        content_type TEXT,
+        body_sha256 TEXT,
+        body_length INTEGER,
+        body_gzip BLOB,
+        brief_url TEXT,
+        outcome TEXT NOT NULL CHECK (outcome IN
+            ('new', 'changed', 'unchanged', 'failed', 'skipped', 'alias', 'stale')),
+        error TEXT,
+        message_id TEXT,
+        canonical_url TEXT,
+        CHECK (outcome IN ('failed', 'skipped', 'alias') OR brief_url IS NOT NULL),
+        CHECK (outcome != 'failed' OR error IS NOT NULL),
+        CHECK (outcome != 'alias' OR canonical_url IS NOT NULL)
+    );
+    INSERT INTO captures_v5 (id, run_id, requested_url, final_url, status, fetched_at,
+        headers, etag, last_modified, content_type, body_sha256, body_length, body_gzip,
+        brief_url, outcome, error, message_id)
+    SELECT id, run_id, requested_url, final_url, status, fetched_at, headers, etag,
+        last_modified, content_type, body_sha256, body_length, body_gzip, brief_url,
+        outcome, error, message_id
+    FROM captures ORDER BY id;
+    DROP TABLE captures;
+    ALTER TABLE captures_v5 RENAME TO captures;
+    CREATE INDEX captures_brief_url ON captures(brief_url);
+    CREATE INDEX captures_requested_url ON captures(requested_url);
+    CREATE INDEX captures_run_id ON captures(run_id);
+    CREATE UNIQUE INDEX captures_message_id ON captures(message_id)
+        WHERE message_id IS NOT NULL;
+    ALTER TABLE runs ADD COLUMN alias INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN stale INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -216,16 +264,32 @@ def migrate(conn: sqlite3.Connection) -> int:
             f"the archive has schema version {current}, this briefs knows up to "
             f"{SCHEMA_VERSION}: upgrade briefs to read it"
         )
-    for version in range(current + 1, SCHEMA_VERSION + 1):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in _statements(MIGRATIONS[version - 1]):
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {version}")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+    if current == SCHEMA_VERSION:
+        return 0
+    # A migration that makes a table anew drops the old one, which the foreign keys of other
+    # tables name; SQLite's own procedure for it runs with them off (they cannot be switched
+    # inside a transaction) and checks them before the commit.
+    foreign_keys = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+    conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            conn.execute("BEGIN IMMEDIATE")
+            if schema_version(conn) >= version:  # another process applied it meanwhile
+                conn.execute("COMMIT")
+                continue
+            try:
+                for statement in _statements(MIGRATIONS[version - 1]):
+                    conn.execute(statement)
+                if conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
+                    raise sqlite3.IntegrityError(f"migration {version} broke a foreign key")
+                conn.execute(f"PRAGMA user_version = {version}")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+    finally:
+        conn.execute(f"PRAGMA foreign_keys = {int(foreign_keys)}")
     return SCHEMA_VERSION - current
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import sqlite3
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
@@ -22,6 +24,39 @@ from cleaning.record import BriefRecord, canonical_json
 
 __all__ = ["ArchiveError", "connect", "transaction"]
 
+# SQLite's primary result codes that say the archive itself cannot go on taking writes (the
+# disk is full, reading or writing it failed, it is damaged or not a database, it became
+# read-only), as opposed to one write that was refused (a constraint, a bad value).
+_UNWRITABLE_CODES = frozenset(
+    {
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_CORRUPT,
+        sqlite3.SQLITE_NOTADB,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_PERM,
+    }
+)
+_UNWRITABLE_ERRNOS = frozenset({errno.ENOSPC, errno.EIO, errno.EROFS, errno.EDQUOT})
+
+
+class ArchiveUnwritable(ArchiveError):
+    """The archive cannot take writes any more (full disk, I/O error, damaged file): a crawl,
+    a re-clean or an ingest stops at once, keeping what it committed."""
+
+
+def unwritable(error: BaseException) -> bool:
+    """Whether `error` says the archive cannot go on taking writes (see ArchiveUnwritable)."""
+    if isinstance(error, ArchiveUnwritable):
+        return True
+    if isinstance(error, ArchiveError) and error.__cause__ is not None:
+        return unwritable(error.__cause__)  # connect()'s, naming the archive
+    if isinstance(error, sqlite3.Error):
+        code = getattr(error, "sqlite_errorcode", None)
+        return code is not None and code & 0xFF in _UNWRITABLE_CODES
+    return isinstance(error, OSError) and error.errno in _UNWRITABLE_ERRNOS
+
 
 class Outcome(StrEnum):
     NEW = "new"
@@ -29,6 +64,10 @@ class Outcome(StrEnum):
     UNCHANGED = "unchanged"
     FAILED = "failed"
     SKIPPED = "skipped"
+    # Fetched whole, but the page names another URL as its canonical: kept, brief untouched.
+    ALIAS = "alias"
+    # Older than the capture the brief's current record came from: kept, not applied.
+    STALE = "stale"
 
 
 def start_run(db: sqlite_utils.Database, site: str, options: dict[str, object]) -> int:
@@ -73,6 +112,8 @@ RUN_COUNTS = (
     "unchanged",
     "failed",
     "skipped",
+    "alias",
+    "stale",
     "requests",
     "responses_2xx",
     "responses_3xx",
@@ -127,14 +168,18 @@ def store_capture(
     message_id: str | None = None,
     discovered_via: str | None = None,
     lastmod: str | None = None,
+    canonical_url: str | None = None,
 ) -> Outcome | None:
     """Write one fetch and what it gave, atomically.
 
     A capture with a record updates its brief: a new brief gets revision 1, a change of content
-    (a different content_hash) a new revision, the same content only moves `last_seen`.
-    A 304 (Not Modified) answer to a conditional request is `unchanged` for the brief its URL
-    gave last time. A capture without a record is kept as `failed` (with its reason) or
-    `skipped` (not a brief, kept without its body) and touches no brief.
+    (a different content_hash) a new revision, the same content only moves `last_seen`; but
+    a capture fetched before the one the brief's record came from is `stale`, kept and not
+    applied, so that nothing rolls a brief back. A 304 (Not Modified) answer to a conditional
+    request is `unchanged` for the brief its URL gave last time. A capture without a record
+    is kept as `alias` when it names `canonical_url` as the page's canonical URL (the body
+    kept: only the canonical URL's own page writes the brief), as `failed` (with its
+    reason), or as `skipped` (not a brief, kept without its body), and touches no brief.
     `frontier_url`, when given, is marked done (or failed, or skipped) in the same transaction.
 
     `message_id` names the message of a distributed crawl this fetch came in (`briefs
@@ -144,24 +189,52 @@ def store_capture(
     `lastmod` its index declared), so that a later local crawl knows the URL.
     """
     not_modified = capture.status == 304 and record is None and not error
-    if record is None and not not_modified and not (error or capture.error):
+    if record is None and not not_modified and not (error or capture.error or canonical_url):
         raise ValueError("a capture without a record needs the reason it has none")
+    if record is not None and canonical_url is not None:
+        raise ValueError("a capture gives a record or names its canonical URL, not both")
     with transaction(db):
         if message_id is not None and _message_stored(db, message_id):
             return None
-        if record is not None:
+        if record is not None and older_than_current(db, record.url, capture.fetched_at):
+            outcome = Outcome.STALE
+            _insert_capture(db, capture, outcome, record.url, None, run_id, message_id=message_id)
+        elif record is not None:
             outcome = outcome_of(db, record)
             capture_id = _insert_capture(
                 db, capture, outcome, record.url, None, run_id, message_id=message_id
             )
             apply_record(db, record, outcome, capture_id, capture.fetched_at, cleaner_version)
-        elif not_modified and (brief_url := _brief_of(db, capture)):
-            outcome = Outcome.UNCHANGED
-            _insert_capture(db, capture, outcome, brief_url, None, run_id, message_id=message_id)
-            db.execute(
-                "UPDATE briefs SET last_seen = MAX(last_seen, ?) WHERE url = ?",
-                [capture.fetched_at, brief_url],
+        elif canonical_url is not None:
+            outcome = Outcome.ALIAS
+            _insert_capture(
+                db,
+                capture,
+                outcome,
+                None,
+                None,
+                run_id,
+                message_id=message_id,
+                canonical_url=canonical_url,
             )
+        elif not_modified and (whole := _last_whole(db, capture)) is not None:
+            brief_url, canonical_url = whole
+            outcome = Outcome.UNCHANGED if brief_url else Outcome.ALIAS
+            _insert_capture(
+                db,
+                capture,
+                outcome,
+                brief_url,
+                None,
+                run_id,
+                message_id=message_id,
+                canonical_url=canonical_url,
+            )
+            if brief_url:
+                db.execute(
+                    "UPDATE briefs SET last_seen = MAX(last_seen, ?) WHERE url = ?",
+                    [capture.fetched_at, brief_url],
+                )
         else:
             if not_modified:
                 error = "not_modified_unknown: a 304 for a URL never captured whole"
@@ -212,8 +285,8 @@ def store_captures(
             try:
                 results.append(store_capture(db, capture, record, **options))
             except Exception as error:
-                if not db.conn.in_transaction:
-                    raise  # SQLite ended the whole transaction (disk full, I/O error)
+                if unwritable(error) or not db.conn.in_transaction:
+                    raise  # the whole group is undone: the archive cannot take it
                 results.append(error)
     return results
 
@@ -246,6 +319,8 @@ FRONTIER_STATE = {
     Outcome.UNCHANGED: "done",
     Outcome.FAILED: "failed",
     Outcome.SKIPPED: "skipped",
+    Outcome.ALIAS: "done",
+    Outcome.STALE: "done",
 }
 
 
@@ -257,14 +332,35 @@ def outcome_of(db: sqlite_utils.Database, record: BriefRecord) -> Outcome:
     return Outcome.UNCHANGED if current[0] == record.content_hash else Outcome.CHANGED
 
 
-def _brief_of(db: sqlite_utils.Database, capture: Capture) -> str | None:
-    """The brief the URL of `capture` gave the last time it was fetched whole."""
+def older_than_current(
+    db: sqlite_utils.Database, url: str, fetched_at: str, capture_id: int | None = None
+) -> bool:
+    """Whether a capture of `url` fetched at `fetched_at` (stored as `capture_id`, or not
+    stored yet) came before the capture the brief's current revision came from."""
     row = db.execute(
-        "SELECT brief_url FROM captures WHERE requested_url IN (?, ?)"
-        " AND brief_url IS NOT NULL ORDER BY id DESC LIMIT 1",
+        "SELECT c.fetched_at, c.id FROM briefs AS b"
+        " JOIN revisions AS r ON r.url = b.url AND r.revision = b.revision"
+        " JOIN captures AS c ON c.id = r.capture_id WHERE b.url = ?",
+        [url],
+    ).fetchone()
+    if row is None:
+        return False
+    if capture_id is None:
+        return fetched_at < row[0]
+    return (fetched_at, capture_id) < (row[0], row[1])
+
+
+def _last_whole(
+    db: sqlite_utils.Database, capture: Capture
+) -> tuple[str | None, str | None] | None:
+    """What the URL of `capture` gave the last time it was fetched whole: (the brief, None),
+    or (None, the canonical URL) for an alias; None when it never was."""
+    row = db.execute(
+        "SELECT brief_url, canonical_url FROM captures WHERE requested_url IN (?, ?)"
+        " AND (brief_url IS NOT NULL OR outcome = 'alias') ORDER BY id DESC LIMIT 1",
         [capture.requested_url, capture.final_url or capture.requested_url],
     ).fetchone()
-    return None if row is None else row[0]
+    return None if row is None else (row[0], row[1])
 
 
 def apply_record(
@@ -340,11 +436,13 @@ def _insert_capture(
     *,
     keep_body: bool = True,
     message_id: str | None = None,
+    canonical_url: str | None = None,
 ) -> int:
     cursor = db.execute(
         "INSERT INTO captures (run_id, requested_url, final_url, status, fetched_at, headers,"
         " etag, last_modified, content_type, body_sha256, body_length, body_gzip, brief_url,"
-        " outcome, error, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " outcome, error, message_id, canonical_url)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             run_id,
             capture.requested_url,
@@ -362,6 +460,7 @@ def _insert_capture(
             outcome.value,
             error,
             message_id,
+            canonical_url,
         ],
     )
     return cursor.lastrowid

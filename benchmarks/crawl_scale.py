@@ -55,6 +55,8 @@ SETTINGS = [
     "-s", "CONCURRENT_REQUESTS=8",
     "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
     "-s", "BRIEFS_DISCOVERY=sitemaps",
+    # The generated pages name the live site's origin as their canonical's.
+    "-s", "BRIEFS_IDENTITY_ORIGIN=https://insightcrime.org",
 ]  # fmt: skip
 
 

@@ -85,3 +85,11 @@ def url_path(url: str) -> str:
         return urlsplit(url.strip()).path
     except ValueError:
         return ""
+
+
+def identity_at(url: str, origin: str) -> str:
+    """The identity (normalize_url) that the page fetched at `url` has when it is its own
+    canonical page: its path and query, on the site whose identity is `origin` (the live
+    site's, for a copy of it served elsewhere)."""
+    parts, site = urlsplit(url), urlsplit(origin)
+    return normalize_url(urlunsplit((site.scheme, site.netloc, parts.path, parts.query, "")))

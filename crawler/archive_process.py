@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 import archive
+from archive.store import ArchiveUnwritable, unwritable
 
 T = TypeVar("T")
 
@@ -22,10 +23,16 @@ _open: dict[str, sqlite_utils.Database] = {}
 
 def on_archive(path: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """`function(db, *args, **kwargs)` with this process's connection to the archive at
-    `path` (opened, and migrated, on first use)."""
-    if path not in _open:
-        _open[path] = archive.connect(path)
-    return function(_open[path], *args, **kwargs)
+    `path` (opened, and migrated, on first use). An error that says the archive cannot take
+    writes any more comes back as ArchiveUnwritable, naming the archive."""
+    try:
+        if path not in _open:
+            _open[path] = archive.connect(path)
+        return function(_open[path], *args, **kwargs)
+    except Exception as error:
+        if unwritable(error) and not isinstance(error, ArchiveUnwritable):
+            raise ArchiveUnwritable(f"cannot write the archive at {path}: {error}") from None
+        raise
 
 
 def close_archive(path: str) -> None:

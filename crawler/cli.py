@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import logging
+import os
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import click
 from tabulate import tabulate
 
 import archive
-from crawler.report import CrawlReport
+from crawler.options import SettingError, since_bound, site_origin
+from crawler.report import FAILURES, CrawlReport
 
 if TYPE_CHECKING:
     from crawler.ingest import IngestReport
@@ -18,6 +24,7 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_SOME_PAGES_FAILED = 1  # `briefs clean`: a page could not be cleaned, the others were
 EXIT_UNHEALTHY = 1  # `briefs crawl`: extraction failed on more brief pages than allowed
+EXIT_USAGE = 2  # a bad option or value: nothing was done (click's own usage errors)
 EXIT_COULD_NOT_RUN = 3  # `briefs crawl`: the site did not answer or the archive is unwritable
 EXIT_LOCKED = 75  # `briefs crawl`: another crawl holds the archive (EX_TEMPFAIL: try later)
 EXIT_INTERRUPTED = 130  # `briefs crawl`: stopped by SIGINT/SIGTERM, work done so far kept
@@ -40,6 +47,23 @@ class Locked(click.ClickException):
     exit_code = EXIT_LOCKED
 
 
+def check_site(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    try:
+        site_origin(value)
+    except SettingError as error:
+        raise click.BadParameter(str(error)) from None
+    return value.strip().rstrip("/")
+
+
+def check_since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return since_bound(value)
+    except SettingError as error:
+        raise click.BadParameter(str(error)) from None
+
+
 def parse_setting(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict:
     settings = {}
     for value in values:
@@ -50,16 +74,70 @@ def parse_setting(_ctx: click.Context, _param: click.Parameter, values: tuple[st
     return settings
 
 
-@click.group()
+# What writing the output may meet besides a closed pipe: one error line, exit status 3.
+OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG})
+
+
+class Program(click.Group):
+    """The `briefs` group as a program. An error is one line on standard error (`error:
+    ...`, click's usage text left out) and its exit status. A reader that went away (`briefs
+    export | head`) ends it quietly, with exit status 0, as Unix tools do; output that cannot
+    be written (`> /dev/full`, a full disk) is one error line and exit status 3."""
+
+    def make_context(self, *args: object, **kwargs: object) -> click.Context:
+        with _output_errors():  # --help, --version
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> object:
+        with _output_errors():
+            try:
+                return super().invoke(ctx)
+            finally:
+                sys.stdout.flush()  # here, where a failed write can be told, not at exit
+
+    def main(self, *args: object, **kwargs: object) -> None:
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except click.ClickException as error:
+            click.echo(f"error: {error.format_message()}", err=True)
+            sys.exit(error.exit_code)
+        except click.exceptions.Abort:
+            sys.exit(EXIT_INTERRUPTED)
+        sys.exit(result if isinstance(result, int) else EXIT_OK)
+
+
+@contextlib.contextmanager
+def _output_errors() -> Iterator[None]:
+    try:
+        yield
+    except BrokenPipeError:
+        _discard_output()
+        raise click.exceptions.Exit(EXIT_OK) from None
+    except OSError as error:
+        if error.errno not in OUTPUT_ERRNOS:
+            raise
+        _discard_output()
+        raise CouldNotRun(f"cannot write the output: {error.strerror}") from None
+
+
+def _discard_output() -> None:
+    # Python flushes standard output again at exit, and would complain of it there.
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+@click.group(cls=Program)
 @click.version_option(package_name="briefs")
 def main() -> None:
     """Keep a faithful, queryable archive of a news site's briefs."""
 
 
 def finish_crawl(report: CrawlReport) -> None:
+    """Print the account of a crawl and end with its exit status."""
     click.echo(report.summary_line())
-    if not report.could_run:
-        click.echo("error: the site did not answer; nothing was crawled", err=True)
+    status, error = report.status()
+    if status == "failed":
+        click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_COULD_NOT_RUN)
     exit_if_interrupted_or_alerted(report)
 
@@ -92,7 +170,11 @@ redis_prefix_option = click.option(
 
 @main.command()
 @click.option(
-    "--site", default="https://insightcrime.org", show_default=True, help="The site to crawl."
+    "--site",
+    default="https://insightcrime.org",
+    show_default=True,
+    callback=check_site,
+    help="The site to crawl: its origin, http(s), no credentials.",
 )
 @click.option(
     "--db",
@@ -102,9 +184,20 @@ redis_prefix_option = click.option(
 @redis_option
 @redis_prefix_option
 @click.option("--full", is_flag=True, help="Ask for every archived brief again (conditionally).")
-@click.option("--since", metavar="DATE", help="Only briefs published or modified since DATE.")
+@click.option(
+    "--since",
+    metavar="DATE",
+    callback=check_since,
+    help="Only briefs published or modified since DATE (ISO date, or date and time).",
+)
 @click.option(
     "--max-pages", type=click.IntRange(min=1), help="Stop after N brief pages (the rest wait)."
+)
+@click.option(
+    "--max-time",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Stop after SECONDS (the rest waits for the next run).",
 )
 @click.option(
     "--log-file", type=click.Path(dir_okay=False), help="Write Scrapy's full log to this file."
@@ -127,33 +220,41 @@ def crawl(
     full: bool,
     since: str | None,
     max_pages: int | None,
+    max_time: float | None,
     log_file: str | None,
     settings: dict,
     verbose: bool,
 ) -> None:
     """Fetch new and changed briefs from SITE into the archive.
 
-    Prints one summary line (and, on a terminal, a live progress line). Exit status: 0 the
-    crawl ran (pages that failed are recorded as failed captures); 1 extraction failed on
-    more brief pages than BRIEFS_MAX_EXTRACTION_FAILURES allows; 3 it could not run (the
-    site did not answer, the archive cannot be written); 75 another crawl holds the
-    archive; 130 stopped by SIGINT/SIGTERM (what was fetched is kept).
+    Prints one summary line (and, on a terminal, a live progress line), a line for each
+    page that failed for good, and an error: or alert: line when there is one; Scrapy's log
+    goes to --log-file (or, with -v, to standard error). Exit status: 0 the crawl ran
+    (pages that failed are recorded as failed captures; a crawl stopped at --max-time too);
+    1 extraction failed on more brief pages than BRIEFS_MAX_EXTRACTION_FAILURES allows; 2 a
+    bad option or setting; 3 it could not run (the site did not answer, every entry point
+    failed, the archive cannot be written); 75 another crawl holds the archive; 130 stopped
+    by SIGINT/SIGTERM (what was fetched is kept).
 
     With --redis URL (or BRIEFS_REDIS_URL) this process is one crawler of a distributed
     crawl: it shares the queue and seen-set in Redis with every other crawler of the same
     prefix, and pushes what it fetches to Redis, for `briefs ingest` to archive.
     """
+    from crawler.run import CrawlFailed
     from crawler.run import crawl as run_crawl
 
     options = {
         "BRIEFS_FULL": full,
         "BRIEFS_SINCE": since,
         "BRIEFS_MAX_PAGES": max_pages,
+        "CLOSESPIDER_TIMEOUT": max_time,
         "LOG_FILE": log_file,
+        "LOG_ENABLED": verbose,
         "BRIEFS_PROGRESS": sys.stderr.isatty(),
         "LOG_LEVEL": "INFO" if verbose or log_file else "WARNING",
     }
     settings = {**{k: v for k, v in options.items() if v is not None}, **settings}
+    quiet_log(verbose=verbose, log_file=log_file)
     if redis_url:
         if db is not None:
             raise click.UsageError(
@@ -164,11 +265,27 @@ def crawl(
     db = db or DEFAULT_DB
     try:
         report = run_crawl(site, db, settings)
+    except SettingError as error:
+        raise click.UsageError(str(error)) from None
     except archive.ArchiveLocked as error:
         raise Locked(f"{error}; not crawling") from None
-    except (archive.ArchiveError, ValueError) as error:
+    except (archive.ArchiveError, CrawlFailed) as error:
         raise CouldNotRun(str(error)) from None
     finish_crawl(report)
+
+
+def quiet_log(*, verbose: bool, log_file: str | None) -> None:
+    """What a crawl's log does beside Scrapy's own handler (the log file, or standard error
+    with -v, else nothing): without -v, each page failed for good is one plain line on
+    standard error; with -v and a log file, the log goes to both. A log that cannot be
+    written (a full disk) must not put a traceback on standard error for every line."""
+    logging.raiseExceptions = False
+    if not verbose:
+        failures = logging.StreamHandler(sys.stderr)
+        failures.setFormatter(logging.Formatter("%(message)s"))
+        FAILURES.addHandler(failures)
+    elif log_file:
+        logging.getLogger().addHandler(logging.StreamHandler(sys.stderr))
 
 
 def distributed_crawl(site: str, redis_url: str, prefix: str, settings: dict) -> None:
@@ -179,6 +296,8 @@ def distributed_crawl(site: str, redis_url: str, prefix: str, settings: dict) ->
 
     try:
         report, pushed = crawl_distributed(site, redis_url, prefix, settings)
+    except SettingError as error:
+        raise click.UsageError(str(error)) from None
     except redis.RedisError as error:
         raise CouldNotRun(f"cannot reach Redis at {redacted(redis_url)}: {error}") from None
     except ValueError as error:
@@ -295,6 +414,7 @@ def demo(db: str) -> None:
     """Crawl a bundled copy of sample brief pages served on 127.0.0.1 (no network needed)."""
     from crawler.demo import run_demo
 
+    quiet_log(verbose=False, log_file=None)
     try:
         site, report = run_demo(db)
     except archive.ArchiveError as error:
@@ -348,25 +468,42 @@ def reclean(db: str) -> None:
     """Run the current cleaner over the stored pages, without fetching anything.
 
     A revision is added only where a brief's record changes (made_by 'reclean'); pages
-    that failed extraction before are tried again. Prints how many changed.
+    that failed extraction before are tried again. Prints how many changed. It holds the
+    archive's lock, as a crawl does: while a crawl runs it does nothing and exits with 75.
+    Exit status: 0 done; 2 no archive at --db, or not a briefs archive; 3 the archive cannot
+    be read or written (what was re-cleaned before is kept); 75 a crawl holds the archive.
     """
     from archive.reclean import pages_to_reclean
     from archive.reclean import reclean as run_reclean
+    from archive.store import ArchiveUnwritable, unwritable
     from cleaning import CLEANER_VERSION, clean
 
     try:
-        target = archive.connect(db)
+        target = archive.connect(db, create=False)
     except archive.ArchiveError as error:
-        raise CouldNotRun(str(error)) from None
-    pages = pages_to_reclean(target)
-    with click.progressbar(
-        length=len(pages), label="re-cleaning", file=sys.stderr, hidden=not sys.stderr.isatty()
-    ) as bar:
-        report = run_reclean(target, clean, CLEANER_VERSION, pages, progress=bar.update)
-    click.echo(
-        f"reclean: pages {report.pages}, new {report.new}, changed {report.changed}, "
-        f"unchanged {report.unchanged}, failed {report.failed} (cleaner {CLEANER_VERSION})"
-    )
+        raise click.UsageError(str(error)) from None
+    lock = archive.ArchiveLock(db)
+    try:
+        lock.acquire()
+    except archive.ArchiveLocked as error:
+        target.close()
+        raise Locked(f"{error}; not re-cleaning") from None
+    try:
+        pages = pages_to_reclean(target)
+        with click.progressbar(
+            length=len(pages), label="re-cleaning", file=sys.stderr, hidden=not sys.stderr.isatty()
+        ) as bar:
+            report = run_reclean(target, clean, CLEANER_VERSION, pages, progress=bar.update)
+    except Exception as error:
+        if not (unwritable(error) or isinstance(error, ArchiveUnwritable)):
+            raise
+        raise CouldNotRun(
+            f"cannot re-clean the archive at {db}: {error}; what was re-cleaned is kept"
+        ) from None
+    finally:
+        lock.release()
+        target.close()
+    click.echo(report.summary_line(CLEANER_VERSION))
 
 
 @main.command("clean")

@@ -18,7 +18,13 @@ from crawler.report import CrawlReport
 from crawler.run import crawl
 
 # A local server answers in milliseconds: no need for the live site's politeness delays.
-DEMO_SETTINGS = {"AUTOTHROTTLE_START_DELAY": 0.0, "DOWNLOAD_DELAY": 0.0, "LOG_LEVEL": "WARNING"}
+DEMO_SETTINGS = {
+    "AUTOTHROTTLE_START_DELAY": 0.0,
+    "DOWNLOAD_DELAY": 0.0,
+    "LOG_ENABLED": False,
+    # The bundled pages are the live site's: their canonical URLs name its origin.
+    "BRIEFS_IDENTITY_ORIGIN": "https://insightcrime.org",
+}
 
 
 def briefs_from_pages(pages: Iterable[bytes]) -> Iterator[SiteBrief]:

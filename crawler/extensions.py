@@ -9,9 +9,11 @@ from typing import TextIO
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import deferred_from_coro
 from twisted.internet.task import LoopingCall
 
-from crawler.report import CrawlReport
+from crawler.report import ENTRY_POINTS_FAILED, STOPPED_ENTRY_POINTS, CrawlReport
+from crawler.signals import entry_point_done
 
 logger = logging.getLogger(__name__)
 
@@ -70,3 +72,34 @@ class ProgressLine:
         self.show()
         self.stream.write("\n")
         self.stream.flush()
+
+
+class EntryPoints:
+    """Ends the crawl at once when every one of its entry points (BRIEFS_DISCOVERY: listing,
+    feed, sitemap index, REST API) failed for good: the site does not answer, or answers
+    with something that is not the site. The crawl then fails (`entry_points_failed` in the
+    stats, with each one's reason) instead of running on, or ending "ok" with nothing
+    fetched; the brief pages still to fetch wait in the frontier for the next run."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.errors: dict[str, str | None] = {}
+        crawler.signals.connect(self.entry_point_done, signal=entry_point_done)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> EntryPoints:
+        return cls(crawler)
+
+    def entry_point_done(self, name: str, error: str | None) -> None:
+        self.errors[name] = error
+        expected = self.crawler.spider.discoverers
+        if not all(self.errors.get(entry) for entry in expected):
+            return
+        # Each one's whole reason is on its own line already: here, what kind of failure.
+        by_kind: dict[str, list[str]] = {}
+        for entry in expected:
+            by_kind.setdefault(self.errors[entry].split(":", 1)[0], []).append(entry)
+        reasons = "; ".join(f"{', '.join(names)}: {kind}" for kind, names in by_kind.items())
+        logger.error("every entry point failed, stopping: %s", reasons)
+        self.crawler.stats.set_value(ENTRY_POINTS_FAILED, reasons)
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason=STOPPED_ENTRY_POINTS))

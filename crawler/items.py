@@ -24,14 +24,22 @@ class FetchedPage:
     extraction_failed: bool = False
     # The request this page answers (its meta says how it was found); None when unknown.
     request: Request | None = None
+    # The canonical URL the page names when it is not its own (the page is an alias: kept,
+    # and only the canonical URL's own page writes the brief); None otherwise.
+    canonical: str | None = None
+
+
+def first_url(request: Request) -> str:
+    """The URL first asked for, before any redirect: the frontier URL of a brief request."""
+    redirects = request.meta.get("redirect_urls")
+    return redirects[0] if redirects else request.url
 
 
 def capture_from_response(response: Response, *, fetched_at: str | None = None) -> Capture:
     """The fetch as received: the URL first asked for (before redirects), the final URL,
     status, headers and body."""
-    redirects = response.request.meta.get("redirect_urls") if response.request else None
     return Capture(
-        requested_url=redirects[0] if redirects else response.url,
+        requested_url=first_url(response.request) if response.request else response.url,
         final_url=response.url,
         status=response.status,
         fetched_at=fetched_at or utc_now(),

@@ -24,7 +24,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -96,6 +96,12 @@ class Fault:
       wait ends early when the site is stopped.
     - `Fault.oversized(n_bytes, times=None)`: a 200 text/html of exactly n bytes that looks
       like HTML (the page itself padded with paragraphs when the path is a brief), streamed.
+    - `Fault.redirect(location, code=302, times=None)`: a redirect to `location` (a path on
+      this server or any URL: another host, a loop back to the path itself...).
+    - `Fault.encoded(data, encoding="gzip", times=None)`: a 200 text/html whose body is
+      `data` sent as is with `Content-Encoding: <encoding>` (a decompression bomb, say).
+    - `Fault.extra_headers(headers, times=None)`: the normal answer with these headers
+      added, e.g. one of a megabyte.
     """
 
     kind: str
@@ -106,6 +112,8 @@ class Fault:
     content_type: str = "text/html; charset=UTF-8"
     seconds: float = 0.0
     size: int = 0
+    location: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def status(
@@ -128,6 +136,18 @@ class Fault:
     @classmethod
     def oversized(cls, n_bytes: int, times: int | None = None) -> Fault:
         return cls("oversized", times=times, size=n_bytes)
+
+    @classmethod
+    def redirect(cls, location: str, code: int = 302, times: int | None = None) -> Fault:
+        return cls("redirect", times=times, code=code, location=location)
+
+    @classmethod
+    def encoded(cls, data: bytes, encoding: str = "gzip", times: int | None = None) -> Fault:
+        return cls("encoded", times=times, data=data, headers=(("Content-Encoding", encoding),))
+
+    @classmethod
+    def extra_headers(cls, headers: Iterable[tuple[str, str]], times: int | None = None) -> Fault:
+        return cls("extra_headers", times=times, headers=tuple(headers))
 
 
 @dataclass
@@ -816,6 +836,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(_Response(200, fault.data, fault.content_type), entry, head)
         elif fault.kind == "oversized":
             self._send_oversized(fault.size, path, entry, head)
+        elif fault.kind == "redirect":
+            location = fault.location
+            if location.startswith("/"):
+                location = site.base_url + location
+            self._send(_Response(fault.code, headers=[("Location", location)]), entry, head)
+        elif fault.kind == "encoded":
+            self._send(_Response(200, fault.data, headers=list(fault.headers)), entry, head)
+        elif fault.kind == "extra_headers":
+            normal = site._respond(self.path, headers)
+            self._send(replace(normal, headers=[*normal.headers, *fault.headers]), entry, head)
 
     def _start(self, response: _Response, length: int, entry: RequestLog) -> None:
         entry.status = response.status

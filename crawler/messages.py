@@ -23,7 +23,7 @@ from typing import Any
 
 from archive.capture import Capture, PackedBody, decompress_body
 from cleaning.record import BriefRecord
-from crawler.items import FetchedPage
+from crawler.items import FetchedPage, first_url
 
 FORMAT = 1
 
@@ -41,6 +41,7 @@ class Message:
     frontier_url: str
     discovered_via: str | None = None
     lastmod: str | None = None
+    canonical: str | None = None  # the page is an alias of this URL
 
 
 @dataclass
@@ -64,19 +65,10 @@ def message_id(crawl: str, url: str) -> str:
     return hashlib.sha256(f"{crawl}\n{url}".encode()).hexdigest()[:32]
 
 
-def first_url(page: FetchedPage) -> str:
-    """The URL the crawl asked for (before any redirect): the frontier URL of the page."""
-    request = page.request
-    if request is None:
-        return page.capture.requested_url
-    redirects = request.meta.get("redirect_urls")
-    return redirects[0] if redirects else request.url
-
-
 def encode(page: FetchedPage, crawl: str, cleaner_version: str) -> bytes:
     capture = page.capture
     blob = capture.body_gzip()
-    url = first_url(page)
+    url = page.capture.requested_url if page.request is None else first_url(page.request)
     meta = page.request.meta if page.request is not None else {}
     message: dict[str, Any] = {
         "format": FORMAT,
@@ -98,6 +90,7 @@ def encode(page: FetchedPage, crawl: str, cleaner_version: str) -> bytes:
             "error": capture.error,
         },
         "record": None if page.record is None else page.record.as_dict(),
+        "canonical": page.canonical,
         "error": page.error,
         "skipped": page.skipped,
         "extraction_failed": page.extraction_failed,
@@ -151,6 +144,7 @@ def decode(data: bytes) -> Message | LastmodNote:
             frontier_url=message["url"],
             discovered_via=message.get("discovered_via"),
             lastmod=message.get("lastmod"),
+            canonical=message.get("canonical"),
         )
     except (KeyError, TypeError, ValueError, OSError, EOFError) as error:
         raise ValueError(f"not a briefs message: {error}") from error

@@ -5,20 +5,170 @@ from __future__ import annotations
 import asyncio
 import time
 from email.utils import parsedate_to_datetime
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import sqlite_utils
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, RedirectMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
+from scrapy.robotstxt import RobotParser
 from scrapy.utils.response import response_status_message
 
 import archive
 from archive import frontier
+from crawler.report import from_the_archive
 
 # The statuses by which a server says "not now": the wait it names is honoured.
 BACKOFF_STATUSES = frozenset({429, 503})
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class Refused(IgnoreRequest):
+    """A request the crawler gives up on without an answer it can use, and why (`reason`,
+    the capture's error, e.g. "off_site: ..."). Only `ForbiddenByRobots` is for good; the
+    others are failures, asked for again by a later run."""
+
+    reason = "refused"
+
+    def __str__(self) -> str:
+        detail = super().__str__()
+        return f"{self.reason}: {detail}" if detail else self.reason
+
+
+class ForbiddenByRobots(Refused):
+    reason = "robots"
+
+
+class OffSite(Refused):
+    reason = "off_site"
+
+
+class RedirectLoop(Refused):
+    reason = "redirect_loop"
+
+
+class TooManyRedirects(Refused):
+    reason = "too_many_redirects"
+
+
+class OverExpanding(Refused):
+    """A compressed body that grows past DOWNLOAD_MAXSIZE as it is decompressed (a
+    decompression bomb): dropped before it is whole."""
+
+    reason = "over_expanding"
+
+
+def same_site(url: str, site: SplitResult) -> bool:
+    """Whether `url` is on the host (and port) of `site`; http and https on their default
+    ports are the same site."""
+    try:
+        parts = urlsplit(url)
+        port, site_port = parts.port, site.port
+    except ValueError:
+        return False
+    if (parts.hostname or "").lower() != (site.hostname or "").lower():
+        return False
+    if port is None and site_port is None:
+        return True
+    return (port or DEFAULT_PORTS.get(parts.scheme)) == (
+        site_port or DEFAULT_PORTS.get(site.scheme)
+    )
+
+
+class SameSiteMiddleware:
+    """No request leaves the site's host: not a link, not a redirect, not a retry, whatever
+    its `dont_filter` (Scrapy's own offsite filter lets those through). Placed before the
+    robots.txt middleware, so that nothing is asked of another host, robots.txt included."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.site: SplitResult | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SameSiteMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        if self.site is None:
+            self.site = urlsplit(self.crawler.spider.site)
+        if not same_site(request.url, self.site):
+            self.crawler.stats.inc_value("briefs/off_site")
+            raise OffSite(f"{request.url} is not on {self.site.netloc}")
+
+
+class RobotsMiddleware(RobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware, saying that it was robots.txt (ForbiddenByRobots):
+    other refusals are failures to retry, this one is for good."""
+
+    def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
+        try:
+            super().process_request_2(rp, request)
+        except IgnoreRequest as error:
+            raise ForbiddenByRobots(str(error)) from None
+
+
+class _NamedRedirects:
+    """Redirects that lead back to a URL of the chain are a loop, found at once; a chain too
+    long says so (Scrapy's own middlewares say "ignored" for both)."""
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        try:
+            result = super().process_response(request, response)
+        except IgnoreRequest as error:
+            raise TooManyRedirects(str(error)) from None
+        if isinstance(result, Request) and result.url in (
+            *request.meta.get("redirect_urls", ()),
+            request.url,
+        ):
+            raise RedirectLoop(f"{request.url} redirects back to {result.url}")
+        return result
+
+
+class NamedRedirectMiddleware(_NamedRedirects, RedirectMiddleware):
+    pass
+
+
+class NamedMetaRefreshMiddleware(_NamedRedirects, MetaRefreshMiddleware):
+    pass
+
+
+class BoundedDecompressionMiddleware(HttpCompressionMiddleware):
+    """Scrapy's decompression, which already stops at DOWNLOAD_MAXSIZE, saying why."""
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        try:
+            return super().process_response(request, response)
+        except IgnoreRequest as error:
+            raise OverExpanding(str(error)) from None
+
+
+class FailFastMiddleware:
+    """robots.txt and the crawl's entry points (requests with `meta["entry_point"]`) wait
+    BRIEFS_ENTRY_TIMEOUT seconds for an answer and are retried BRIEFS_ENTRY_RETRIES times,
+    not the DOWNLOAD_TIMEOUT and RETRY_TIMES of pages: a site that does not answer them is
+    given up on in about a minute, not many."""
+
+    def __init__(self, timeout: float, retries: int) -> None:
+        self.timeout = timeout
+        self.retries = retries
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> FailFastMiddleware:
+        settings = crawler.settings
+        return cls(
+            settings.getfloat("BRIEFS_ENTRY_TIMEOUT"), settings.getint("BRIEFS_ENTRY_RETRIES")
+        )
+
+    def process_request(self, request: Request) -> None:
+        robots = request.meta.get("dont_obey_robotstxt") and request.url.endswith("/robots.txt")
+        if robots or request.meta.get("entry_point"):
+            request.meta.setdefault("download_timeout", self.timeout)
+            request.meta.setdefault("max_retry_times", self.retries)
 
 
 def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
@@ -107,7 +257,7 @@ class ConditionalRequestMiddleware:
             return None, None  # no archive: nothing to compare with
         if self.db is None:
             self.db = archive.connect(self.crawler.settings.get("BRIEFS_DB"))
-        return frontier.validators(self.db, url)
+        return from_the_archive(self.crawler, (None, None), frontier.validators, self.db, url)
 
     def spider_closed(self) -> None:
         if self.db is not None:

@@ -1,4 +1,4 @@
-"""Item pipelines: clean each fetched page, then write it to the archive."""
+"""Item pipelines: clean each fetched page, keep its identity honest, write it to the archive."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from scrapy.crawler import Crawler
 
 import archive
 from cleaning import CLEANER_VERSION, NotABrief, NotHTML
+from cleaning.urls import identity_at
 from crawler.archive_process import close_archive, on_archive
 from crawler.cleaning_pool import CleaningPool
 from crawler.items import FetchedPage
@@ -20,13 +21,24 @@ from crawler.report import (
     ALERT,
     CLEANED,
     EXTRACTION_FAILED,
+    FAILURES,
     NOT_STORED,
     CrawlReport,
     stats_key,
+    stop_for_the_archive,
 )
 from crawler.workers import IN_FLIGHT, WorkerDied, Workers
 
 logger = logging.getLogger(__name__)
+
+# The settings a run records in the ledger (`runs.options`), besides the identity origin.
+RUN_OPTIONS = (
+    "BRIEFS_DB",
+    "BRIEFS_FULL",
+    "BRIEFS_SINCE",
+    "BRIEFS_MAX_PAGES",
+    "CLOSESPIDER_TIMEOUT",
+)
 
 
 class CleaningPipeline:
@@ -72,6 +84,35 @@ class CleaningPipeline:
         return item
 
 
+class IdentityPipeline:
+    """A brief's row is written only from the brief's own page. A page whose canonical URL
+    (`rel="canonical"`, else `og:url`: the record's URL) is not the URL it was fetched from,
+    read on BRIEFS_IDENTITY_ORIGIN, is an alias: kept as such, and its canonical URL is asked
+    for (when it is on that origin and not already known), so that the canonical's own page
+    writes the brief. An old slug the site serves whole, or a page that names another brief
+    (or another host) as its canonical, cannot overwrite a brief or make one up."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> IdentityPipeline:
+        return cls(crawler)
+
+    def process_item(self, item: FetchedPage) -> FetchedPage:
+        record = item.record
+        if record is None:
+            return item
+        spider = self.crawler.spider
+        fetched = item.capture.final_url or item.capture.requested_url
+        if record.url == identity_at(fetched, spider.identity_origin):
+            return item
+        item.record, item.canonical = None, record.url
+        for request in spider.canonical_requests(record.url):
+            self.crawler.engine.crawl(request)
+        return item
+
+
 class ArchivePipeline:
     """Writes every fetched page to the archive (BRIEFS_DB) and keeps the run ledger.
 
@@ -83,7 +124,9 @@ class ArchivePipeline:
     page cost the writer ~0.3 ms a page more (1.1 against 0.8 ms in a local crawl: the same
     index pages written to the WAL again and again), and the event loop a call each. A crawl
     killed meanwhile loses nothing: the pages of a group not yet committed are still pending
-    in the frontier, for the next run.
+    in the frontier, for the next run. When the archive cannot take writes any more (a full
+    disk, an I/O error, a damaged file), the crawl stops at once: what was committed stays,
+    what was not is still pending, and the run is closed as failed, with the error.
     """
 
     GROUP_WAIT = 0.02
@@ -102,6 +145,7 @@ class ArchivePipeline:
         self.groups_in_flight = 0
         self.storing: set[asyncio.Future] = set()
         self.timer: asyncio.TimerHandle | None = None
+        self.broken: archive.ArchiveError | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
@@ -112,15 +156,18 @@ class ArchivePipeline:
 
     async def open_spider(self) -> None:
         self.lock.acquire()
-        if stale := await self._write(archive.close_stale_runs):
-            logger.warning("%d earlier crawl(s) of this archive were killed; resuming", stale)
-        settings = self.crawler.settings
-        options = {
-            name: settings.get(name)
-            for name in ("BRIEFS_DB", "BRIEFS_FULL", "BRIEFS_SINCE", "BRIEFS_MAX_PAGES")
-        }
-        site = getattr(self.crawler.spider, "site", "")
-        self.run_id = await self._write(archive.start_run, site, options)
+        try:
+            if stale := await self._write(archive.close_stale_runs):
+                logger.warning("%d earlier crawl(s) of this archive were killed; resuming", stale)
+            settings = self.crawler.settings
+            spider = self.crawler.spider
+            options = {name: settings.get(name) for name in RUN_OPTIONS}
+            options["BRIEFS_IDENTITY_ORIGIN"] = getattr(spider, "identity_origin", None)
+            site = getattr(spider, "site", "")
+            self.run_id = await self._write(archive.start_run, site, options)
+        except archive.ArchiveError as error:
+            self._stop(error)
+            return
         self.crawler.stats.set_value("briefs/run_id", self.run_id)
 
     async def process_item(self, item: FetchedPage) -> FetchedPage:
@@ -133,8 +180,12 @@ class ArchivePipeline:
                 "cleaner_version": CLEANER_VERSION,
                 "run_id": self.run_id,
                 "frontier_url": item.capture.requested_url,
+                "canonical_url": item.canonical,
             },
         )
+        if self.broken is not None:
+            self.crawler.stats.inc_value(NOT_STORED)  # pending still: fetched next run
+            return item
         loop = asyncio.get_running_loop()
         stored = loop.create_future()
         self.waiting.append((page, stored))
@@ -153,12 +204,24 @@ class ArchivePipeline:
             )
             self.crawler.stats.inc_value(NOT_STORED)
             return item
+        except archive.ArchiveError as error:
+            self._stop(error)
+            self.crawler.stats.inc_value(NOT_STORED)
+            return item
         self.crawler.stats.inc_value(stats_key(outcome))
         if outcome is archive.Outcome.FAILED:
-            logger.warning("failed %s: %s", item.capture.requested_url, item.error)
+            FAILURES.warning("failed %s: %s", item.capture.requested_url, item.error)
         elif outcome is archive.Outcome.SKIPPED:
             logger.info("skipped %s: %s", item.capture.requested_url, item.error)
+        elif outcome is archive.Outcome.ALIAS:
+            logger.info(
+                "alias %s: its canonical URL is %s", item.capture.requested_url, item.canonical
+            )
         return item
+
+    def _stop(self, error: archive.ArchiveError) -> None:
+        self.broken = self.broken or error
+        stop_for_the_archive(self.crawler, error)
 
     def _waited(self) -> None:
         self.timer = None
@@ -195,17 +258,25 @@ class ArchivePipeline:
         return await self.writer.call(on_archive, self.path, function, *args, **kwargs)
 
     async def spider_closed(self, reason: str) -> None:
-        if self.run_id is None:
-            return
+        try:
+            if self.run_id is not None:
+                await self._finish_run(reason)
+            await self.writer.call(close_archive, self.path)
+        except (archive.ArchiveError, WorkerDied) as error:
+            # The run stays open: the next crawl's close_stale_runs() closes it.
+            logger.error("could not close the run in the archive: %s", error)
+        finally:
+            self.writer.close()
+            self.run_id = None
+            self.lock.release()
+
+    async def _finish_run(self, reason: str) -> None:
         report = CrawlReport.from_stats({**self.crawler.stats.get_stats(), "finish_reason": reason})
         alert = report.health_alert(self.max_failure_share)
         self.crawler.stats.set_value(ALERT, alert)
-        if not report.could_run:
-            status, error = "failed", "the site did not answer"
-        elif report.interrupted:
-            status, error = "interrupted", "stopped by a signal"
-        else:
-            status, error = "ok", None
+        status, error = report.status()
+        if alert:
+            logger.error(alert)
         await self._write(
             archive.finish_run,
             self.run_id,
@@ -214,9 +285,3 @@ class ArchivePipeline:
             error=error,
             alert=alert,
         )
-        if alert:
-            logger.error(alert)
-        await self.writer.call(close_archive, self.path)
-        self.writer.close()
-        self.run_id = None
-        self.lock.release()

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+from scrapy.crawler import Crawler
+from scrapy.utils.defer import deferred_from_coro
 
 from archive import Outcome
+from archive.store import ArchiveUnwritable, unwritable
+
+T = TypeVar("T")
+
+# One line for each page given up for good ("failed URL: reason"): what `briefs crawl` prints
+# on standard error when Scrapy's own log goes elsewhere.
+FAILURES = logging.getLogger("briefs.failures")
 
 STATS_PREFIX = "briefs/"
 # Pages the cleaner turned into a record / could not read although they are briefs.
@@ -14,10 +26,44 @@ ALERT = f"{STATS_PREFIX}alert"
 EXTRACTION_FAILED = f"{STATS_PREFIX}extraction_failed"
 # Pages fetched but not stored: the archive's writer process died with them in hand.
 NOT_STORED = f"{STATS_PREFIX}not_stored"
+# Why the crawl stopped early, when it did: every entry point failed; the archive cannot
+# take writes (full disk, I/O error, damaged file).
+ENTRY_POINTS_FAILED = f"{STATS_PREFIX}entry_points_failed"
+ARCHIVE_ERROR = f"{STATS_PREFIX}archive_error"
+# Finish reasons of a crawl stopped early (besides Scrapy's "shutdown", for a signal).
+STOPPED_ENTRY_POINTS = "entry_points_failed"
+STOPPED_ARCHIVE = "archive_failed"
+STOPPED_TIME = "closespider_timeout"  # Scrapy's CloseSpider extension: CLOSESPIDER_TIMEOUT
 
 
 def stats_key(outcome: Outcome) -> str:
     return f"{STATS_PREFIX}{outcome.value}"
+
+
+def from_the_archive(crawler: Crawler, default: T, use: Callable[..., T], *args: Any) -> T:
+    """`use(*args)`, a read (or frontier write) of the archive by a component of the crawl;
+    when the archive cannot be used any more (I/O error, damaged file), the crawl stops and
+    `default` stands in."""
+    try:
+        return use(*args)
+    except Exception as error:
+        if not unwritable(error):
+            raise
+        path = crawler.settings.get("BRIEFS_DB")
+        stop_for_the_archive(
+            crawler, ArchiveUnwritable(f"cannot read the archive at {path}: {error}")
+        )
+        return default
+
+
+def stop_for_the_archive(crawler: Crawler, error: Exception) -> None:
+    """The archive cannot be read or written any more (full disk, I/O error, damaged file):
+    stop the crawl at once, once, saying why (the run is then closed as failed)."""
+    if crawler.stats.get_value(ARCHIVE_ERROR):
+        return
+    logging.getLogger(__name__).error("stopping the crawl: %s", error)
+    crawler.stats.set_value(ARCHIVE_ERROR, str(error))
+    deferred_from_coro(crawler.engine.close_spider_async(reason=STOPPED_ARCHIVE))
 
 
 @dataclass
@@ -27,6 +73,8 @@ class CrawlReport:
     unchanged: int = 0
     failed: int = 0
     skipped: int = 0
+    alias: int = 0
+    stale: int = 0
     requests: int = 0
     responses: int = 0
     responses_2xx: int = 0
@@ -39,6 +87,8 @@ class CrawlReport:
     extraction_failed: int = 0
     finish_reason: str = ""
     alert: str | None = None
+    entry_points_failed: str | None = None
+    archive_error: str | None = None
 
     @classmethod
     def from_stats(cls, stats: dict[str, Any]) -> CrawlReport:
@@ -57,12 +107,14 @@ class CrawlReport:
             extraction_failed=stats.get(EXTRACTION_FAILED, 0),
             finish_reason=stats.get("finish_reason", ""),
             alert=stats.get(ALERT),
+            entry_points_failed=stats.get(ENTRY_POINTS_FAILED),
+            archive_error=stats.get(ARCHIVE_ERROR),
             **by_class,
         )
 
     @property
     def fetched(self) -> int:
-        return self.new + self.changed + self.unchanged + self.failed + self.skipped
+        return sum(getattr(self, outcome.value) for outcome in Outcome)
 
     @property
     def could_run(self) -> bool:
@@ -71,7 +123,29 @@ class CrawlReport:
 
     @property
     def interrupted(self) -> bool:
+        """Stopped by a signal (SIGINT, SIGTERM)."""
         return self.finish_reason == "shutdown"
+
+    @property
+    def out_of_time(self) -> bool:
+        """Stopped at --max-time (CLOSESPIDER_TIMEOUT): the rest waits for the next run."""
+        return self.finish_reason == STOPPED_TIME
+
+    def status(self) -> tuple[str, str | None]:
+        """How the run ends in the ledger: its status (ok, failed, interrupted) and why."""
+        if self.archive_error:
+            return "failed", self.archive_error
+        if not self.could_run:
+            return "failed", "the site did not answer" + (
+                f" ({self.entry_points_failed})" if self.entry_points_failed else ""
+            )
+        if self.entry_points_failed:
+            return "failed", f"every entry point failed: {self.entry_points_failed}"
+        if self.interrupted:
+            return "interrupted", "stopped by a signal"
+        if self.out_of_time:
+            return "interrupted", "stopped at --max-time: the rest waits for the next run"
+        return "ok", None
 
     def extraction_failure_share(self) -> float:
         read = self.cleaned + self.extraction_failed
@@ -90,8 +164,7 @@ class CrawlReport:
         )
 
     def counts(self) -> dict[str, int]:
-        values = asdict(self)
-        del values["finish_reason"], values["alert"]
+        values = {name: value for name, value in asdict(self).items() if isinstance(value, int)}
         return {"fetched": self.fetched, **values}
 
     def summary_line(self) -> str:
@@ -99,10 +172,17 @@ class CrawlReport:
             f"briefs: fetched {self.fetched}, new {self.new}, changed {self.changed}, "
             f"unchanged {self.unchanged}, failed {self.failed}"
         )
-        if self.skipped:
-            line += f", skipped {self.skipped}"
-        if not self.could_run:
+        for name in ("skipped", "alias", "stale"):
+            if count := getattr(self, name):
+                line += f", {name} {count}"
+        if self.archive_error:
+            line += " -- stopped: the archive cannot be written"
+        elif not self.could_run:
             line += " -- the site did not answer"
+        elif self.entry_points_failed:
+            line += " -- every entry point failed"
         elif self.interrupted:
             line += " -- interrupted"
+        elif self.out_of_time:
+            line += " -- stopped at --max-time"
         return line

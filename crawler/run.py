@@ -2,52 +2,74 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from scrapy.crawler import CrawlerProcess
+from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
+from twisted.python.failure import Failure
 
 import archive
+from archive.store import ArchiveUnwritable, unwritable
 from crawler.gc_tuning import collect_less
+from crawler.options import check_settings, site_origin
 from crawler.report import CrawlReport
-from crawler.spiders.briefs import BriefsSpider, site_url
+from crawler.spiders.briefs import BriefsSpider
 
 
 def crawl_settings(db: str | Path, overrides: Mapping[str, Any] = ()) -> Settings:
     """The project's settings, with the archive path and `-s NAME=VALUE` overrides on top.
 
-    ValueError when a setting of briefs' own is out of range (Scrapy checks its own)."""
+    crawler.options.SettingError when a value is one a crawl cannot run with."""
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     settings.set("BRIEFS_DB", str(db), priority="cmdline")
     for name, value in dict(overrides).items():
         settings.set(name, value, priority="cmdline")
-    if (processes := settings.getint("BRIEFS_CLEANING_PROCESSES")) < 1:
-        raise ValueError(f"BRIEFS_CLEANING_PROCESSES must be 1 or more, not {processes}")
+    check_settings(settings)
     return settings
 
 
 def crawl(site: str, db: str | Path, overrides: Mapping[str, Any] = ()) -> CrawlReport:
     """Crawl `site` into the archive at `db` and return the account of the run.
 
-    Raises archive.ArchiveError before any request when the archive cannot be written, and
+    Raises crawler.options.SettingError for a site or a setting a crawl cannot run with,
+    archive.ArchiveError before any request when the archive cannot be written, and
     archive.ArchiveLocked when another crawl holds it.
     Runs the Twisted reactor, so it can be called once per process.
     """
-    site_url(site)
+    site_origin(site)
+    settings = crawl_settings(db, overrides)
     archive.connect(db).close()
     # Fail at once, before Scrapy starts, when another crawl holds the archive. The archive
     # pipeline then takes the lock for the whole crawl.
     with archive.ArchiveLock(db):
         pass
-    process = CrawlerProcess(crawl_settings(db, overrides))
+    process = CrawlerProcess(settings)
     collect_less()
     crawler = process.create_crawler(BriefsSpider)
-    process.crawl(crawler, site=site)
-    process.start()
+    _run(process, crawler, site)
     return CrawlReport.from_stats(crawler.stats.get_stats())
+
+
+def _run(process: CrawlerProcess, crawler: Crawler, site: str) -> None:
+    """Run the crawl; a crawl that fails to start (its archive unreadable, say) raises."""
+    failures: list[Failure] = []
+    process.crawl(crawler, site=site).addErrback(failures.append)
+    process.start()
+    if failures:
+        error = failures[0].value
+        logging.getLogger(__name__).error("the crawl could not start", exc_info=error)
+        if unwritable(error):
+            path = crawler.settings.get("BRIEFS_DB")
+            raise ArchiveUnwritable(f"cannot use the archive at {path}: {error}") from error
+        raise CrawlFailed(f"the crawl could not start: {error!r}") from error
+
+
+class CrawlFailed(RuntimeError):
+    """The crawl could not start, for a reason given in its log (a bug, most likely)."""
 
 
 def crawl_distributed(
@@ -58,12 +80,14 @@ def crawl_distributed(
     and pushes what it fetches to Redis for `briefs ingest`. It opens no archive. Returns
     the account of its run and how many pages it pushed.
 
-    Raises redis.RedisError when Redis does not answer, ValueError when the site is not an
-    http(s) URL or a crawl of another site is under way under the prefix.
+    Raises crawler.options.SettingError for a site or a setting a crawl cannot run with,
+    redis.RedisError when Redis does not answer, ValueError when a crawl of another site is
+    under way under the prefix.
     """
     from crawler import distributed
 
-    site_url(site)
+    site_origin(site)
+    settings = crawl_settings("", overrides)
     server = distributed.connect(redis_url)
     keys = distributed.Keys(prefix)
     under_way = distributed.current_crawl(server, keys)
@@ -73,12 +97,10 @@ def crawl_distributed(
             " give another --redis-prefix (or Redis database) for another site"
         )
     server.close()
-    settings = crawl_settings("", overrides)
     distributed.configure(settings, redis_url, prefix)
     process = CrawlerProcess(settings)
     collect_less()
     crawler = process.create_crawler(BriefsSpider)
-    process.crawl(crawler, site=site)
-    process.start()
+    _run(process, crawler, site)
     stats = crawler.stats.get_stats()
     return CrawlReport.from_stats(stats), stats.get(distributed.PUSHED, 0)

@@ -17,7 +17,8 @@ in memory; their URL is still pending in the frontier, so a crash loses none of 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from scrapy import Request
 from scrapy.core.scheduler import Scheduler
@@ -26,6 +27,9 @@ from scrapy.spiders import Spider
 
 import archive
 from archive import frontier
+from crawler.report import from_the_archive
+
+T = TypeVar("T")
 
 
 class FrontierScheduler:
@@ -46,6 +50,7 @@ class FrontierScheduler:
     def open(self, spider: Spider) -> Any:
         self.spider = spider
         self.db = archive.connect(self.crawler.settings.get("BRIEFS_DB"))
+        # (Failing here, the crawl does not start: crawler.run says why.)
         self.seq = frontier.max_seq(self.db)
         resumed = frontier.pending_count(self.db)
         if resumed:
@@ -59,23 +64,25 @@ class FrontierScheduler:
             self.db = None
         return self.memory.close(reason)
 
+    def _read(self, read: Callable[..., T], default: T, *args: Any) -> T:
+        return from_the_archive(self.crawler, default, read, self.db, *args)
+
     def has_pending_requests(self) -> bool:
         return self.memory.has_pending_requests() or (
-            not self._bound_reached() and frontier.next_pending(self.db, self.cursor) is not None
+            not self._bound_reached()
+            and self._read(frontier.next_pending, None, self.cursor) is not None
         )
 
     def enqueue_request(self, request: Request) -> bool:
         if not _waits_in_frontier(request):
             return self.memory.enqueue_request(request)
         self.seq += 1
-        frontier.enqueue(
-            self.db,
-            request.url,
-            self.seq,
-            discovered_via=request.meta.get("discovered_via"),
-            lastmod=request.meta.get("lastmod"),
-        )
-        self.crawler.stats.inc_value("frontier/enqueued")
+        meta = request.meta
+        lastmod, via = meta.get("lastmod"), meta.get("discovered_via")
+        if from_the_archive(
+            self.crawler, False, frontier.enqueue, self.db, request.url, self.seq, via, lastmod
+        ):
+            self.crawler.stats.inc_value("frontier/enqueued")
         return True
 
     def next_request(self) -> Request | None:
@@ -85,7 +92,7 @@ class FrontierScheduler:
             return request
         if self._bound_reached():
             return None
-        pending = frontier.next_pending(self.db, self.cursor)
+        pending = self._read(frontier.next_pending, None, self.cursor)
         if pending is None:
             return None
         self.cursor = pending.seq
@@ -99,7 +106,7 @@ class FrontierScheduler:
         return bool(self.max_pages) and self.handed_out >= self.max_pages
 
     def __len__(self) -> int:
-        return len(self.memory) + frontier.pending_count(self.db)
+        return len(self.memory) + self._read(frontier.pending_count, 0)
 
 
 def _waits_in_frontier(request: Request) -> bool:

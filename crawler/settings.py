@@ -7,6 +7,10 @@ NEWSPIDER_MODULE = "crawler.spiders"
 # --- what to crawl and where to keep it -------------------------------------------------
 BRIEFS_SITE = "https://insightcrime.org"
 BRIEFS_DB = "briefs.sqlite"
+# The origin whose URLs are the briefs' identity: a page's canonical URL must be its own page
+# on this origin. Empty: the site's own. A copy of the site served elsewhere (`briefs demo`,
+# the tests) names the live site's origin in its pages, and sets this to it.
+BRIEFS_IDENTITY_ORIGIN = ""
 # Where briefs are found: the listing's pagination, the RSS feed, the sitemaps, the REST API.
 BRIEFS_DISCOVERY = ["listing", "feed", "sitemaps", "api"]
 BRIEFS_FULL = False  # True: ask for every archived brief again (conditionally)
@@ -31,6 +35,10 @@ AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 60.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = 30
+# robots.txt and the entry points (listing, feed, sitemap index, API) give up sooner than
+# pages: a site that does not answer them is given up on in about a minute.
+BRIEFS_ENTRY_TIMEOUT = 10.0
+BRIEFS_ENTRY_RETRIES = 1
 # A brief page is about 160 KB; anything past 10 MB is not one and is dropped, with a reason.
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
@@ -47,9 +55,27 @@ RETRY_TIMES = 3
 RETRY_AFTER_DEFAULT = 10.0  # seconds to wait on a 429/503 that names no Retry-After
 RETRY_AFTER_MAX = 300.0  # a longer Retry-After gives up on the request instead of stalling
 DOWNLOADER_MIDDLEWARES = {
+    # Before robots.txt: nothing, not even robots.txt, is asked of another host.
+    "crawler.middlewares.SameSiteMiddleware": 40,
+    # Scrapy's own, saying why they gave a request up (for good, or to retry next run).
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.RobotsMiddleware": 100,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.NamedMetaRefreshMiddleware": 580,
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.middlewares.BoundedDecompressionMiddleware": 590,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.middlewares.NamedRedirectMiddleware": 600,
+    # Before Scrapy's timeout middleware, which fills in the timeout of every request.
+    "crawler.middlewares.FailFastMiddleware": 340,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.RetryAfterMiddleware": 550,
     "crawler.middlewares.ConditionalRequestMiddleware": 560,
+}
+# Scrapy's HTTP/1.1 handler, with a bound on a response's headers (crawler.download).
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.download.BoundedHeadersDownloadHandler",
+    "https": "crawler.download.BoundedHeadersDownloadHandler",
 }
 # Brief requests wait in the archive's frontier table: crash-safe, and memory stays flat.
 SCHEDULER = "crawler.scheduler.FrontierScheduler"
@@ -62,10 +88,12 @@ EXTENSIONS = {
     "scrapy.extensions.remote_control.RemoteControl": None,
     "crawler.extensions.CrawlSummary": 500,
     "crawler.extensions.ProgressLine": 510,
+    "crawler.extensions.EntryPoints": 520,
 }
 
 ITEM_PIPELINES = {
     "crawler.pipelines.CleaningPipeline": 300,
+    "crawler.pipelines.IdentityPipeline": 500,
     "crawler.pipelines.ArchivePipeline": 800,
 }
 

@@ -31,3 +31,18 @@ def running(pid: int) -> bool:
         return stat_fields(pid)[0] != "Z"
     except OSError:
         return False
+
+
+def shared_memory_of(pids: list[int]) -> set[str]:
+    """The names of the POSIX shared memory segments (in /dev/shm) the processes map."""
+    names = set()
+    for pid in pids:
+        try:
+            maps = Path(f"/proc/{pid}/maps").read_text()
+        except OSError:
+            continue
+        for line in maps.splitlines():
+            _, found, name = line.partition("/dev/shm/")
+            if found:
+                names.add(name.split(" ")[0])
+    return names

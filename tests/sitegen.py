@@ -31,6 +31,9 @@ from functools import lru_cache
 from crawler.localsite import SiteBrief
 
 BASE = "https://insightcrime.org"
+# Generated and sample pages name BASE as their canonical URLs' origin, wherever they are
+# served: a crawl of them says so.
+IDENTITY = ["-s", f"BRIEFS_IDENTITY_ORIGIN={BASE}"]
 
 Block = tuple  # ("p", text) ("h2", text) ("ul", [items]) ("quote", text) ("figure", caption[, src])
 # ("video", url) ("see_also", url, link_text) ("newsletter",) ("donate",)

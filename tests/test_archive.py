@@ -271,3 +271,95 @@ def test_readonly_open_refuses_missing_and_newer_archives(tmp_path):
 def test_unwritable_location_is_a_clear_error(tmp_path):
     with pytest.raises(archive.ArchiveError, match="cannot open"):
         archive.connect(tmp_path / "no-such-dir" / "a.sqlite")
+
+
+def test_a_page_older_than_the_briefs_current_one_is_stale_not_applied(db):
+    archive.store_capture(
+        db, make_capture(at="2026-03-01T00:00:00+00:00"), make_record(title="New")
+    )
+    # Fetched earlier, stored later (a distributed crawl's message that waited).
+    older = make_capture(at="2026-02-01T00:00:00+00:00")
+    assert archive.store_capture(db, older, make_record(title="Old")) is Outcome.STALE
+    assert db.execute("SELECT title, revision, last_seen FROM briefs").fetchone() == (
+        "New",
+        1,
+        "2026-03-01T00:00:00+00:00",
+    )
+    assert db.execute("SELECT outcome, brief_url FROM captures ORDER BY id").fetchall() == [
+        ("new", make_record().url),
+        ("stale", make_record().url),
+    ]
+    assert count(db, "revisions") == 1
+    # Fetched in the same second as the current one: stored after it, so it is the newer.
+    same = make_capture(at="2026-03-01T00:00:00+00:00")
+    assert archive.store_capture(db, same, make_record(title="Newer")) is Outcome.CHANGED
+
+
+def test_an_alias_is_kept_whole_and_writes_no_brief(db):
+    canonical = make_record().url
+    old_slug = make_capture(url="https://insightcrime.org/news/brief/old-slug/")
+    outcome = archive.store_capture(db, old_slug, canonical_url=canonical, frontier_url=None)
+    assert outcome is Outcome.ALIAS
+    assert count(db, "briefs") == 0
+    row = db.execute(
+        "SELECT outcome, brief_url, canonical_url, body_gzip IS NOT NULL FROM captures"
+    ).fetchone()
+    assert row == ("alias", None, canonical, 1)
+    # Asked for again conditionally, it answers 304: still an alias of the same URL.
+    assert archive.frontier.validators(db, old_slug.requested_url) == ('"abc"', None)
+    not_modified = make_capture(url=old_slug.requested_url, status=304, body=None)
+    assert archive.store_capture(db, not_modified) is Outcome.ALIAS
+    assert db.execute("SELECT canonical_url FROM captures WHERE status = 304").fetchone() == (
+        canonical,
+    )
+    with pytest.raises(ValueError):
+        archive.store_capture(db, make_capture(), make_record(), canonical_url=canonical)
+
+
+def test_migration_5_remakes_captures_keeping_every_row_and_reference(tmp_path):
+    from archive.schema import MIGRATIONS, _statements
+
+    path = tmp_path / "v4.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for migration in MIGRATIONS[:4]:
+        for statement in _statements(migration):
+            conn.execute(statement)
+    conn.execute("PRAGMA user_version = 4")
+    conn.close()
+    # Rows written by the release before: a brief, its capture and revision, a failed fetch.
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute(
+        "INSERT INTO captures (id, requested_url, fetched_at, brief_url, outcome, body_gzip,"
+        " message_id, error) VALUES (7, 'u', '2020-01-01', 'u', 'new', x'00', 'm1', NULL),"
+        " (9, 'v', '2020-01-02', NULL, 'failed', NULL, NULL, 'http_500')"
+    )
+    conn.execute(
+        "INSERT INTO briefs (url, title, kind, language, countries, published, authors, tags,"
+        " summary, body, related, translations, content_hash, revision, first_seen, last_seen,"
+        " cleaner_version, capture_id) VALUES ('u', 'T', 'brief', 'en', '[]', '2020-01-01',"
+        " '[]', '[]', '', 'b', '[]', '{}', 'h', 1, '2020-01-01', '2020-01-01', '1', 7)"
+    )
+    conn.execute(
+        "INSERT INTO revisions (url, revision, content_hash, record, cleaner_version,"
+        " capture_id, seen_at) VALUES ('u', 1, 'h', '{}', '1', 7, '2020-01-01')"
+    )
+    conn.close()
+    db = archive.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert db.execute("SELECT id, outcome, message_id, canonical_url FROM captures").fetchall() == [
+        (7, "new", "m1", None),
+        (9, "failed", None, None),
+    ]
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert {row[1] for row in db.execute("PRAGMA index_list(captures)")} >= {
+        "captures_brief_url",
+        "captures_requested_url",
+        "captures_run_id",
+        "captures_message_id",
+    }
+    # The new outcomes are accepted, an alias needs the URL it names.
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute(
+            "INSERT INTO captures (requested_url, fetched_at, outcome) VALUES ('w', 'x', 'alias')"
+        )

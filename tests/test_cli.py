@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
 from gold import SAMPLES, gold_view, sample_pages
 from local_servers import free_port
+from sitegen import IDENTITY
 
+from crawler.cli import main
 from crawler.demo import bundled_briefs
 from crawler.localsite import LocalSite
 
 REPO = Path(__file__).resolve().parent.parent
-FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "RETRY_TIMES=0"]
+FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "RETRY_TIMES=0", *IDENTITY]
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -45,9 +50,8 @@ def test_unreachable_site_cannot_run(tmp_path):
     assert result.returncode == 3
     assert "did not answer" in result.stderr
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT status, error FROM runs").fetchall() == [
-            ("failed", "the site did not answer")
-        ]
+        ((status, error),) = conn.execute("SELECT status, error FROM runs").fetchall()
+    assert status == "failed" and error.startswith("the site did not answer (listing, feed")
 
 
 def test_unwritable_archive_cannot_run(tmp_path):
@@ -58,14 +62,32 @@ def test_unwritable_archive_cannot_run(tmp_path):
     assert "cannot open the archive" in result.stderr
 
 
-def test_bad_site_and_setting_are_usage_errors(tmp_path):
-    assert run("crawl", "--site", "ftp://x", "--db", str(tmp_path / "a")).returncode == 3
-    result = run("crawl", "-s", "NOEQUALS", "--db", str(tmp_path / "a"))
-    assert result.returncode == 2 and "NAME=VALUE" in result.stderr
-    site = ["--site", "http://127.0.0.1:9", "--db", str(tmp_path / "a")]
-    result = run("crawl", *site, "-s", "BRIEFS_CLEANING_PROCESSES=0")
-    assert result.returncode == 3 and "Traceback" not in result.stderr
-    assert "BRIEFS_CLEANING_PROCESSES must be 1 or more, not 0" in result.stderr
+BAD_CRAWLS = {
+    "a date that is none": ["--since", "bogus"],
+    "a date out of range in UTC": ["--since", "0001-01-01T00:00:00+01:00"],
+    "another scheme": ["--site", "ftp://insightcrime.org"],
+    "credentials": ["--site", "http://user:secret@127.0.0.1:9"],
+    "a path": ["--site", "http://127.0.0.1:9/news/"],
+    "a query": ["--site", "http://127.0.0.1:9/?p=1"],
+    "a port out of range": ["--site", "http://127.0.0.1:99999"],
+    "no time at all": ["--max-time", "0"],
+    "a setting of ours out of range": ["-s", "BRIEFS_CLEANING_PROCESSES=0"],
+    "a number that is none": ["-s", "DOWNLOAD_TIMEOUT=soon"],
+    "an unknown discoverer": ["-s", "BRIEFS_DISCOVERY=listing,rumours"],
+    "an identity that is no origin": ["-s", "BRIEFS_IDENTITY_ORIGIN=ftp://x"],
+    "a setting without its value": ["-s", "NOEQUALS"],
+}
+
+
+@pytest.mark.parametrize("case", BAD_CRAWLS)
+def test_a_bad_value_is_one_line_and_exit_2_before_anything_starts(tmp_path, case):
+    db = tmp_path / "a.sqlite"
+    options = ["--site", "http://127.0.0.1:9", "--db", str(db), *BAD_CRAWLS[case]]
+    result = CliRunner().invoke(main, ["crawl", *options])
+    assert result.exit_code == 2, result.output
+    assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("error: ")
+    assert result.stdout == "" and "secret" not in result.stderr
+    assert list(tmp_path.iterdir()) == []  # no archive, no lock file
 
 
 def test_demo_archives_the_bundled_pages(tmp_path):
@@ -93,6 +115,7 @@ def test_scrapy_crawl_does_the_same(tmp_path):
                 f"BRIEFS_DB={db}",
                 "-s",
                 "AUTOTHROTTLE_START_DELAY=0",
+                *IDENTITY,
             ],
             capture_output=True,
             text=True,
@@ -152,3 +175,43 @@ def test_clean_takes_the_url_when_given(tmp_path):
     record = json.loads(result.stdout)
     assert record["url"] == "https://example.org/news/brief/x/"
     assert record["title"] == "Haiti Targets MS13 Network"
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    db = tmp_path_factory.mktemp("demo") / "demo.sqlite"
+    assert run("demo", "--db", str(db)).returncode == 0
+    return db
+
+
+@pytest.mark.parametrize(
+    "command", [["clean", str(SAMPLES)], ["--help"], ["crawl", "--help"], ["runs", "--db", "DB"]]
+)
+def test_a_reader_that_went_away_ends_the_command_quietly(demo_db, command):
+    command = [str(demo_db) if part == "DB" else part for part in command]
+    reader, writer = os.pipe()
+    os.close(reader)  # gone before the first line: every write to the pipe fails
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "crawler", *command],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(writer)
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_output_that_cannot_be_written_is_one_line_and_exit_3():
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "crawler", "clean", str(SAMPLES)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 3
+    assert result.stderr == "error: cannot write the output: No space left on device\n"

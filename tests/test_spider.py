@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import gc
+import re
 import weakref
+from urllib.parse import urlsplit
 
 import pytest
 import scrapy
-from scrapy.http import HtmlResponse, XmlResponse
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scrapy.http import HtmlResponse, Response, XmlResponse
 from scrapy.utils.test import get_crawler
 
-from crawler.spiders.briefs import BriefsSpider
+from crawler.middlewares import same_site
+from crawler.spiders.briefs import (
+    BriefsSpider,
+    UnreadableIndex,
+    read_api_page,
+    read_feed,
+    read_listing,
+    read_sitemap,
+)
 
 SITE = "http://127.0.0.1:1"
 
@@ -95,3 +107,41 @@ def test_an_index_page_is_freed_without_the_garbage_collector(
         gc.enable()
     assert len(requests) == expected
     spider.closed("finished")
+
+
+@given(st.binary(max_size=3000))
+@settings(max_examples=150, deadline=None)
+def test_every_discovery_reader_takes_any_bytes_as_a_document_or_says_why_not(data):
+    url = f"{SITE}/x"
+    for response_class in (HtmlResponse, XmlResponse, Response):
+        response = response_class(url, body=data, request=scrapy.Request(url))
+        for read in (read_listing, read_feed, read_sitemap, read_api_page):
+            try:
+                read(response)
+            except UnreadableIndex as error:
+                assert re.match(r"^[a-z_]+: ", str(error)), error
+
+
+@pytest.mark.parametrize(
+    ("url", "same"),
+    [
+        ("http://127.0.0.1:1/news/brief/x/", True),
+        ("https://127.0.0.1:1/x", True),  # the scheme alone does not make another site
+        ("http://127.0.0.1:2/x", False),  # another port, another server
+        ("http://localhost:1/x", False),
+        ("http://127.0.0.1.evil.example:1/x", False),
+        ("http://user@127.0.0.1:1/x", True),
+        ("http://127.0.0.1:99999/x", False),  # not a URL Python can read
+        ("http://[::1/x", False),
+    ],
+)
+def test_same_site_is_the_host_and_port(url, same):
+    assert same_site(url, urlsplit(SITE)) is same
+
+
+def test_http_and_https_on_their_default_ports_are_one_site():
+    site = urlsplit("https://insightcrime.org")
+    assert same_site("http://insightcrime.org/news/", site)
+    assert same_site("https://InSightCrime.org:443/news/", site)
+    assert not same_site("https://insightcrime.org:8443/news/", site)
+    assert not same_site("https://www.insightcrime.org/news/", site)

@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import Any
-from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
+from typing import Any, TypeVar
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import scrapy
 import sqlite_utils
 from scrapy.crawler import Crawler
 from scrapy.exceptions import (
+    CannotResolveHostError,
     DownloadCancelledError,
+    DownloadConnectionRefusedError,
     DownloadTimeoutError,
     IgnoreRequest,
     ResponseDataLossError,
 )
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
 from scrapy.selector import Selector
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import Sitemap
@@ -33,8 +35,15 @@ import archive
 from archive import Capture, frontier
 from archive.connection import utc_now, utc_now_precise
 from cleaning.dates import to_iso
-from cleaning.urls import strip_tracking, with_trailing_slash
-from crawler.items import FetchedPage, capture_from_response
+from cleaning.urls import strip_tracking, url_path, with_trailing_slash
+from crawler.download import HeadersTooLarge
+from crawler.items import FetchedPage, capture_from_response, first_url
+from crawler.middlewares import ForbiddenByRobots, Refused, same_site
+from crawler.options import DISCOVERERS, check_settings, since_bound, site_origin
+from crawler.report import FAILURES, from_the_archive
+from crawler.signals import entry_point_done
+
+T = TypeVar("T")
 
 # Where briefs live (SITE.md): /news/brief/<slug>/ (older), /news/<slug>/ (2024 on),
 # /es/noticias/<slug>/ (Spanish). /news/<section>/ pages are indexes, not briefs.
@@ -46,26 +55,22 @@ BRIEF_PATH = re.compile(
     rf"^/(?:news/brief/(?!(?:{_INDEXES})/?$)[^/]+|news/(?!(?:{_SECTIONS})/?$)[^/]+"
     rf"|es/noticias/(?!(?:{_INDEXES})/?$)[^/]+)/?$"
 )
-DISCOVERERS = ("listing", "feed", "sitemaps", "api")
 API_PAGE_SIZE = 100
-
-
-def site_url(site: str) -> SplitResult:
-    """The parts of the site's URL; ValueError when it is not an http(s) URL."""
-    parts = urlsplit(site)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"the site must be an http(s) URL, got {site!r}")
-    return parts
 
 
 def is_brief_path(path: str) -> bool:
     return bool(BRIEF_PATH.match(path))
 
 
+class UnreadableIndex(Exception):
+    """A discovery document (listing, feed, sitemap, API page) that is not what it should
+    be; its message is the reason recorded (`not_a_sitemap: ...`)."""
+
+
 class BriefsSpider(scrapy.Spider):
-    """Settings it reads: BRIEFS_SITE (or `-a site=URL`), BRIEFS_DB, BRIEFS_DISCOVERY,
-    BRIEFS_FULL (ask for every brief again, conditionally), BRIEFS_SINCE (only briefs
-    published or modified since this date).
+    """Settings it reads: BRIEFS_SITE (or `-a site=URL`), BRIEFS_IDENTITY_ORIGIN, BRIEFS_DB,
+    BRIEFS_DISCOVERY, BRIEFS_FULL (ask for every brief again, conditionally), BRIEFS_SINCE
+    (only briefs published or modified since this date).
 
     With an empty BRIEFS_DB (a distributed crawl, whose crawlers read no archive) it asks for
     every brief it finds (within --since), and the scheduler's shared dupefilter is the
@@ -83,19 +88,17 @@ class BriefsSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> BriefsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
-        spider.site = (spider.site or settings.get("BRIEFS_SITE")).rstrip("/")
-        spider.site_parts = parts = site_url(spider.site)
-        # Scrapy's offsite filtering then drops any request, redirect included, off the host.
+        check_settings(settings)
+        spider.site = (spider.site or settings.get("BRIEFS_SITE") or "").rstrip("/")
+        spider.site_parts = parts = site_origin(spider.site)
+        spider.identity_origin = (settings.get("BRIEFS_IDENTITY_ORIGIN") or spider.site).rstrip("/")
+        spider.identity_parts = urlsplit(spider.identity_origin)
+        # Scrapy's offsite filter drops links off the host (SameSiteMiddleware the rest).
         spider.allowed_domains = [parts.hostname]
         spider.discoverers = settings.getlist("BRIEFS_DISCOVERY", list(DISCOVERERS))
-        unknown = set(spider.discoverers) - set(DISCOVERERS)
-        if unknown:
-            raise ValueError(f"unknown BRIEFS_DISCOVERY entries: {sorted(unknown)}")
         spider.full = settings.getbool("BRIEFS_FULL")
         since = settings.get("BRIEFS_SINCE")
-        spider.since = to_iso(since) if since else None
-        if since and spider.since is None:
-            raise ValueError(f"BRIEFS_SINCE is not a date: {since!r}")
+        spider.since = since_bound(str(since)) if since else None
         spider.started_at = utc_now_precise()  # compared with frontier.updated_at
         return spider
 
@@ -129,14 +132,21 @@ class BriefsSpider(scrapy.Spider):
         }
         for name in self.discoverers:
             path, callback = entry_points[name]
-            yield scrapy.Request(self.site + path, callback=callback)
+            yield scrapy.Request(
+                self.site + path,
+                callback=callback,
+                errback=self.index_failed,
+                meta={"entry_point": name},
+            )
 
     def modified_after(self) -> str | None:
         """The API's `modified_after` bound: --since, else a day before the last finished run
         began (a day of slack for clocks and time zones), else none (the first crawl)."""
         if self.since or self.full or not self.has_archive:
             return self.since
-        started = archive.last_finished_run_start(self.archive)
+        started = from_the_archive(
+            self.crawler, None, archive.last_finished_run_start, self.archive
+        )
         if started is None:
             return None
         return (datetime.fromisoformat(started) - timedelta(days=1)).isoformat()
@@ -144,76 +154,90 @@ class BriefsSpider(scrapy.Spider):
     # --- discovery ------------------------------------------------------------------------
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
-        page = unbound_selector(response)
-        articles = page.css("article")
-        entries = []
-        for article in articles:
-            link = (
-                article.css("a[rel~=bookmark]::attr(href)").get()
-                or article.css("h2 a::attr(href), h3 a::attr(href)").get()
-            )
-            if link:
-                published = article.css("time::attr(datetime)").get()
-                entries.append((link, to_iso(published) if published else None))
-        wanted, all_archived = self.select(response, entries, "listing", lastmod_known=False)
+        listing = self.read_index(response, read_listing)
+        if listing is None:
+            return
+        entries, next_page = listing
+        wanted, all_archived = self.select(response.url, entries, "listing", lastmod_known=False)
         yield from wanted
         # The listing is newest first: a page of briefs all archived (or all older than
         # --since) means the pages after it hold nothing new.
         older = self.since is not None and any(date and date < self.since for _, date in entries)
         if (all_archived or older) and not self.full:
             return
-        next_page = page.css(
-            "a.next::attr(href), a[rel~=next]::attr(href), link[rel~=next]::attr(href)"
-        ).get()
-        if next_page and (url := self.on_site(response, next_page)):
-            yield scrapy.Request(url, callback=self.parse_listing)
+        if next_page and (url := self.on_site(response.url, next_page)):
+            yield self.index_request(url, self.parse_listing)
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
-        feed = unbound_selector(response)
-        feed.remove_namespaces()
-        entries = []
-        for item in feed.xpath("//item | //entry"):
-            link = item.xpath("link/text() | link/@href").get()
-            published = item.xpath("pubDate/text() | updated/text()").get()
-            if link:
-                entries.append((link, to_iso(published) if published else None))
-        yield from self.select(response, entries, "feed", lastmod_known=False)[0]
+        entries = self.read_index(response, read_feed)
+        if entries is not None:
+            yield from self.select(response.url, entries, "feed", lastmod_known=False)[0]
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
-        sitemap = Sitemap(response.body)
+        sitemap = self.read_index(response, read_sitemap)
+        if sitemap is None:
+            return
         entries = [
             (entry["loc"], to_iso(entry.get("lastmod"))) for entry in sitemap if entry.get("loc")
         ]
         if sitemap.type == "sitemapindex":
             for location, _ in entries:
-                if url := self.on_site(response, location):
-                    yield scrapy.Request(url, callback=self.parse_sitemap)
+                if url := self.on_site(response.url, location):
+                    yield self.index_request(url, self.parse_sitemap)
         else:
-            yield from self.select(response, entries, "sitemap")[0]
+            yield from self.select(response.url, entries, "sitemap")[0]
 
     def parse_api(self, response: Response) -> Iterator[scrapy.Request]:
-        try:
-            posts = json.loads(response.body)
-        except ValueError:
-            self.logger.warning("the REST API answered %s with no JSON", response.url)
-            return
-        if not isinstance(posts, list):
+        posts = self.read_index(response, read_api_page)
+        if posts is None:
             return
         entries = [
             (post["link"], to_iso(post.get("modified_gmt")))
             for post in posts
-            if isinstance(post, dict) and post.get("link")
+            if isinstance(post.get("link"), str)
+            and isinstance(post.get("modified_gmt"), str | None)
         ]
-        yield from self.select(response, entries, "api")[0]
-        page = int(url_query_parameter(response.url, "page", "1"))
-        total_pages = int(response.headers.get("X-WP-TotalPages", b"0") or 0)
+        yield from self.select(response.url, entries, "api")[0]
+        page = _number(url_query_parameter(response.url, "page", "1"))
+        total_pages = _number(response.headers.get("X-WP-TotalPages", b"0").decode("latin-1"))
         if page < total_pages:
             next_url = add_or_replace_parameter(response.url, "page", str(page + 1))
-            yield scrapy.Request(next_url, callback=self.parse_api)
+            yield self.index_request(next_url, self.parse_api)
+
+    def index_request(self, url: str, callback: Callable) -> scrapy.Request:
+        """A request for a discovery document found in another (a listing's next page, a
+        sitemap an index names, the API's next page)."""
+        return scrapy.Request(url, callback=callback, errback=self.index_failed)
+
+    def read_index(self, response: Response, read: Callable[[Response], T]) -> T | None:
+        """`read(response)`, or None when the document is not what it should be (said once,
+        as a failed page); an entry point's outcome is told to whoever listens."""
+        try:
+            document = read(response)
+        except UnreadableIndex as error:
+            self.index_gave_up(response.request, str(error))
+            return None
+        if name := response.request.meta.get("entry_point"):
+            self.crawler.signals.send_catch_log(entry_point_done, name=name, error=None)
+        return document
+
+    def index_failed(self, failure: Failure) -> None:
+        request = failure.request
+        if failure.check(HttpError):
+            reason = f"http_{failure.value.response.status}"
+        else:
+            reason = failure_reason(failure)
+        self.index_gave_up(request, reason)
+
+    def index_gave_up(self, request: scrapy.Request, reason: str) -> None:
+        FAILURES.warning("failed %s: %s", first_url(request), reason)
+        self.crawler.stats.inc_value("briefs/index_failed")
+        if name := request.meta.get("entry_point"):
+            self.crawler.signals.send_catch_log(entry_point_done, name=name, error=reason)
 
     def select(
         self,
-        response: Response,
+        base_url: str,
         entries: Iterable[tuple[str, str | None]],
         source: str,
         *,
@@ -230,13 +254,17 @@ class BriefsSpider(scrapy.Spider):
         """
         candidates: dict[str, str | None] = {}
         for link, date in entries:
-            url = self.on_site(response, link.strip())
+            url = self.on_site(base_url, link.strip())
             if url is None or not is_brief_path(urlsplit(url).path):
                 continue
             if self.since and date and date < self.since:
                 continue
             candidates.setdefault(url, date if lastmod_known else None)
-        known = frontier.known(self.archive, candidates) if self.has_archive else {}
+        known = (
+            from_the_archive(self.crawler, {}, frontier.known, self.archive, candidates)
+            if self.has_archive
+            else {}
+        )
         wanted: list[tuple[str, str | None]] = []
         for url, lastmod in candidates.items():
             entry = known.get(url)
@@ -246,7 +274,9 @@ class BriefsSpider(scrapy.Spider):
                 # Waiting already, or handled earlier in this run: learn its lastmod only.
                 ask = False
                 if lastmod and entry.lastmod is None:
-                    frontier.note_lastmod(self.archive, url, lastmod)
+                    from_the_archive(
+                        self.crawler, None, frontier.note_lastmod, self.archive, url, lastmod
+                    )
             else:
                 ask = (
                     entry.state == "failed"
@@ -288,11 +318,25 @@ class BriefsSpider(scrapy.Spider):
             },
         )
 
-    def on_site(self, response: Response, link: str) -> str | None:
+    def canonical_requests(self, canonical: str) -> Iterator[scrapy.Request]:
+        """The request for the canonical URL a page names as its own when it is not (the
+        page is an alias), if the URL is on the identity origin and may be new or changed."""
+        if not same_site(canonical, self.identity_parts):
+            return iter(())
+        parts = urlsplit(canonical)
+        on_site = urlunsplit(
+            (self.site_parts.scheme, self.site_parts.netloc, parts.path, parts.query, "")
+        )
+        return self.select(on_site, [(on_site, None)], "canonical")[0]
+
+    def on_site(self, base_url: str, link: str) -> str | None:
         """The link as a request to this site (the site's scheme, no tracking parameters,
         WordPress's trailing slash), or None when it points off the site."""
-        parts = urlsplit(strip_tracking(urljoin(response.url, link)))
-        if parts.hostname != self.site_parts.hostname:
+        try:
+            parts = urlsplit(strip_tracking(urljoin(base_url, link)))
+        except ValueError:  # a port out of range, an unbalanced bracket in the host
+            return None
+        if not same_site(urlunsplit(parts), self.site_parts):
             return None
         return urlunsplit(
             (
@@ -314,18 +358,19 @@ class BriefsSpider(scrapy.Spider):
         if failure.check(HttpError):
             response = failure.value.response
             capture = capture_from_response(response)
-            error = f"http_{response.status}: the server answered {response.status} for good"
-        elif failure.check(IgnoreRequest):
-            # Forbidden by robots.txt: never fetched; recorded so the frontier moves on.
-            capture = Capture(requested_url=request.url, fetched_at=utc_now())
-            capture.error = "ignored: forbidden by robots.txt"
-            yield FetchedPage(capture=capture, error=capture.error, skipped=True, request=request)
+            capture.error = (
+                f"http_{response.status}: the server answered {response.status} for good"
+            )
+            yield FetchedPage(capture=capture, error=capture.error, request=request)
             return
-        else:
-            capture = Capture(requested_url=request.url, fetched_at=utc_now())
-            error = download_error_reason(failure)
-        capture.error = error
-        yield FetchedPage(capture=capture, error=error, request=request)
+        capture = Capture(requested_url=first_url(request), fetched_at=utc_now())
+        if request.url != capture.requested_url:
+            capture.final_url = request.url  # where its redirects led
+        capture.error = failure_reason(failure)
+        # Forbidden by robots.txt: never fetched; recorded so the frontier moves on, for good.
+        # Every other failure is asked for again by the next run.
+        skipped = bool(failure.check(ForbiddenByRobots))
+        yield FetchedPage(capture=capture, error=capture.error, skipped=skipped, request=request)
 
 
 def unbound_selector(response: Response) -> Selector:
@@ -339,11 +384,99 @@ def unbound_selector(response: Response) -> Selector:
     return Selector(response)
 
 
-def download_error_reason(failure: Failure) -> str:
-    if failure.check(DownloadCancelledError):
-        return f"too_large: {failure.getErrorMessage()}"
-    if failure.check(DownloadTimeoutError):
-        return f"timeout: {failure.getErrorMessage()}"
-    if failure.check(ResponseDataLossError):
-        return f"truncated: {failure.getErrorMessage()}"
+# The reason a capture's error gives for each download failure Scrapy names (the first
+# that matches), before the failure's own message.
+_DOWNLOAD_FAILURES = (
+    (DownloadCancelledError, "too_large"),
+    (DownloadTimeoutError, "timeout"),
+    (ResponseDataLossError, "truncated"),
+    (DownloadConnectionRefusedError, "connection_refused"),
+    (CannotResolveHostError, "dns_failed"),
+    (IgnoreRequest, "ignored"),
+)
+
+
+def failure_reason(failure: Failure) -> str:
+    """What a capture's error says of a request given up without a usable answer."""
+    if failure.check(Refused):
+        return str(failure.value)
+    # Scrapy's DownloadFailedError is caused by Twisted's ResponseFailed, which lists why.
+    for reason in getattr(failure.value.__cause__, "reasons", ()):
+        if isinstance(reason, Failure) and reason.check(HeadersTooLarge):
+            return f"headers_too_large: {reason.getErrorMessage()}"
+    for kind, reason in _DOWNLOAD_FAILURES:
+        if failure.check(kind):
+            return f"{reason}: {failure.getErrorMessage()}"
     return f"download_failed: {failure.type.__name__}: {failure.getErrorMessage()}"
+
+
+def _number(text: str | None) -> int:
+    """A page number the site wrote; 0 when it wrote none that reads as one."""
+    try:
+        return max(0, int((text or "0").strip()))
+    except ValueError:
+        return 0
+
+
+# --- reading discovery documents: their entries, or UnreadableIndex -----------------------
+
+
+def read_listing(response: Response) -> tuple[list[tuple[str, str | None]], str | None]:
+    """The listing page's (brief link, publication date) pairs, and its next page's link."""
+    if not isinstance(response, TextResponse):
+        raise UnreadableIndex("not_html: the listing page is not a web page")
+    page = unbound_selector(response)
+    entries = []
+    for article in page.css("article"):
+        link = (
+            article.css("a[rel~=bookmark]::attr(href)").get()
+            or article.css("h2 a::attr(href), h3 a::attr(href)").get()
+        )
+        if link:
+            published = article.css("time::attr(datetime)").get()
+            entries.append((link, to_iso(published) if published else None))
+    if not any(is_brief_path(url_path(link)) for link, _ in entries):
+        raise UnreadableIndex("no_briefs: the listing page links to no brief page")
+    next_page = page.css(
+        "a.next::attr(href), a[rel~=next]::attr(href), link[rel~=next]::attr(href)"
+    ).get()
+    return entries, next_page
+
+
+def read_feed(response: Response) -> list[tuple[str, str | None]]:
+    """The feed's (link, date) pairs (RSS 2.0 or Atom)."""
+    if not isinstance(response, TextResponse):
+        raise UnreadableIndex("not_a_feed: the feed is not text")
+    feed = unbound_selector(response)
+    feed.remove_namespaces()
+    if not feed.xpath("/rss | /feed | /*[local-name()='RDF']"):
+        raise UnreadableIndex("not_a_feed: neither RSS nor Atom")
+    entries = []
+    for item in feed.xpath("//item | //entry"):
+        link = item.xpath("link/text() | link/@href").get()
+        published = item.xpath("pubDate/text() | updated/text()").get()
+        if link:
+            entries.append((link, to_iso(published) if published else None))
+    return entries
+
+
+def read_sitemap(response: Response) -> Sitemap:
+    """The sitemap or sitemap index."""
+    try:
+        sitemap = Sitemap(response.body)
+    except Exception as error:  # lxml's errors, or StopIteration for bytes it finds no root in
+        raise UnreadableIndex(f"not_a_sitemap: {str(error) or 'no XML in it'}") from None
+    if sitemap.type not in ("urlset", "sitemapindex"):
+        raise UnreadableIndex(f"not_a_sitemap: its root is <{sitemap.type}>")
+    return sitemap
+
+
+def read_api_page(response: Response) -> list[dict[str, Any]]:
+    """The posts of a page of the REST API."""
+    try:
+        posts = json.loads(response.body)
+    except ValueError:
+        raise UnreadableIndex("not_json: the REST API answered with no JSON") from None
+    if not isinstance(posts, list):
+        raise UnreadableIndex("not_a_post_list: the REST API answered with no list of posts")
+    return [post for post in posts if isinstance(post, dict)]
