@@ -2,7 +2,7 @@
 
 from archive import frontier
 from archive.capture import Capture, decompress_body
-from archive.connection import ArchiveError, connect, transaction
+from archive.connection import ArchiveError, NotAnArchive, connect, transaction
 from archive.export import iter_records, write_csv, write_jsonl
 from archive.lock import ArchiveLock, ArchiveLocked
 from archive.schema import SCHEMA_VERSION, SchemaTooNew
@@ -25,6 +25,7 @@ __all__ = [
     "ArchiveLock",
     "ArchiveLocked",
     "Capture",
+    "NotAnArchive",
     "Outcome",
     "SchemaTooNew",
     "SearchQueryError",

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from archive.connection import utc_now
+from archive.connection import ArchiveError, utc_now
 
 
 class ArchiveLocked(RuntimeError):
@@ -27,7 +27,10 @@ class ArchiveLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise ArchiveError(f"cannot lock the archive: {self.path}: {error.strerror}") from error
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -36,8 +39,11 @@ class ArchiveLock:
             raise ArchiveLocked(
                 f"another crawl holds {self.path}" + (f" ({holder})" if holder else "")
             ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, json.dumps({"pid": os.getpid(), "since": utc_now()}).encode())
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, json.dumps({"pid": os.getpid(), "since": utc_now()}).encode())
+        except OSError:
+            pass  # (a full disk) who holds it is for the message of a second crawl only
         self._fd = fd
 
     def release(self) -> None:

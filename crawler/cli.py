@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import click
-from tabulate import tabulate
 
 import archive
 from crawler.options import SettingError, since_bound, site_origin
@@ -45,6 +44,13 @@ class CouldNotRun(click.ClickException):
 
 class Locked(click.ClickException):
     exit_code = EXIT_LOCKED
+
+
+class Refused(click.ClickException):
+    """A path that cannot be used as given (no archive there, or not a briefs archive; a
+    target an export may not write): wrong usage, said in one line."""
+
+    exit_code = EXIT_USAGE
 
 
 def check_site(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
@@ -292,7 +298,7 @@ def distributed_crawl(site: str, redis_url: str, prefix: str, settings: dict) ->
     import redis
 
     from crawler.distributed import REDIS_LOST, redacted
-    from crawler.run import crawl_distributed
+    from crawler.run import CrawlFailed, crawl_distributed
 
     try:
         report, pushed = crawl_distributed(site, redis_url, prefix, settings)
@@ -300,7 +306,7 @@ def distributed_crawl(site: str, redis_url: str, prefix: str, settings: dict) ->
         raise click.UsageError(str(error)) from None
     except redis.RedisError as error:
         raise CouldNotRun(f"cannot reach Redis at {redacted(redis_url)}: {error}") from None
-    except ValueError as error:
+    except (ValueError, CrawlFailed) as error:
         raise CouldNotRun(str(error)) from None
     click.echo(
         f"briefs: fetched {pushed}, failed {report.failed}"
@@ -315,14 +321,12 @@ def distributed_crawl(site: str, redis_url: str, prefix: str, settings: dict) ->
             err=True,
         )
         sys.exit(EXIT_COULD_NOT_RUN)
-    if report.requests and not report.responses:
-        click.echo("error: the site did not answer; nothing was crawled", err=True)
+    status, error = report.status()
+    # (A crawler that asked for nothing, the crawl done by others, did not fail.)
+    if status == "failed" and (report.requests or report.entry_points_failed):
+        click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_COULD_NOT_RUN)
-    if report.interrupted:
-        sys.exit(EXIT_INTERRUPTED)
-    if report.alert:
-        click.echo(f"alert: {report.alert}", err=True)
-        sys.exit(EXIT_UNHEALTHY)
+    exit_if_interrupted_or_alerted(report)
 
 
 @main.command()
@@ -365,7 +369,7 @@ def ingest(
     if not redis_url:
         raise click.UsageError("give the crawlers' Redis: --redis URL (or BRIEFS_REDIS_URL)")
     logging.basicConfig(
-        level=logging.INFO if verbose else logging.ERROR, format="%(levelname)s: %(message)s"
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s"
     )
     stop = []
 
@@ -431,39 +435,6 @@ def demo(db: str) -> None:
 
 @main.command()
 @db_option
-@click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1))
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
-def runs(db: str, limit: int, fmt: str) -> None:
-    """The latest crawls of the archive: when, how they ended, what they did."""
-    try:
-        source = archive.connect(db, readonly=True)
-    except archive.ArchiveError as error:
-        raise click.ClickException(str(error)) from None
-    latest = archive.latest_runs(source, limit)
-    if fmt == "json":
-        click.echo(json.dumps(latest, indent=2, ensure_ascii=False))
-        return
-    columns = (
-        "id",
-        "started_at",
-        "finished_at",
-        "status",
-        "requests",
-        "not_modified",
-        "new",
-        "changed",
-        "unchanged",
-        "failed",
-        "alert",
-        "error",
-    )
-    click.echo(tabulate([[run[c] for c in columns] for run in latest], headers=columns))
-
-
-@main.command()
-@db_option
 def reclean(db: str) -> None:
     """Run the current cleaner over the stored pages, without fetching anything.
 
@@ -473,6 +444,7 @@ def reclean(db: str) -> None:
     Exit status: 0 done; 2 no archive at --db, or not a briefs archive; 3 the archive cannot
     be read or written (what was re-cleaned before is kept); 75 a crawl holds the archive.
     """
+    from archive.connection import NotAnArchive
     from archive.reclean import pages_to_reclean
     from archive.reclean import reclean as run_reclean
     from archive.store import ArchiveUnwritable, unwritable
@@ -480,8 +452,10 @@ def reclean(db: str) -> None:
 
     try:
         target = archive.connect(db, create=False)
+    except NotAnArchive as error:
+        raise Refused(str(error)) from None
     except archive.ArchiveError as error:
-        raise click.UsageError(str(error)) from None
+        raise CouldNotRun(str(error)) from None
     lock = archive.ArchiveLock(db)
     try:
         lock.acquire()

@@ -1,4 +1,4 @@
-"""`briefs` commands that read the archive out: export, search, serve."""
+"""`briefs` commands that read the archive out: runs, export, search, serve."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 import sqlite_utils
+from tabulate import tabulate
 
 import archive
 from archive.connection import NotAnArchive
@@ -26,7 +27,7 @@ from archive.snapshots import (
     parse_since,
     snapshot_sqlite,
 )
-from crawler.cli import CouldNotRun, db_option, main
+from crawler.cli import CouldNotRun, Refused, db_option, main
 
 FORMATS = ("jsonl", "csv", "sqlite", "warc", "bagit")
 # Formats that are a file or folder of their own, never standard output.
@@ -52,13 +53,6 @@ class Progress:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
             self.bar = None
-
-
-class Refused(click.ClickException):
-    """A path that cannot be used as given (no archive there, or not a briefs archive; a
-    target an export may not write): wrong usage, said in one line."""
-
-    exit_code = click.UsageError.exit_code
 
 
 @contextlib.contextmanager
@@ -215,6 +209,39 @@ def _bar(progress: Progress, label: str, source, since: str | None):
 
 def _software() -> str:
     return f"briefs {version('briefs')}"
+
+
+@main.command()
+@db_option
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1, max=2**63 - 1))
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+def runs(db: str, limit: int, fmt: str) -> None:
+    """The latest crawls of the archive: when, how they ended, what they did.
+
+    Exit status: 0 done; 2 no archive at --db, or not a briefs archive; 3 it cannot be read.
+    """
+    with open_archive(db) as source:
+        latest = archive.latest_runs(source, limit)
+    if fmt == "json":
+        click.echo(json.dumps(latest, indent=2, ensure_ascii=False))
+        return
+    columns = (
+        "id",
+        "started_at",
+        "finished_at",
+        "status",
+        "requests",
+        "not_modified",
+        "new",
+        "changed",
+        "unchanged",
+        "failed",
+        "alert",
+        "error",
+    )
+    click.echo(tabulate([[run[c] for c in columns] for run in latest], headers=columns))
 
 
 @main.command("search")

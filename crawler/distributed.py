@@ -774,7 +774,9 @@ class LeaseSpiderMiddleware:
 
 class LeaseDownloaderMiddleware:
     """Ends the lease of a discovery request whose download failed for good (no retry left,
-    forbidden by robots.txt, off the site). A brief request's failure becomes a message."""
+    forbidden by robots.txt, off the site): its errback, which the spider's own failure
+    accounting is, runs outside the spider middlewares. A brief request's failure becomes a
+    message, which ends its lease."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -784,7 +786,7 @@ class LeaseDownloaderMiddleware:
         return cls(crawler)
 
     def process_exception(self, request: Request, exception: Exception) -> None:
-        if request.errback is None:
+        if not request.meta.get("frontier"):
             _scheduler(self.crawler).release(request)
 
 

@@ -282,6 +282,7 @@ class Writer:
             message_id=message.id,
             discovered_via=message.discovered_via,
             lastmod=message.lastmod,
+            canonical_url=message.canonical,
         )
         report.crawls.add(message.crawl)
         if outcome is None:
@@ -297,7 +298,8 @@ class Writer:
         if outcome is archive.Outcome.FAILED:
             logger.warning("failed %s: %s", message.capture.requested_url, message.error)
         capture = message.capture
-        if capture.status == 200 and message.record is not None:
+        # (frontier.validators' rule: a page fetched whole that gave a brief, or an alias.)
+        if capture.status == 200 and (message.record is not None or message.canonical):
             etag, last_modified = capture.header("ETag"), capture.header("Last-Modified")
             if etag or last_modified:
                 return capture.requested_url, etag, last_modified

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from gold import SAMPLES, gold_view, sample_pages
-from local_servers import free_port
 from sitegen import IDENTITY
 
 from crawler.cli import main
@@ -41,17 +40,6 @@ def count_briefs(db: Path) -> int:
 
 def test_console_script_is_installed():
     assert shutil.which("briefs"), "pip install should put `briefs` on PATH"
-
-
-def test_unreachable_site_cannot_run(tmp_path):
-    db = tmp_path / "a.sqlite"
-    nobody = f"http://127.0.0.1:{free_port()}"  # a free port: nothing listens on it
-    result = run("crawl", "--site", nobody, "--db", str(db), *FAST)
-    assert result.returncode == 3
-    assert "did not answer" in result.stderr
-    with sqlite3.connect(db) as conn:
-        ((status, error),) = conn.execute("SELECT status, error FROM runs").fetchall()
-    assert status == "failed" and error.startswith("the site did not answer (listing, feed")
 
 
 def test_unwritable_archive_cannot_run(tmp_path):
@@ -145,7 +133,7 @@ def test_export_writes_jsonl_and_refuses_to_overwrite(tmp_path):
 
 def test_export_of_a_missing_archive_is_a_clear_error(tmp_path):
     result = run("export", "--db", str(tmp_path / "none.sqlite"), "--format", "jsonl")
-    assert result.returncode == 1 and "no archive" in result.stderr
+    assert result.returncode == 2 and "no archive" in result.stderr
     assert not (tmp_path / "none.sqlite").exists()
 
 
@@ -177,18 +165,8 @@ def test_clean_takes_the_url_when_given(tmp_path):
     assert record["title"] == "Haiti Targets MS13 Network"
 
 
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory):
-    db = tmp_path_factory.mktemp("demo") / "demo.sqlite"
-    assert run("demo", "--db", str(db)).returncode == 0
-    return db
-
-
-@pytest.mark.parametrize(
-    "command", [["clean", str(SAMPLES)], ["--help"], ["crawl", "--help"], ["runs", "--db", "DB"]]
-)
-def test_a_reader_that_went_away_ends_the_command_quietly(demo_db, command):
-    command = [str(demo_db) if part == "DB" else part for part in command]
+@pytest.mark.parametrize("command", [["clean", str(SAMPLES)], ["--help"], ["crawl", "--help"]])
+def test_a_reader_that_went_away_ends_the_command_quietly(command):
     reader, writer = os.pipe()
     os.close(reader)  # gone before the first line: every write to the pipe fails
     try:

@@ -32,7 +32,7 @@ from scrapy.exceptions import CloseSpider
 from scrapy.settings import Settings
 from scrapy.utils.reactor import install_reactor, is_reactor_installed
 from scrapy.utils.test import get_crawler
-from sitegen import revise, site_brief, site_specs
+from sitegen import IDENTITY, revise, site_brief, site_specs
 
 import archive
 from archive import Capture
@@ -63,6 +63,7 @@ FAST = [
     # A crawler killed is taken for dead after 2 s (30 s by default).
     "-s",
     "BRIEFS_REDIS_LEASE=2",
+    *IDENTITY,
 ]
 SPECS = site_specs(24, seed=23)
 SITE = "http://127.0.0.1:1"
@@ -92,9 +93,11 @@ def briefs(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
 
 
 def crawler(site: LocalSite, redis_url: str, *options: str, log: Path | None = None):
+    """A crawler process; with `log`, its standard error, Scrapy's log included (-v), in it."""
+    verbose = ["-v"] if log else []
     return subprocess.Popen(
         [sys.executable, "-m", "crawler", "crawl", "--site", site.base_url, "--redis", redis_url,
-         *FAST, *options],
+         *FAST, *verbose, *options],
         stdout=subprocess.PIPE,
         stderr=log.open("w") if log else subprocess.DEVNULL,
         text=True,
@@ -210,7 +213,8 @@ def test_two_crawlers_and_one_writer_archive_what_one_crawl_does(tmp_path, serve
         code, out, err = finish(ingest)
         assert code == 0, err
         # The crawlers read the archive's validators from Redis, where the writer put them:
-        # each brief archived whole is asked for conditionally.
+        # each brief archived whole (and the alias of one, its old slug) is asked for
+        # conditionally.
         conditional = {
             r.path for r in site.requests if "if-none-match" in map(str.lower, r.headers)
         }
@@ -219,7 +223,7 @@ def test_two_crawlers_and_one_writer_archive_what_one_crawl_does(tmp_path, serve
             for (url,) in rows(
                 local,
                 "SELECT DISTINCT requested_url FROM captures WHERE run_id = 1 AND status = 200"
-                " AND brief_url IS NOT NULL",
+                " AND (brief_url IS NOT NULL OR outcome = 'alias')",
             )
         }
         assert conditional == archived_whole
@@ -893,7 +897,7 @@ def test_a_damaged_archive_stops_the_writer_with_one_line_and_a_failed_run(
     damaged = briefs("ingest", "--redis", redis_url, "--db", str(db), "--linger", "0")
     assert damaged.returncode == 3
     assert damaged.stderr == (
-        f"Error: cannot write the archive at {db}: database disk image is malformed\n"
+        f"error: cannot write the archive at {db}: database disk image is malformed\n"
     )
     assert rows(db, "SELECT status, error FROM runs WHERE id = 2") == [
         ("failed", "the archive cannot be written: database disk image is malformed")

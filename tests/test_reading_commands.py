@@ -46,7 +46,7 @@ def one_line(result, code: int, *words: str) -> None:
     """The command ended with exit status `code` and one line of error naming `words`."""
     assert result.exit_code == code, result.output
     assert isinstance(result.exception, SystemExit), result.exception
-    assert result.output.startswith("Error: ") and result.output.count("\n") == 1, result.output
+    assert result.output.startswith("error: ") and result.output.count("\n") == 1, result.output
     assert all(word in result.output for word in words), result.output
 
 
@@ -261,7 +261,7 @@ def test_a_bag_that_cannot_be_finished_is_one_line(db, tmp_path):
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 3
-    assert result.stderr == f"Error: cannot write {tmp_path / 'bag'}: No space left on device\n"
+    assert result.stderr == f"error: cannot write {tmp_path / 'bag'}: No space left on device\n"
     assert list(tmp_path.iterdir()) == []
 
 
