@@ -71,6 +71,11 @@ class CleaningPool:
                     pack_body(body), error=CleanerCrashed("the cleaning process died on it")
                 )
 
+    async def start(self) -> None:
+        """Start the cleaning processes (not the one for pages alone, which only a death
+        needs)."""
+        await self.workers.start()
+
     @property
     def deaths(self) -> int:
         """Cleaning processes that died."""

@@ -21,7 +21,7 @@ from scrapy.utils.response import response_status_message
 
 import archive
 from archive import frontier
-from crawler.report import from_the_archive
+from crawler.archive_failure import from_the_archive
 
 # The statuses by which a server says "not now": the wait it names is honoured.
 BACKOFF_STATUSES = frozenset({429, 503})

@@ -7,11 +7,13 @@ meets the same checks when the spider opens.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit
 
-from scrapy.settings import BaseSettings
-
 from archive.snapshots import parse_since
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
 
 DISCOVERERS = ("listing", "feed", "sitemaps", "api")
 

@@ -14,6 +14,7 @@ from scrapy.crawler import Crawler
 import archive
 from cleaning import CLEANER_VERSION, NotABrief, NotHTML
 from cleaning.urls import identity_at
+from crawler.archive_failure import stop_for_the_archive
 from crawler.archive_process import close_archive, on_archive
 from crawler.cleaning_pool import CleaningPool
 from crawler.items import FetchedPage
@@ -25,7 +26,6 @@ from crawler.report import (
     NOT_STORED,
     CrawlReport,
     stats_key,
-    stop_for_the_archive,
 )
 from crawler.workers import IN_FLIGHT, WorkerDied, Workers
 
@@ -52,6 +52,11 @@ class CleaningPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CleaningPipeline:
         return cls(crawler)
+
+    async def open_spider(self) -> None:
+        # While the archive's writer starts (the pipelines open together), not for the
+        # first page, which would wait for it.
+        await self.pool.start()
 
     def close_spider(self) -> None:
         self.pool.close()
@@ -146,6 +151,7 @@ class ArchivePipeline:
         self.storing: set[asyncio.Future] = set()
         self.timer: asyncio.TimerHandle | None = None
         self.broken: archive.ArchiveError | None = None
+        self.opened: asyncio.Future | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
@@ -156,6 +162,12 @@ class ArchivePipeline:
 
     async def open_spider(self) -> None:
         self.lock.acquire()
+        # The run is opened in the writer process, which takes a few tenths of a second to
+        # start, while the first pages are fetched: a page to store waits for it, the crawl
+        # does not.
+        self.opened = asyncio.ensure_future(self._open_run())
+
+    async def _open_run(self) -> None:
         try:
             if stale := await self._write(archive.close_stale_runs):
                 logger.warning("%d earlier crawl(s) of this archive were killed; resuming", stale)
@@ -171,6 +183,7 @@ class ArchivePipeline:
         self.crawler.stats.set_value("briefs/run_id", self.run_id)
 
     async def process_item(self, item: FetchedPage) -> FetchedPage:
+        await self.opened
         page = (
             item.capture.without_body(),
             item.record,
@@ -259,6 +272,8 @@ class ArchivePipeline:
 
     async def spider_closed(self, reason: str) -> None:
         try:
+            if self.opened is not None:
+                await self.opened
             if self.run_id is not None:
                 await self._finish_run(reason)
             await self.writer.call(close_archive, self.path)

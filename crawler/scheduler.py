@@ -27,7 +27,7 @@ from scrapy.spiders import Spider
 
 import archive
 from archive import frontier
-from crawler.report import from_the_archive
+from crawler.archive_failure import from_the_archive
 
 T = TypeVar("T")
 

@@ -173,6 +173,11 @@ class Workers:
         self._dispatch()
         return await future
 
+    async def start(self) -> None:
+        """Start the processes now, rather than for the first call (a process takes a few
+        tenths of a second to start: Python, and the modules it imports)."""
+        await self._start_missing()
+
     def close(self, timeout: float = 10.0) -> None:
         workers, self.workers = self.workers, []
         for worker in workers:

@@ -82,6 +82,7 @@ def test_pages_that_arrive_together_are_stored_in_one_call_and_a_lone_one_soon(t
 
     async def crawl() -> tuple[int, int]:
         await pipeline.open_spider()
+        await pipeline.opened  # the run, opened in the writer process while pages are fetched
         (writer,) = pipeline.writer.workers
         before = writer.sent
         await asyncio.gather(*(pipeline.process_item(failed_page(n)) for n in range(5)))
@@ -119,3 +120,27 @@ def test_a_writer_that_dies_loses_its_group_whole_and_a_new_one_takes_over(tmp_p
     ]
     # And the run was closed by the new writer too.
     assert db.execute("SELECT COUNT(*) FROM runs WHERE status != 'running'").fetchone() == (1,)
+
+
+def test_the_worker_processes_start_with_the_crawl_not_with_its_first_page(tmp_path):
+    settings = {"BRIEFS_DB": str(tmp_path / "a.sqlite"), "BRIEFS_CLEANING_PROCESSES": 1}
+    crawler = get_crawler(settings_dict=settings)
+    crawler.stats.open_spider()
+    cleaning, archiving = (
+        CleaningPipeline.from_crawler(crawler),
+        ArchivePipeline.from_crawler(crawler),
+    )
+
+    async def open_both() -> tuple[int, bool, int | None]:
+        try:
+            await asyncio.gather(cleaning.open_spider(), archiving.open_spider())
+            # Opened: the cleaning process runs, and the run is being opened in the writer
+            # process while the crawl goes on (a page to store waits for it).
+            started, waiting = len(cleaning.pool.workers.workers), not archiving.opened.done()
+            await archiving.opened
+            return started, waiting, archiving.run_id
+        finally:
+            await archiving.spider_closed("finished")
+            cleaning.close_spider()
+
+    assert asyncio.run(open_both()) == (1, True, 1)

@@ -36,11 +36,12 @@ from archive import Capture, frontier
 from archive.connection import utc_now, utc_now_precise
 from cleaning.dates import to_iso
 from cleaning.urls import strip_tracking, url_path, with_trailing_slash
+from crawler.archive_failure import from_the_archive
 from crawler.download import HeadersTooLarge
 from crawler.items import FetchedPage, capture_from_response, first_url
 from crawler.middlewares import ForbiddenByRobots, Refused, same_site
 from crawler.options import DISCOVERERS, check_settings, since_bound, site_origin
-from crawler.report import FAILURES, from_the_archive
+from crawler.report import FAILURES
 from crawler.signals import entry_point_done
 
 T = TypeVar("T")
