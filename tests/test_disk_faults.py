@@ -98,12 +98,7 @@ def test_a_full_disk_stops_a_reclean_with_one_line(small_disk):
     filler = folder / "filler"
     free = os.statvfs(folder).f_bavail * os.statvfs(folder).f_frsize
     filler.write_bytes(b"\0" * (free - 96 * 1024))
-    result = subprocess.run(
-        [sys.executable, "-c", RECLEAN_WITH_A_CHANGED_CLEANER, str(db)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = reclean_with_a_changed_cleaner(db)
     assert result.returncode == 3, result.stderr
     assert result.stderr.startswith(f"error: cannot re-clean the archive at {db}: ")
     assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
@@ -111,7 +106,17 @@ def test_a_full_disk_stops_a_reclean_with_one_line(small_disk):
     assert rows(db, "PRAGMA integrity_check") == [("ok",)]
 
 
-# `briefs reclean` with a cleaner that changes every record, so that each page is a write.
+def reclean_with_a_changed_cleaner(db: Path) -> subprocess.CompletedProcess:
+    """`briefs reclean` with a cleaner that changes every record, so that each page is a
+    write."""
+    return subprocess.run(
+        [sys.executable, "-c", RECLEAN_WITH_A_CHANGED_CLEANER, str(db)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 RECLEAN_WITH_A_CHANGED_CLEANER = """
 import sys
 from dataclasses import replace
@@ -145,12 +150,7 @@ def test_a_damaged_archive_is_one_line_and_exit_3(tmp_path, command):
         with LocalSite(site_brief(spec)[0] for spec in SPECS[:8]) as site:
             result = briefs("crawl", "--site", site.base_url, "--db", str(db), *FAST)
     else:
-        result = subprocess.run(
-            [sys.executable, "-c", RECLEAN_WITH_A_CHANGED_CLEANER, str(db)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = reclean_with_a_changed_cleaner(db)
     assert result.returncode == 3, result.stderr
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "malformed" in lines[0]

@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -193,10 +194,47 @@ def test_the_crawls_say_what_happened_in_a_line_each(hostile):
     assert second.returncode == 0 and second.stderr == ""
 
 
-def test_an_unreachable_site_is_a_few_lines_and_exit_3(tmp_path):
-    db = tmp_path / "a.sqlite"
-    nobody = f"http://127.0.0.1:{free_port()}"
-    result = briefs("crawl", "--site", nobody, "--db", str(db), *FAST)
+@pytest.fixture(scope="module")
+def whole_runs(tmp_path_factory):
+    """Four crawls that fail or stop as a whole, run at once (each mostly waits): a site
+    that refuses connections, one that never answers, one with junk at every entry point,
+    and a run bounded by --max-time. Each: (result, seconds it took, archive)."""
+    folder = tmp_path_factory.mktemp("whole")
+    hanging, junk_site = LocalSite(), LocalSite(site_brief(spec)[0] for spec in SPECS[:2])
+    slow_site = LocalSite(site_brief(spec)[0] for spec in SPECS[:12])
+    with hanging, junk_site, slow_site:
+        for path in ("/robots.txt", *ENTRY_POINTS):
+            hanging.set_fault(path, Fault.slow(600))
+        junk = bytes(range(256)) * 20
+        for path in ENTRY_POINTS:
+            kind = "application/json" if path.startswith("/wp-json") else "text/html"
+            junk_site.set_fault(path, Fault.body(junk, kind))
+        for brief in slow_site.briefs:
+            slow_site.set_fault(brief.path, Fault.slow(0.3))
+        one_at_a_time = ["-s", "CONCURRENT_REQUESTS=1", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
+        runs = {
+            "refused": (f"http://127.0.0.1:{free_port()}", []),  # nothing listens on it
+            "hanging": (hanging.base_url, ["-s", "BRIEFS_ENTRY_TIMEOUT=0.3"]),
+            "junk": (junk_site.base_url, []),
+            "bounded": (slow_site.base_url, ["--max-time", "1", *one_at_a_time]),
+        }
+
+        def timed_crawl(name: str) -> tuple[subprocess.CompletedProcess, float, Path]:
+            site, options = runs[name]
+            db = folder / f"{name}.sqlite"
+            started = time.monotonic()
+            result = briefs("crawl", "--site", site, "--db", str(db), *FAST, *options)
+            return result, time.monotonic() - started, db
+
+        with ThreadPoolExecutor(len(runs)) as pool:
+            return dict(zip(runs, pool.map(timed_crawl, runs), strict=True))
+
+
+ENTRY_POINTS = ("/news/brief/", "/news/brief/feed/", "/sitemap_index.xml", "/wp-json/wp/v2/posts")
+
+
+def test_an_unreachable_site_is_a_few_lines_and_exit_3(whole_runs):
+    result, _, db = whole_runs["refused"]
     assert result.returncode == 3
     assert result.stdout.startswith("briefs: fetched 0") and "did not answer" in result.stdout
     lines = result.stderr.splitlines()
@@ -205,19 +243,12 @@ def test_an_unreachable_site_is_a_few_lines_and_exit_3(tmp_path):
     assert lines[-1] == (
         "error: the site did not answer (listing, feed, sitemaps, api: connection_refused)"
     )
-    assert rows(db, "SELECT status FROM runs") == [("failed",)]
+    ((status, error),) = rows(db, "SELECT status, error FROM runs")
+    assert status == "failed" and error.startswith("the site did not answer (listing, feed")
 
 
-def test_a_site_that_never_answers_is_given_up_on_in_bounded_time(tmp_path):
-    db = tmp_path / "a.sqlite"
-    site = LocalSite()
-    with site:
-        for path in ("/robots.txt", "/news/brief/", "/news/brief/feed/", "/sitemap_index.xml"):
-            site.set_fault(path, Fault.slow(600))
-        site.set_fault("/wp-json/wp/v2/posts", Fault.slow(600))
-        started = time.monotonic()
-        result = crawl(site, db, "-s", "BRIEFS_ENTRY_TIMEOUT=0.5", timeout=60)
-        took = time.monotonic() - started
+def test_a_site_that_never_answers_is_given_up_on_in_bounded_time(whole_runs):
+    result, took, _ = whole_runs["hanging"]
     assert result.returncode == 3, result.stderr
     assert result.stderr.splitlines()[-1] == (
         "error: the site did not answer (listing, feed, sitemaps, api: timeout)"
@@ -226,15 +257,8 @@ def test_a_site_that_never_answers_is_given_up_on_in_bounded_time(tmp_path):
     assert took < 15
 
 
-def test_junk_at_every_entry_point_fails_the_crawl(tmp_path):
-    db = tmp_path / "a.sqlite"
-    junk = bytes(range(256)) * 20
-    site = LocalSite(site_brief(spec)[0] for spec in SPECS[:2])
-    with site:
-        for path in ("/news/brief/", "/news/brief/feed/", "/sitemap_index.xml"):
-            site.set_fault(path, Fault.body(junk, "text/html"))
-        site.set_fault("/wp-json/wp/v2/posts", Fault.body(junk, "application/json"))
-        result = crawl(site, db)
+def test_junk_at_every_entry_point_fails_the_crawl(whole_runs):
+    result, _, db = whole_runs["junk"]
     assert result.returncode == 3
     assert result.stdout.strip().endswith("-- every entry point failed")
     assert result.stderr.splitlines()[-1] == (
@@ -246,22 +270,13 @@ def test_junk_at_every_entry_point_fails_the_crawl(tmp_path):
     assert status == "failed" and error.startswith("every entry point failed: listing: no_briefs")
 
 
-def test_max_time_bounds_a_run_and_the_rest_waits(tmp_path):
-    db = tmp_path / "a.sqlite"
-    site = LocalSite(site_brief(spec)[0] for spec in SPECS[:12])
-    one_at_a_time = ["-s", "CONCURRENT_REQUESTS=1", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
-    with site:
-        for brief in site.briefs:
-            site.set_fault(brief.path, Fault.slow(0.3))
-        started = time.monotonic()
-        bounded = crawl(site, db, "--max-time", "1", *one_at_a_time)
-        took = time.monotonic() - started
-        assert bounded.returncode == 0, bounded.stderr
-        assert bounded.stdout.strip().endswith("-- stopped at --max-time")
-        done = rows(db, "SELECT COUNT(*) FROM briefs")[0][0]
-        assert 0 < done < 12 and took < 10
-        ((status, error),) = rows(db, "SELECT status, error FROM runs")
-        assert status == "interrupted" and error.startswith("stopped at --max-time")
-        site.clear_fault()
-        assert crawl(site, db).returncode == 0
-    assert rows(db, "SELECT COUNT(*) FROM briefs") == [(12,)]
+def test_max_time_bounds_a_run_and_the_rest_waits(whole_runs):
+    bounded, took, db = whole_runs["bounded"]
+    assert bounded.returncode == 0, bounded.stderr
+    assert bounded.stdout.strip().endswith("-- stopped at --max-time")
+    done = rows(db, "SELECT COUNT(*) FROM briefs")[0][0]
+    assert 0 < done < 12 and took < 10
+    ((status, error),) = rows(db, "SELECT status, error FROM runs")
+    assert status == "interrupted" and error.startswith("stopped at --max-time")
+    # The rest waits for the next run.
+    assert rows(db, "SELECT COUNT(*) FROM frontier WHERE state = 'pending'") == [(12 - done,)]

@@ -11,13 +11,26 @@ import pytest
 import scrapy
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
 from scrapy.http import HtmlResponse, Response, XmlResponse
 from scrapy.utils.test import get_crawler
+from twisted.python.failure import Failure
+from twisted.web.client import ResponseFailed
 
-from crawler.middlewares import same_site
+from crawler.download import HeadersTooLarge
+from crawler.middlewares import OffSite, same_site
 from crawler.spiders.briefs import (
     BriefsSpider,
     UnreadableIndex,
+    failure_reason,
     read_api_page,
     read_feed,
     read_listing,
@@ -145,3 +158,27 @@ def test_http_and_https_on_their_default_ports_are_one_site():
     assert same_site("https://InSightCrime.org:443/news/", site)
     assert not same_site("https://insightcrime.org:8443/news/", site)
     assert not same_site("https://www.insightcrime.org/news/", site)
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (DownloadTimeoutError("took longer than 10 s"), "timeout: took longer than 10 s"),
+        (DownloadConnectionRefusedError("refused"), "connection_refused: refused"),
+        (CannotResolveHostError("no such host"), "dns_failed: no such host"),
+        (ResponseDataLossError("cut"), "truncated: cut"),
+        (DownloadCancelledError("10 MB"), "too_large: 10 MB"),
+        (OffSite("http://x/ is not on y"), "off_site: http://x/ is not on y"),
+        (IgnoreRequest("why not"), "ignored: why not"),
+        (OSError("odd"), "download_failed: OSError: odd"),
+    ],
+)
+def test_each_way_a_download_fails_has_a_reason_of_its_own(error, reason):
+    assert failure_reason(Failure(error)) == reason
+
+
+def test_headers_too_large_is_told_from_the_connection_closed_it_causes():
+    cause = ResponseFailed([Failure(HeadersTooLarge("a header line over 16384 bytes"))])
+    error = DownloadFailedError(str(cause))
+    error.__cause__ = cause
+    assert failure_reason(Failure(error)) == "headers_too_large: a header line over 16384 bytes"
