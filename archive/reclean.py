@@ -23,7 +23,7 @@ from archive.connection import transaction
 from archive.store import Outcome, apply_record, older_than_current, outcome_of
 from cleaning.errors import CleaningError
 from cleaning.record import BriefRecord
-from cleaning.urls import identity_at
+from cleaning.urls import is_own_page
 
 Cleaner = Callable[..., BriefRecord]
 
@@ -81,7 +81,7 @@ def _own_latest(rows: Iterator[tuple[int, str, str]]) -> Iterator[int]:
     for capture_id, brief_url, fetched_url in rows:
         if brief_url == brief:
             continue  # this brief's latest own page is taken already
-        if identity_at(fetched_url, brief_url) == brief_url:
+        if is_own_page(brief_url, fetched_url, brief_url):
             brief = brief_url
             yield capture_id
 
@@ -136,7 +136,7 @@ def _apply(
 ) -> Outcome:
     # A run made before the identity origin was recorded trusted the page's own origin: the
     # path must still be the page's own.
-    if record.url != identity_at(fetched, identity_origin or record.url):
+    if not is_own_page(record.url, fetched, identity_origin or record.url):
         return Outcome.ALIAS
     with transaction(db):
         if older_than_current(db, record.url, fetched_at, capture_id):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from w3lib.url import url_query_cleaner
+from w3lib.url import canonicalize_url, url_query_cleaner
 
 # Parameters that say how a reader arrived, never which page they read.
 TRACKING_PARAMETERS = (
@@ -93,3 +93,10 @@ def identity_at(url: str, origin: str) -> str:
     site's, for a copy of it served elsewhere)."""
     parts, site = urlsplit(url), urlsplit(origin)
     return normalize_url(urlunsplit((site.scheme, site.netloc, parts.path, parts.query, "")))
+
+
+def is_own_page(page_url: str, fetched_url: str, origin: str) -> bool:
+    """Whether the page fetched at `fetched_url` is the page whose identity is `page_url` (its
+    canonical URL), read on the site whose identity is `origin`, however either of them is
+    percent-encoded (a page may write `/niño/` where the crawler asked for `/ni%C3%B1o/`)."""
+    return canonicalize_url(page_url) == canonicalize_url(identity_at(fetched_url, origin))

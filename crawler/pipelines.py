@@ -13,7 +13,7 @@ from scrapy.crawler import Crawler
 
 import archive
 from cleaning import CLEANER_VERSION, NotABrief, NotHTML
-from cleaning.urls import identity_at
+from cleaning.urls import is_own_page
 from crawler.archive_failure import stop_for_the_archive
 from crawler.archive_process import close_archive, on_archive
 from crawler.cleaning_pool import CleaningPool
@@ -110,7 +110,7 @@ class IdentityPipeline:
             return item
         spider = self.crawler.spider
         fetched = item.capture.final_url or item.capture.requested_url
-        if record.url == identity_at(fetched, spider.identity_origin):
+        if is_own_page(record.url, fetched, spider.identity_origin):
             return item
         item.record, item.canonical = None, record.url
         for request in spider.canonical_requests(record.url):

@@ -25,6 +25,7 @@ from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 from twisted.web.client import ResponseFailed
 
+from cleaning.urls import is_own_page
 from crawler.download import HeadersTooLarge
 from crawler.middlewares import OffSite, same_site
 from crawler.spiders.briefs import (
@@ -38,6 +39,7 @@ from crawler.spiders.briefs import (
 )
 
 SITE = "http://127.0.0.1:1"
+BASE = "https://insightcrime.org"
 
 
 def sitemap(urls: list[str]) -> bytes:
@@ -182,3 +184,18 @@ def test_headers_too_large_is_told_from_the_connection_closed_it_causes():
     error = DownloadFailedError(str(cause))
     error.__cause__ = cause
     assert failure_reason(Failure(error)) == "headers_too_large: a header line over 16384 bytes"
+
+
+@pytest.mark.parametrize(
+    ("page_url", "fetched", "own"),
+    [
+        (f"{BASE}/news/brief/x/", f"{SITE}/news/brief/x/", True),
+        (f"{BASE}/news/brief/x/", f"{SITE}/news/brief/x?utm_source=rss", True),
+        (f"{BASE}/es/noticias/niño/", f"{SITE}/es/noticias/ni%C3%B1o/", True),
+        (f"{BASE}/es/noticias/ni%c3%b1o/", f"{SITE}/es/noticias/niño/", True),
+        (f"{BASE}/news/brief/y/", f"{SITE}/news/brief/x/", False),  # names another page
+        ("https://elsewhere.example/news/brief/x/", f"{SITE}/news/brief/x/", False),
+    ],
+)
+def test_a_page_is_its_own_when_its_canonical_is_where_it_was_fetched(page_url, fetched, own):
+    assert is_own_page(page_url, fetched, BASE) is own
