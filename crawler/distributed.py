@@ -68,6 +68,8 @@ from collections import deque
 from typing import Any
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider, DontCloseSpider, DropItem
@@ -75,7 +77,6 @@ from scrapy.settings import Settings
 from scrapy.spiders import Spider
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.misc import load_object
-from scrapy_redis.connection import get_redis_from_settings
 from scrapy_redis.queue import Base as RedisQueueBase
 from scrapy_redis.scheduler import Scheduler as ScrapyRedisScheduler
 from twisted.internet.task import LoopingCall
@@ -127,9 +128,23 @@ class Keys:
         return f"{self.prefix}:stats:{crawl_id}"
 
 
+def client(url: str, outage: float = 60.0) -> redis.Redis:
+    """A client of the Redis at `url` whose every call gives up in bounded time: a Redis that
+    hangs (a stopped process, a network partition) is an outage like one that is gone, found
+    within `outage` (BRIEFS_REDIS_OUTAGE) seconds. (redis-py's own default tries a call up to
+    11 times, each waiting on the socket as long as it is told: minutes, for a hung server.)"""
+    timeout = min(10.0, max(1.0, outage / 4))
+    return redis.Redis.from_url(
+        url,
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout,
+        retry=Retry(ExponentialBackoff(cap=timeout, base=0.1), 1),
+    )
+
+
 def connect(url: str) -> redis.Redis:
     """A client of the Redis at `url`, checked; redis.RedisError when it does not answer."""
-    server = redis.Redis.from_url(url, socket_connect_timeout=10, socket_timeout=30)
+    server = client(url)
     server.ping()
     return server
 
@@ -375,7 +390,7 @@ class RedisScheduler(ScrapyRedisScheduler):
         # Not scrapy-redis's, which pings Redis: a scheduler that cannot be made stops the
         # crawler with a traceback and no finish reason (open() finds out, and says so).
         return cls(
-            server=get_redis_from_settings(settings),
+            server=client(settings["REDIS_URL"], settings.getfloat("BRIEFS_REDIS_OUTAGE", 60.0)),
             persist=settings.getbool("SCHEDULER_PERSIST"),
             queue_key=settings["SCHEDULER_QUEUE_KEY"],
             dupefilter_cls=settings["DUPEFILTER_CLASS"],
@@ -503,6 +518,8 @@ class RedisScheduler(ScrapyRedisScheduler):
         pipe.execute()
 
     def heartbeat(self) -> None:
+        if self.lost:
+            return  # its heartbeat lapses: the other crawlers take its leases back
         try:
             self._beat()
         except redis.RedisError as error:
@@ -797,6 +814,8 @@ class RedisConditionalRequestMiddleware(ConditionalRequestMiddleware):
 
     def validators(self, url: str) -> tuple[str | None, str | None]:
         scheduler = _scheduler(self.crawler)
+        if scheduler.lost:
+            return None, None  # stopping already: no wait on Redis for a page not pushed
         try:
             known = scheduler.server.hget(scheduler.keys.validators, url)
         except redis.RedisError as error:
@@ -835,6 +854,9 @@ class RedisPushPipeline:
 
     async def process_item(self, item: FetchedPage) -> FetchedPage:
         scheduler = _scheduler(self.crawler)
+        if scheduler.lost:
+            # Stopping already: another wait on Redis would only hold up the stop.
+            raise DropItem("not pushed: this crawler gave up on Redis")
         # Compressing a page takes milliseconds: off the reactor, on another core.
         data = await asyncio.to_thread(messages.encode, item, scheduler.crawl_id, CLEANER_VERSION)
         while True:

@@ -290,6 +290,30 @@ def test_a_crawler_killed_and_restarted_loses_nothing_and_stores_nothing_twice(
         assert rows(db, "SELECT COUNT(*) FROM captures WHERE requested_url = ?", url) == [(1,)]
 
 
+def test_a_redis_that_hangs_is_an_outage_given_up_on_in_bounded_time(tmp_path):
+    # A stopped redis-server (or a network partition) accepts connections and never
+    # answers: each call must give up soon, not wait minutes in redis-py's retries.
+    redis_server, url = start_redis(tmp_path)
+    client = redis.Redis.from_url(url)
+    site, generated = fixture_site()
+    try:
+        with site:
+            set_faults(site, generated, slow=0.15)
+            log = tmp_path / "crawler.log"
+            process = crawler(site, url, "-s", "BRIEFS_REDIS_OUTAGE=2", log=log)
+            wait_for(lambda: client.llen(Keys().messages) >= 3)
+            redis_server.send_signal(signal.SIGSTOP)
+            stopped = time.monotonic()
+            code = finish(process, timeout=60)[0]
+            took = time.monotonic() - stopped
+    finally:
+        redis_server.send_signal(signal.SIGCONT)
+        redis_server.kill()
+        redis_server.wait()
+    assert code == 3, log.read_text()[-3000:]
+    assert "stopped answering" in log.read_text() and took < 25
+
+
 def restartable_redis(tmp_path: Path) -> tuple[Path, int, tuple[subprocess.Popen, str]]:
     """A Redis that keeps every write on disk: its folder, its port, the server and its URL
     (`start_redis(folder, port=port, persist=True)` starts it again with what it had)."""
