@@ -6,10 +6,12 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
-# The fields whose change makes a new revision (RECORD.md, `content_hash`).
+# The fields whose change makes a new revision (RECORD.md, `content_hash`); `country_codes`
+# is not one: it follows from `countries`.
 CONTENT_FIELDS = (
     "title",
     "language",
+    "section",
     "countries",
     "published",
     "updated",
@@ -35,7 +37,9 @@ class BriefRecord:
     published: str
     summary: str
     body: str
+    section: str | None = None
     countries: list[str] = field(default_factory=list)
+    country_codes: list[str] = field(default_factory=list)
     updated: str | None = None
     authors: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url, url_query_cleaner
@@ -100,3 +101,43 @@ def is_own_page(page_url: str, fetched_url: str, origin: str) -> bool:
     canonical URL), read on the site whose identity is `origin`, however either of them is
     percent-encoded (a page may write `/niño/` where the crawler asked for `/ni%C3%B1o/`)."""
     return canonicalize_url(page_url) == canonicalize_url(identity_at(fetched_url, origin))
+
+
+# Where briefs live (SITE.md): /news/brief/<slug>/ (older), /news/<slug>/ (2021 on), and in
+# Spanish /es/noticias/noticias-del-dia/<slug>/ and /es/noticias/<slug>/; the legacy
+# /news-briefs/<slug> and /news/briefs/<slug>, which the site redirects to the current one.
+# The other sections under /news/ and /es/noticias/, and their index pages, are not briefs.
+_INDEXES = "feed|page"
+_NEWS_SECTIONS = f"brief|briefs|analysis|investigations|{_INDEXES}"
+_NOTICIAS_SECTIONS = f"noticias-del-dia|analisis|investigaciones|{_INDEXES}"
+_BRIEF_PATH = re.compile(
+    rf"^/(?:news/briefs?/(?!(?:{_INDEXES})/?$)[^/]+"
+    rf"|news/(?!(?:{_NEWS_SECTIONS})/?$)[^/]+"
+    rf"|news-briefs/(?!(?:{_INDEXES})/?$)[^/]+"
+    rf"|es/noticias/noticias-del-dia/(?!(?:{_INDEXES})/?$)[^/]+"
+    rf"|es/noticias/(?!(?:{_NOTICIAS_SECTIONS})/?$)[^/]+)/?$"
+)
+# The index pages of the brief sections (kickers and breadcrumbs link them) and of the
+# sections whose articles are not briefs.
+_BRIEF_INDEX_PATH = re.compile(
+    r"^/(?:news/briefs?|news|es/noticias/noticias-del-dia|es/noticias)/?$"
+)
+_OTHER_SECTION_PATH = re.compile(
+    r"^/(?:es/)?(?:news/analysis|investigations|noticias/analisis|investigaciones)(?:/|$)"
+)
+
+
+def is_brief_path(path: str) -> bool:
+    """Whether a URL path is one a brief lives at."""
+    return bool(_BRIEF_PATH.match(path))
+
+
+def is_brief_index(url: str | None) -> bool:
+    """Whether a URL is the index page of a brief section (/news/brief/, /news/, …)."""
+    return bool(url) and bool(_BRIEF_INDEX_PATH.match(url_path(url)))
+
+
+def is_other_section(url: str | None) -> bool:
+    """Whether a URL is in a section whose articles are not briefs (analysis,
+    investigations), or its index page."""
+    return bool(url) and bool(_OTHER_SECTION_PATH.match(url_path(url)))

@@ -547,6 +547,7 @@ def test_content_hash_is_stable_for_equal_content() -> None:
 CHANGES = {
     "title": "Another headline",
     "language": "es",
+    "section": "Elites and Crime",
     "countries": ["Costa Rica"],
     "published": "2021-03-02T09:02:00+00:00",
     "updated": "2023-03-03T00:00:00+00:00",

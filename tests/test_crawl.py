@@ -19,9 +19,9 @@ from archive_rows import rows
 from gold import gold_view, sample_pages
 from sitegen import BASE, IDENTITY, revise, site_brief, site_specs
 
+from cleaning.urls import is_brief_path
 from crawler.demo import briefs_from_pages
 from crawler.localsite import Fault, LocalSite
-from crawler.spiders.briefs import is_brief_path
 
 REPO = Path(__file__).resolve().parent.parent
 # The live site's pacing is for the live site: a local one answers at once.

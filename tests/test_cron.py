@@ -19,8 +19,8 @@ from sitegen import IDENTITY, revise, site_brief, site_specs
 from terminal import run_in_terminal
 
 import archive
+from cleaning.urls import is_brief_path
 from crawler.localsite import Fault, LocalSite
-from crawler.spiders.briefs import is_brief_path
 
 FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "RETRY_AFTER_DEFAULT=0.2", *IDENTITY]
 SPECS = site_specs(40, seed=11)

@@ -38,12 +38,13 @@ import archive
 from archive import Capture
 from archive.capture import PackedBody
 from cleaning import CLEANER_VERSION, clean
+from cleaning.urls import is_brief_path
 from crawler import distributed, ingest, messages
 from crawler.distributed import Keys
 from crawler.ingest import IngestReport, Writer, WriterBusy
 from crawler.items import FetchedPage
 from crawler.localsite import Fault, LocalSite
-from crawler.spiders.briefs import BriefsSpider, is_brief_path
+from crawler.spiders.briefs import BriefsSpider
 
 if shutil.which("redis-server") is None:
     pytest.skip(

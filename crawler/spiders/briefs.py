@@ -7,7 +7,6 @@ as a FetchedPage item; cleaning and archiving are the pipelines' job.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -35,7 +34,7 @@ import archive
 from archive import Capture, frontier
 from archive.connection import utc_now, utc_now_precise
 from cleaning.dates import to_iso
-from cleaning.urls import strip_tracking, url_path, with_trailing_slash
+from cleaning.urls import is_brief_path, strip_tracking, url_path, with_trailing_slash
 from crawler.archive_failure import from_the_archive
 from crawler.download import HeadersTooLarge
 from crawler.items import FetchedPage, capture_from_response, first_url
@@ -46,21 +45,7 @@ from crawler.signals import entry_point_done
 
 T = TypeVar("T")
 
-# Where briefs live (SITE.md): /news/brief/<slug>/ (older), /news/<slug>/ (2024 on),
-# /es/noticias/<slug>/ (Spanish). /news/<section>/ pages are indexes, not briefs.
-NEWS_SECTIONS = ("brief", "analysis", "investigations", "feed", "page")
-INDEX_PAGES = ("feed", "page")
-_SECTIONS = "|".join(NEWS_SECTIONS)
-_INDEXES = "|".join(INDEX_PAGES)
-BRIEF_PATH = re.compile(
-    rf"^/(?:news/brief/(?!(?:{_INDEXES})/?$)[^/]+|news/(?!(?:{_SECTIONS})/?$)[^/]+"
-    rf"|es/noticias/(?!(?:{_INDEXES})/?$)[^/]+)/?$"
-)
 API_PAGE_SIZE = 100
-
-
-def is_brief_path(path: str) -> bool:
-    return bool(BRIEF_PATH.match(path))
 
 
 class UnreadableIndex(Exception):
