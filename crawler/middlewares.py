@@ -17,7 +17,10 @@ from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.robotstxt import RobotParser
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
+from twisted.internet.defer import Deferred
 
 import archive
 from archive import frontier
@@ -103,7 +106,28 @@ class SameSiteMiddleware:
 
 class RobotsMiddleware(RobotsTxtMiddleware):
     """Scrapy's robots.txt middleware, saying that it was robots.txt (ForbiddenByRobots):
-    other refusals are failures to retry, this one is for good."""
+    other refusals are failures to retry, this one is for good; and obeying robots.txt for
+    every request that waits for it.
+
+    Scrapy 2.19 has each request that arrives while robots.txt is being fetched await the
+    one Deferred of its parser as an asyncio Future, and turning a Deferred into a Future
+    consumes its result (Twisted's Deferred.asFuture): the first request waiting gets the
+    parser, every later one None, which the middleware reads as "no robots.txt, all
+    allowed". Each waiter here gets a Deferred of its own, which passes the result on.
+    """
+
+    async def robot_parser(self, request: Request) -> RobotParser | None:
+        pending = self._parsers.get(urlparse_cached(request).netloc)
+        if not isinstance(pending, Deferred):
+            return await super().robot_parser(request)
+        waiter: Deferred[RobotParser | None] = Deferred()
+
+        def forward(parser: RobotParser | None) -> RobotParser | None:
+            waiter.callback(parser)
+            return parser
+
+        pending.addCallback(forward)
+        return await maybe_deferred_to_future(waiter)
 
     def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
         try:

@@ -280,3 +280,28 @@ def test_max_time_bounds_a_run_and_the_rest_waits(whole_runs):
     assert status == "interrupted" and error.startswith("stopped at --max-time")
     # The rest waits for the next run.
     assert rows(db, "SELECT COUNT(*) FROM frontier WHERE state = 'pending'") == [(12 - done,)]
+
+
+def test_robots_txt_binds_every_request_that_waited_for_it(tmp_path):
+    # The four entry points are asked for at once, before robots.txt is in: each waits for
+    # it. (In Scrapy 2.19 itself, all but the first would then go out unchecked.)
+    built = [site_brief(spec)[0] for spec in SPECS[:4]]
+    forbidden = ["/news/brief/feed/", "/sitemap_index.xml", "/wp-json/", built[0].path]
+    with LocalSite(built) as site:
+        site.set_page(
+            "/robots.txt",
+            "".join(f"Disallow: {path}\n" for path in forbidden)
+            .join(["User-agent: *\n", ""])
+            .encode(),
+            "text/plain",
+        )
+        site.set_fault("/robots.txt", Fault.slow(0.5))
+        result = crawl(site, tmp_path / "a.sqlite")
+        asked = [request.path for request in site.requests]
+    assert "Traceback" not in result.stderr
+    assert not [path for path in asked if path.startswith(tuple(forbidden))]
+    # The listing, allowed, still gives its (English) briefs, the forbidden one excepted.
+    listed = [b.path for b in built[1:] if b.language == "en"]
+    assert listed and sorted(path for path in asked if path in {b.path for b in built}) == sorted(
+        listed
+    )
