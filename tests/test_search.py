@@ -300,12 +300,26 @@ def readme_queries() -> dict[str, str]:
     return dict(re.findall(r"\n#### ([^\n]+)\n.*?```sql\n(.*?)```", section, re.S))
 
 
-def test_readme_has_the_five_analyst_queries():
-    assert len(readme_queries()) == 5
+def test_readme_has_the_six_analyst_queries():
+    assert len(readme_queries()) == 6
+
+
+# The Spanish edition of SAMPLE[1].
+MEXICO_ES = brief(
+    "mexico-purga-a-la-policia-estatal",
+    title="México purga a la policía estatal",
+    language="es",
+    published="2021-03-01T10:00:00+00:00",
+    section="México",
+    countries=["México"],
+    country_codes=["MX"],
+    body="Cientos de policías fueron destituidos en Jalisco.",
+)
 
 
 def analyst_archive(tmp_path: Path):
-    db = build_archive(tmp_path / "a.sqlite", SAMPLE[:3], at="2026-01-01T00:00:00+00:00")
+    first = [*SAMPLE[:3], MEXICO_ES]
+    db = build_archive(tmp_path / "a.sqlite", first, at="2026-01-01T00:00:00+00:00")
     run_id = archive.start_run(db, SITE, {})
     edited = replace(SAMPLE[1], body="Hundreds of officers were dismissed. Update: more.")
     later = "2026-02-01T00:00:00+00:00"
@@ -318,9 +332,19 @@ def analyst_archive(tmp_path: Path):
 def test_readme_analyst_queries_run_and_answer(tmp_path):
     db = analyst_archive(tmp_path)
     answers = {title: db.execute(sql).fetchall() for title, sql in readme_queries().items()}
-    per_year, by_author, timeline, last_crawl, fts = answers.values()
-    assert ("Mexico", "2020", 1) in per_year and ("Mexico", "2021", 1) in per_year
-    assert ("Perú", "2019", 1) in per_year and len(per_year) == 5
+    per_year, per_section, by_author, timeline, last_crawl, fts = answers.values()
+    # Counted by code: both editions of the Mexico brief in one row, named both ways.
+    names = {row[0]: set(row[1].split(",")) for row in per_year}
+    assert names["MX"] == {"Mexico", "México"} and names["PE"] == {"Perú"}
+    counts = [(code, year, briefs) for code, _, year, briefs in per_year]
+    assert counts == [("CO", "2022", 1), ("MX", "2020", 1), ("MX", "2021", 2),
+                      ("PE", "2019", 1), ("PG", "2020", 1)]  # fmt: skip
+    sections = [(row[0], set(row[1].split(",")), row[2]) for row in per_section]
+    assert sections == [
+        ("MX", {"Mexico", "México"}, 2),
+        ("Drug Trafficking", {"Drug Trafficking"}, 1),
+        ("PE", {"Perú"}, 1),
+    ]
     assert [row[-1] for row in by_author] == [SAMPLE[1].url, SAMPLE[2].url]
     assert timeline == [("2019-05", 1), ("2020-07", 1)]
     changed = {(row[0], row[1]) for row in last_crawl}
