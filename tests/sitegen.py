@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
+from cleaning.countries import country_code
 from crawler.localsite import SiteBrief
 
 BASE = "https://insightcrime.org"
@@ -851,7 +852,9 @@ def generate_brief(spec: BriefSpec, base: str = BASE, theme: str = "default") ->
         "kind": "brief",
         "language": lang,
         "summary": summary,
+        "section": spec.countries[0] if spec.countries else None,
         "countries": list(spec.countries),
+        "country_codes": [country_code(name) for name in spec.countries],
         "published": published.date().isoformat(),
         "updated": updated.date().isoformat() if updated else None,
         "authors": list(spec.authors),

@@ -23,6 +23,8 @@ from sitegen import (
     site_specs,
 )
 
+from cleaning.countries import country_code
+
 DATA = Path(__file__).parent / "data"
 
 # The block layout of each sample page; texts come from its gold record, in order.
@@ -116,13 +118,16 @@ def read_page(page: bytes) -> dict:
     updated = doc.xpath('//time[@class="updated"]/@datetime')
     own = doc.get("lang")[:2]
     translation = doc.xpath(f'//link[@rel="alternate" and @hreflang!="{own}"]/@href')
+    countries = [text_of(a) for a in doc.xpath('//a[@rel="category tag"]')]
     return {
         "url": doc.xpath('//link[@rel="canonical"]/@href')[0],
         "title": text_of(doc.xpath("//h1")[0]),
         "kind": "brief",
         "language": own,
         "summary": meta("og:description") or blocks[0].split(". ")[0].rstrip(".") + ".",
-        "countries": [text_of(a) for a in doc.xpath('//a[@rel="category tag"]')],
+        "section": countries[0] if countries else None,
+        "countries": countries,
+        "country_codes": [country_code(name) for name in countries],
         "published": doc.xpath('//time[@class="entry-date published"]/@datetime')[0][:10],
         "updated": updated[0][:10] if updated else None,
         "authors": [text_of(a) for a in doc.xpath('//span[@class="byline"]//a')],
