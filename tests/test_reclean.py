@@ -216,18 +216,6 @@ def reclean_command(db) -> subprocess.CompletedProcess:
     )
 
 
-# RECORD.md's new fields on the sample pages (site-reference gold): section, country_codes.
-NEW_FIELDS = {
-    "costa-rica-probes-jalisco-cartel-routes-59": ("Costa Rica", ["CR", "PA"]),
-    "costa-rica-probes-ms13-routes-58": ("Costa Rica", ["CR"]),
-    "es-paraguay-autoridades-extraditaron-a-miembros-de-pcc-20001": ("Paraguay", ["PY"]),
-    "haiti-targets-ms13-network-43": ("Haiti", ["HT", "PE"]),
-    "mexico-probes-ms13-leaders-57": ("Mexico", ["MX"]),
-    "panama-probes-shining-path-routes-53": ("Panama", ["PA", "EC"]),
-    "peru-russia-agree-to-cooperate-against-organized-crime": ("Peru", ["PE"]),
-}
-
-
 def v5_archive(path, pages: list[tuple[str, bytes, dict]]) -> None:
     """An archive as the release before section and country_codes left it (schema version
     5): each page stored raw with the record of that release (no section, no codes, its
@@ -286,7 +274,7 @@ def test_an_archive_of_the_release_before_migrates_and_reclean_fills_the_new_fie
     assert db.execute("PRAGMA foreign_key_check").fetchall() == []
     assert count(db, "SELECT COUNT(*) FROM captures") == 7
     for name, _, gold in pages:
-        section, codes = NEW_FIELDS[name]
+        section, codes = gold["section"], gold["country_codes"]
         row = db.execute(
             "SELECT section, countries, country_codes, authors, revision, cleaner_version"
             " FROM briefs WHERE url = ?",
