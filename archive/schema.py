@@ -222,7 +222,10 @@ MIGRATIONS: list[str] = [
     # table cannot gain a column, so the index is made anew and rebuilt from `briefs`.
     # `brief_countries` gains each name's code (the same position in `country_codes`);
     # `brief_sections` is one row per brief with a section, with its code when the section is
-    # one of the brief's countries.
+    # one of the brief's countries. A page the cleaner before found no brief signal on (a
+    # News brief at /news/<slug>/ says NEWS, not BRIEF) was skipped for good, its body not
+    # kept: its frontier entry is pending again, so that the next crawl asks for it (a
+    # listing, or a page robots.txt forbids, stays skipped).
     """
     DROP TRIGGER briefs_fts_insert;
     DROP TRIGGER briefs_fts_delete;
@@ -273,6 +276,10 @@ MIGRATIONS: list[str] = [
             briefs.title AS title, briefs.published AS published, briefs.year AS year,
             briefs.language AS language
         FROM briefs WHERE briefs.section IS NOT NULL;
+    UPDATE frontier SET state = 'pending' WHERE state = 'skipped' AND url IN (
+        SELECT c.requested_url FROM captures AS c
+        WHERE c.outcome = 'skipped' AND c.error LIKE 'not_a_brief: no brief signal%'
+            AND c.id = (SELECT MAX(id) FROM captures WHERE requested_url = c.requested_url));
     """,
 ]
 

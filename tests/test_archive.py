@@ -456,3 +456,36 @@ def test_migration_6_adds_section_and_country_codes_and_keeps_every_row(tmp_path
     # And the archive takes records with the new fields.
     archive.store_capture(db, make_capture(), make_record())
     assert [hit.url for hit in archive.search(db, "sentence", country="PE")] == [make_record().url]
+
+
+def test_migration_6_asks_again_for_pages_the_cleaner_before_found_no_brief_in(tmp_path):
+    path = tmp_path / "v5.sqlite"
+    v5_archive(path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    skipped = {
+        # A News brief the cleaner before did not recognise (its kicker says NEWS).
+        "/news/news-brief/": "not_a_brief: no brief signal (JSON-LD section, category class,"
+        " kicker, breadcrumb)",
+        "/news/a-listing/": "not_a_brief: a listing: 12 articles and no main one",
+        "/news/forbidden/": "robots: forbidden by robots.txt",
+    }
+    for number, (page, error) in enumerate(skipped.items()):
+        url = "https://insightcrime.org" + page
+        conn.execute(
+            "INSERT INTO captures (requested_url, fetched_at, outcome, error)"
+            " VALUES (?, '2020-01-01', 'skipped', ?)",
+            [url, error],
+        )
+        conn.execute(
+            "INSERT INTO frontier (url, state, seq, updated_at) VALUES (?, 'skipped', ?, '2020')",
+            [url, number + 1],
+        )
+    conn.close()
+    db = archive.connect(path)
+    states = dict(db.execute("SELECT url, state FROM frontier").fetchall())
+    assert states == {
+        "https://insightcrime.org/news/news-brief/": "pending",
+        "https://insightcrime.org/news/a-listing/": "skipped",
+        "https://insightcrime.org/news/forbidden/": "skipped",
+    }
+    assert archive.frontier.next_pending(db, 0).url == "https://insightcrime.org/news/news-brief/"
