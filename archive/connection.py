@@ -79,7 +79,7 @@ def _open_reader(path: Path) -> sqlite3.Connection:
             raise ArchiveError(
                 f"{path} has schema version {version}, this briefs reads {SCHEMA_VERSION}"
                 + (
-                    ": run `briefs crawl` on it once to upgrade"
+                    ": run `briefs reclean` (or `briefs crawl`) on it once to upgrade"
                     if version < SCHEMA_VERSION
                     else ": upgrade briefs"
                 )

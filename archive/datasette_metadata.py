@@ -25,10 +25,14 @@ RECORD_COLUMNS = {
     "title": "The headline, as on the page",
     "kind": '"brief"',
     "language": '"en" or "es"',
-    "countries": "The countries of the meta line, as written there (JSON list)",
+    "section": "The category the meta line shows (a country, region, theme or group); null"
+    " when none",
+    "countries": "The countries the brief is filed under, as the page names them (JSON list)",
+    "country_codes": "The ISO 3166-1 alpha-2 code of each of countries, same order: equal in"
+    " both editions (JSON list)",
     "published": "ISO 8601, UTC",
     "updated": "ISO 8601 of the last revision the page declares; null when none",
-    "authors": "The people of the byline, in order (JSON list)",
+    "authors": "The byline's names as printed, people or an organization (JSON list)",
     "tags": "The tag links of the entry footer (JSON list)",
     "summary": "The page's description, else the body's first sentence",
     "body": "The article text, blocks separated by a blank line (hidden from the table view)",
@@ -56,7 +60,8 @@ def metadata(db_path: str | Path, sites: list[str] | None = None) -> dict:
             "The news briefs of "
             + (", ".join(sites) or "the crawled site")
             + ", their revisions and the raw pages they came from. Search the briefs table;"
-            " facet by country, author, tag, language or year."
+            " facet by country (its ISO code, the same in both editions), section, author,"
+            " tag, language or year."
         ),
         "source": ", ".join(sites) or None,
         "source_url": sites[0] if len(sites) == 1 else None,
@@ -72,7 +77,8 @@ def metadata(db_path: str | Path, sites: list[str] | None = None) -> dict:
                         "fts_table": "briefs_fts",
                         "fts_pk": "rowid",
                         "facets": [
-                            {"array": "countries"},
+                            {"array": "country_codes"},
+                            "section",
                             {"array": "authors"},
                             {"array": "tags"},
                             "language",
@@ -85,7 +91,8 @@ def metadata(db_path: str | Path, sites: list[str] | None = None) -> dict:
                             "url": "The brief",
                             "revision": "1, 2, … in the order the crawls saw them",
                             "content_hash": "SHA-256 of the content fields",
-                            "record": "The whole record, JSON (hidden from the table view)",
+                            "record": "The whole record, JSON: its content fields and"
+                            " country_codes (hidden from the table view)",
                             "capture_id": "The capture that first showed this content",
                             "seen_at": "When that capture was fetched",
                         },
@@ -114,8 +121,27 @@ def metadata(db_path: str | Path, sites: list[str] | None = None) -> dict:
                         "sort_desc": "id",
                     },
                     "brief_countries": {
-                        "description": list_view.format(what="country", column="countries"),
-                        "facets": ["name"],
+                        "description": "One row per country of a brief: (url, name,"
+                        " country_code), from the JSON lists in briefs.countries and"
+                        " briefs.country_codes; GROUP BY country_code counts both editions"
+                        " together",
+                        "columns": {
+                            "name": "The country as the page names it (Mexico, México)",
+                            "country_code": "Its ISO 3166-1 alpha-2 code (MX); null on a brief"
+                            " not re-cleaned since the archive gained codes",
+                        },
+                        "facets": ["country_code", "name"],
+                    },
+                    "brief_sections": {
+                        "description": "One row per brief with a section (the category its"
+                        " meta line shows)",
+                        "columns": {
+                            "section": "As the meta line's link reads (Peru, Elites and Crime)",
+                            "country_code": "The section's ISO code when it is one of the"
+                            " brief's countries, else null",
+                        },
+                        "sort_desc": "published",
+                        "facets": ["section", "language", "year"],
                     },
                     "brief_authors": {
                         "description": list_view.format(what="author", column="authors"),

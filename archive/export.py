@@ -82,9 +82,10 @@ def write_csv(
 ) -> int:
     """RFC 4180 CSV: a header row of RECORD.md's field names, then one row per brief.
 
-    List and object fields (countries, authors, tags, related, translations) are JSON text
-    (`["Mexico","Peru"]`), a null `updated` is an empty cell; lines end in CRLF, fields with
-    a comma, quote or line break are quoted. `out` should be opened with newline="".
+    List and object fields (countries, country_codes, authors, tags, related, translations)
+    are JSON text (`["Mexico","Peru"]`), a null `section` or `updated` is an empty cell; lines
+    end in CRLF, fields with a comma, quote or line break are quoted. `out` should be opened
+    with newline="".
     """
     where, params = since_clause(since)
     writer = csv.writer(out, lineterminator="\r\n")

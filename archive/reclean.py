@@ -20,7 +20,13 @@ import sqlite_utils
 
 from archive.capture import charset_of, decompress_body
 from archive.connection import transaction
-from archive.store import Outcome, apply_record, older_than_current, outcome_of
+from archive.store import (
+    Outcome,
+    apply_record,
+    older_than_current,
+    outcome_of,
+    refresh_derived,
+)
 from cleaning.errors import CleaningError
 from cleaning.record import BriefRecord
 from cleaning.urls import is_own_page
@@ -147,6 +153,7 @@ def _apply(
                 "UPDATE briefs SET cleaner_version = ? WHERE url = ?",
                 [cleaner_version, record.url],
             )
+            refresh_derived(db, record)
         else:
             apply_record(
                 db, record, outcome, capture_id, fetched_at, cleaner_version, made_by="reclean"

@@ -214,6 +214,73 @@ MIGRATIONS: list[str] = [
     ALTER TABLE runs ADD COLUMN alias INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE runs ADD COLUMN stale INTEGER NOT NULL DEFAULT 0;
     """,
+    # 6: the record's `section` (the meta line's category) and `country_codes` (ISO 3166-1
+    # alpha-2 of each of `countries`, in its order), so that counts join across editions
+    # ("Mexico" and "México" are both MX). Briefs archived before have NULL and '[]' until
+    # `briefs reclean` derives them from their stored pages. The codes are indexed for
+    # search (`--country` filters on them, an index lookup as the name filters are); an FTS5
+    # table cannot gain a column, so the index is made anew and rebuilt from `briefs`.
+    # `brief_countries` gains each name's code (the same position in `country_codes`);
+    # `brief_sections` is one row per brief with a section, with its code when the section is
+    # one of the brief's countries. A page the cleaner before found no brief signal on (a
+    # News brief at /news/<slug>/ says NEWS, not BRIEF) was skipped for good, its body not
+    # kept: its frontier entry is pending again, so that the next crawl asks for it (a
+    # listing, or a page robots.txt forbids, stays skipped).
+    """
+    DROP TRIGGER briefs_fts_insert;
+    DROP TRIGGER briefs_fts_delete;
+    DROP TRIGGER briefs_fts_update;
+    DROP TABLE briefs_fts;
+    ALTER TABLE briefs ADD COLUMN section TEXT;
+    ALTER TABLE briefs ADD COLUMN country_codes TEXT NOT NULL DEFAULT '[]';
+    CREATE VIRTUAL TABLE briefs_fts USING fts5(
+        title, summary, body, countries, authors, tags, country_codes,
+        content='briefs', content_rowid='rowid',
+        tokenize='unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER briefs_fts_insert AFTER INSERT ON briefs BEGIN
+        INSERT INTO briefs_fts (rowid, title, summary, body, countries, authors, tags,
+                                country_codes)
+        VALUES (new.rowid, new.title, new.summary, new.body, new.countries, new.authors,
+                new.tags, new.country_codes);
+    END;
+    CREATE TRIGGER briefs_fts_delete AFTER DELETE ON briefs BEGIN
+        INSERT INTO briefs_fts (briefs_fts, rowid, title, summary, body, countries, authors,
+                                tags, country_codes)
+        VALUES ('delete', old.rowid, old.title, old.summary, old.body, old.countries,
+                old.authors, old.tags, old.country_codes);
+    END;
+    CREATE TRIGGER briefs_fts_update
+    AFTER UPDATE OF title, summary, body, countries, authors, tags, country_codes ON briefs
+    BEGIN
+        INSERT INTO briefs_fts (briefs_fts, rowid, title, summary, body, countries, authors,
+                                tags, country_codes)
+        VALUES ('delete', old.rowid, old.title, old.summary, old.body, old.countries,
+                old.authors, old.tags, old.country_codes);
+        INSERT INTO briefs_fts (rowid, title, summary, body, countries, authors, tags,
+                                country_codes)
+        VALUES (new.rowid, new.title, new.summary, new.body, new.countries, new.authors,
+                new.tags, new.country_codes);
+    END;
+    INSERT INTO briefs_fts (briefs_fts) VALUES ('rebuild');
+    DROP VIEW brief_countries;
+    CREATE VIEW brief_countries AS
+        SELECT briefs.url AS url, country.value AS name,
+            json_extract(briefs.country_codes, '$[' || country.key || ']') AS country_code
+        FROM briefs, json_each(briefs.countries) AS country;
+    CREATE VIEW brief_sections AS
+        SELECT briefs.url AS url, briefs.section AS section,
+            (SELECT json_extract(briefs.country_codes, '$[' || country.key || ']')
+             FROM json_each(briefs.countries) AS country
+             WHERE country.value = briefs.section LIMIT 1) AS country_code,
+            briefs.title AS title, briefs.published AS published, briefs.year AS year,
+            briefs.language AS language
+        FROM briefs WHERE briefs.section IS NOT NULL;
+    UPDATE frontier SET state = 'pending' WHERE state = 'skipped' AND url IN (
+        SELECT c.requested_url FROM captures AS c
+        WHERE c.outcome = 'skipped' AND c.error LIKE 'not_a_brief: no brief signal%'
+            AND c.id = (SELECT MAX(id) FROM captures WHERE requested_url = c.requested_url));
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -225,7 +292,9 @@ RECORD_FIELDS = (
     "title",
     "kind",
     "language",
+    "section",
     "countries",
+    "country_codes",
     "published",
     "updated",
     "authors",
@@ -239,7 +308,9 @@ RECORD_FIELDS = (
     "first_seen",
     "last_seen",
 )
-JSON_FIELDS = frozenset({"countries", "authors", "tags", "related", "translations"})
+JSON_FIELDS = frozenset(
+    {"countries", "country_codes", "authors", "tags", "related", "translations"}
+)
 # The fields a record carries itself; the rest are kept by the archive.
 CONTENT_COLUMNS = RECORD_FIELDS[: RECORD_FIELDS.index("content_hash") + 1]
 

@@ -17,13 +17,28 @@ import sqlite_utils
 
 from archive.connection import ArchiveError
 from archive.snapshots import parse_since
+from cleaning.countries import resolve_country
 
 # bm25 weights of title, summary and body: a word in the headline says more than one deep in
 # the text.
 TEXT_COLUMNS = ("title", "summary", "body")
 WEIGHTS = (10.0, 4.0, 1.0)
 # Indexed only so that filters on them are index lookups; they weigh nothing in the rank.
-FILTER_COLUMNS = ("countries", "authors", "tags")
+# (In the index's order, after the text columns.)
+FILTER_COLUMNS = ("countries", "authors", "tags", "country_codes")
+# The row columns a hit is made of, after its rowid.
+_HIT_COLUMNS = (
+    "url",
+    "title",
+    "published",
+    "language",
+    "section",
+    "countries",
+    "country_codes",
+    "authors",
+    "tags",
+)
+_LIST_COLUMNS = frozenset({"countries", "country_codes", "authors", "tags"})
 SNIPPET_TOKENS = 24
 # The most candidates read, or rowids bound as parameters, at a time: so that a limit of any
 # size stays within what SQLite takes (a C int of rows, its limit on parameters).
@@ -41,7 +56,9 @@ class Hit:
     title: str
     published: str
     language: str
+    section: str | None
     countries: list[str]
+    country_codes: list[str]
     authors: list[str]
     tags: list[str]
     snippet: str
@@ -54,7 +71,9 @@ class Hit:
             "title": self.title,
             "published": self.published,
             "language": self.language,
+            "section": self.section,
             "countries": self.countries,
+            "country_codes": self.country_codes,
             "authors": self.authors,
             "tags": self.tags,
             "snippet": self.snippet,
@@ -78,22 +97,27 @@ def search(
     """The briefs matching `query` in their title, summary or body, best first (bm25), with a
     snippet around the match.
 
-    `country`, `author` and `tag` are whole names as the page writes them, compared without
-    regard to case or diacritics (`peru` keeps the briefs of "Peru" and of "Perú").
-    `since` and `until` bound `published`; a date is a whole day (`until="2021-12-31"`
-    keeps that day).
+    `country` is a country's ISO 3166-1 alpha-2 code in any case ("mx") or its name in
+    English or Spanish ("Mexico", "méxico"), and keeps the briefs filed under it in either
+    edition (by `country_codes`); SearchQueryError if it names no country (`country_filter`).
+    `author` and `tag` are whole names as the page writes them, compared without regard to
+    case or diacritics. `since` and `until` bound `published`; a date is a whole day
+    (`until="2021-12-31"` keeps that day).
     """
     check_query(query)
     if limit < 1:
         raise SearchQueryError("the limit must be at least 1")
     scoped = f"{{{' '.join(TEXT_COLUMNS)}}} : ({query})"
-    # Each name filter is a phrase in its own column of the index, so the index intersects
-    # them with the query before anything is ranked; an exact test of the names follows.
+    # Each filter is a phrase in its own column of the index, so the index intersects them
+    # with the query before anything is ranked; an exact test of the lists follows (a
+    # phrase also matches a name inside a longer one).
     wanted = {
         column: _fold(value)
-        for column, value in (("countries", country), ("authors", author), ("tags", tag))
+        for column, value in (("authors", author), ("tags", tag))
         if value is not None
     }
+    if country is not None:
+        wanted["country_codes"] = _fold(country_filter(country))
     match = scoped + "".join(
         f' AND {column} : "{name.replace(chr(34), chr(34) * 2)}"' for column, name in wanted.items()
     )
@@ -120,6 +144,18 @@ def search(
     except sqlite3.DatabaseError as error:
         raise ArchiveError(f"cannot search the archive: {error}") from error
     return [replace(hit, snippet=snippets.get(hit.rowid, "")) for hit in hits]
+
+
+def country_filter(value: str) -> str:
+    """The ISO 3166-1 alpha-2 code `value` names (a code in any case, or a country's name in
+    English or Spanish); SearchQueryError, saying what is accepted, if it names none."""
+    code = resolve_country(value)
+    if code is None:
+        raise SearchQueryError(
+            f"no country is called {value!r}; give a country's name in English or Spanish"
+            " (Mexico, México) or its ISO 3166-1 alpha-2 code (MX)"
+        )
+    return code
 
 
 def _row_checks(
@@ -152,7 +188,7 @@ def _exact(
     checks."""
     scores = dict(batch)
     rows = db.execute(
-        "SELECT rowid, url, title, published, language, countries, authors, tags FROM briefs"
+        f"SELECT rowid, {', '.join(_HIT_COLUMNS)} FROM briefs"
         f" WHERE rowid IN ({', '.join('?' * len(batch))})",
         list(scores),
     ).fetchall()
@@ -160,24 +196,16 @@ def _exact(
     hits = []
     for rowid, score in batch:
         row = by_rowid.get(rowid)
-        if row is None or not all(check(row[4], row[3]) for check in checks):
+        if row is None:
             continue
-        lists = dict(zip(FILTER_COLUMNS, map(json.loads, row[5:8]), strict=True))
-        if all(name in map(_fold, lists[column]) for column, name in wanted.items()):
-            hits.append(
-                Hit(
-                    url=row[1],
-                    title=row[2],
-                    published=row[3],
-                    language=row[4],
-                    countries=lists["countries"],
-                    authors=lists["authors"],
-                    tags=lists["tags"],
-                    snippet="",
-                    score=round(score, 6),
-                    rowid=rowid,
-                )
-            )
+        fields = {
+            name: json.loads(value) if name in _LIST_COLUMNS else value
+            for name, value in zip(_HIT_COLUMNS, row[1:], strict=True)
+        }
+        if not all(check(fields["language"], fields["published"]) for check in checks):
+            continue
+        if all(name in map(_fold, fields[column]) for column, name in wanted.items()):
+            hits.append(Hit(**fields, snippet="", score=round(score, 6), rowid=rowid))
     return hits
 
 

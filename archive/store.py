@@ -380,6 +380,7 @@ def apply_record(
             "UPDATE briefs SET last_seen = MAX(last_seen, ?), capture_id = ? WHERE url = ?",
             [seen_at, capture_id, record.url],
         )
+        refresh_derived(db, record)
         return
     fields = _brief_columns(record)
     if outcome is Outcome.NEW:
@@ -409,13 +410,32 @@ def apply_record(
             record.url,
             revision,
             record.content_hash,
-            canonical_json(record.content()),
+            _revision_record(record),
             cleaner_version,
             capture_id,
             seen_at,
             made_by,
         ],
     )
+
+
+def refresh_derived(db: sqlite_utils.Database, record: BriefRecord) -> None:
+    """Give the brief of `record`, whose content it equals, the fields derived from that
+    content (`country_codes`): a cleaner that knows more codes changes them without a new
+    revision. Written only when they differ, so that an unchanged page costs the full-text
+    index nothing."""
+    codes = canonical_json(record.country_codes)
+    db.execute(
+        "UPDATE briefs SET country_codes = ? WHERE url = ? AND country_codes IS NOT ?",
+        [codes, record.url, codes],
+    )
+
+
+def _revision_record(record: BriefRecord) -> str:
+    """The JSON a revision keeps of `record`: its content fields and `country_codes`, which
+    is derived from them (so not in the hash) but is what the revision's countries were
+    counted by."""
+    return canonical_json({**record.content(), "country_codes": record.country_codes})
 
 
 def _brief_columns(record: BriefRecord) -> dict[str, object]:

@@ -38,6 +38,7 @@ sys.path.insert(0, str(REPO))
 
 import archive  # noqa: E402
 from archive.search import search  # noqa: E402
+from cleaning.countries import country_code  # noqa: E402
 from cleaning.record import BriefRecord, canonical_json  # noqa: E402
 
 SITE = "https://insightcrime.org"
@@ -155,7 +156,10 @@ def brief_records(count: int, seed: int = 5):
             published=published.isoformat(timespec="seconds"),
             summary=paragraphs[0].split(". ")[0] + ".",
             body=body,
+            # Most briefs are filed first under a country, the others under a theme.
+            section=countries[0] if rng.random() < 0.7 else rng.choice(TAGS),
             countries=countries,
+            country_codes=[country_code(name) for name in countries],
             authors=rng.sample(authors, rng.choice([0, 1, 1, 1, 2, 2, 3])),
             tags=rng.sample(TAGS, rng.randint(0, 4)),
         )
@@ -302,7 +306,8 @@ def main() -> None:
     args = parser.parse_args()
 
     args.dir.mkdir(parents=True, exist_ok=True)
-    path = args.dir / f"archive-{args.briefs}.sqlite"
+    # One per schema version: an archive built by an earlier release is not measured.
+    path = args.dir / f"archive-{args.briefs}-v{archive.SCHEMA_VERSION}.sqlite"
     if args.rebuild or not path.exists():
         seconds = build(path, args.briefs)
         print(f"built {path} ({args.briefs:,} briefs) in {seconds:.1f} s")

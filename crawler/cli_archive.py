@@ -19,7 +19,7 @@ from tabulate import tabulate
 import archive
 from archive.connection import NotAnArchive
 from archive.export import count_records, write_csv, write_jsonl
-from archive.search import SearchQueryError, check_query, search
+from archive.search import SearchQueryError, check_query, country_filter, search
 from archive.snapshots import (
     TargetExists,
     TargetRefused,
@@ -244,10 +244,25 @@ def runs(db: str, limit: int, fmt: str) -> None:
     click.echo(tabulate([[run[c] for c in columns] for run in latest], headers=columns))
 
 
+def check_country(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """--country as the code it names; a usage error (exit 2) if it names no country."""
+    if value is None:
+        return None
+    try:
+        return country_filter(value)
+    except SearchQueryError as error:
+        raise click.BadParameter(str(error)) from None
+
+
 @main.command("search")
 @click.argument("query")
 @db_option
-@click.option("--country", help="Only briefs about this country (a whole name, any case).")
+@click.option(
+    "--country",
+    callback=check_country,
+    help="Only briefs filed under this country, in either language: its name in English or "
+    "Spanish (Mexico, México) or its ISO code (MX).",
+)
 @click.option("--author", help="Only briefs by this author.")
 @click.option("--tag", help="Only briefs with this tag.")
 @click.option(
@@ -282,8 +297,9 @@ def search_command(
     QUERY is SQLite FTS5 syntax: words (all must appear), "a phrase", OR, NOT, NEAR(a b),
     prefix*, title:word. Case and accents do not matter: peru finds Perú.
 
-    Exit status: 0 (whether or not a brief matches); 2 wrong usage (a malformed query, no
-    archive at --db, a file that is not a briefs archive); 3 the archive cannot be read.
+    Exit status: 0 (whether or not a brief matches); 2 wrong usage (a malformed query, a
+    --country that names no country, no archive at --db, a file that is not a briefs
+    archive); 3 the archive cannot be read.
     """
     try:
         check_query(query)
@@ -312,7 +328,17 @@ def search_command(
     elif fmt == "csv":
         # RFC 4180 line ends; standard output translates no "\n" on the systems briefs runs on.
         writer = csv.writer(sys.stdout, lineterminator="\r\n")
-        fields = ["url", "title", "published", "language", "countries", "authors", "tags"]
+        fields = [
+            "url",
+            "title",
+            "published",
+            "language",
+            "section",
+            "countries",
+            "country_codes",
+            "authors",
+            "tags",
+        ]
         writer.writerow([*fields, "snippet", "score"])
         for hit in hits:
             row = hit.as_dict()

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from archive.capture import Capture, PackedBody, decompress_body
-from cleaning.record import BriefRecord
+from cleaning.record import CONTENT_FIELDS, BriefRecord, canonical_json
 from crawler.items import FetchedPage, first_url
 
 FORMAT = 1
@@ -99,6 +99,17 @@ def encode(page: FetchedPage, crawl: str, cleaner_version: str) -> bytes:
     return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def _hash_as_sent(record: BriefRecord, sent: dict[str, Any]) -> str:
+    """The content_hash of `record` over the content fields its sender knew: a crawler of an
+    earlier release (a message waiting in Redis across an upgrade) sends no `section` and
+    hashed without it. Its record is stored with the new fields empty, under its own
+    cleaner version, until `briefs reclean` derives them."""
+    if all(name in sent for name in CONTENT_FIELDS):
+        return record.content_hash
+    known = {name: value for name, value in record.content().items() if name in sent}
+    return hashlib.sha256(canonical_json(known).encode("utf-8")).hexdigest()
+
+
 def decode(data: bytes) -> Message | LastmodNote:
     """The message in `data`; ValueError when it is not one this release can read."""
     try:
@@ -130,7 +141,7 @@ def decode(data: bytes) -> Message | LastmodNote:
             fields = dict(message["record"])
             declared = fields.pop("content_hash", None)
             record = BriefRecord(**fields)
-            if declared is not None and declared != record.content_hash:
+            if declared is not None and declared != _hash_as_sent(record, fields):
                 raise ValueError("the record does not match its content_hash")
         return Message(
             id=message["id"],

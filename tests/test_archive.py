@@ -26,7 +26,9 @@ def make_record(**changes: object) -> BriefRecord:
         published="2021-02-08T02:27:00+00:00",
         summary="First sentence.",
         body="First sentence.\n\nSecond paragraph.",
+        section="Prisons",
         countries=["Perú"],
+        country_codes=["PE"],
         authors=["Ana"],
         tags=["Prisons"],
         related=[
@@ -254,6 +256,7 @@ def test_export_jsonl_gives_record_fields(db):
     record = json.loads(out.getvalue())
     assert list(record) == list(archive.schema.RECORD_FIELDS)
     assert record["countries"] == ["Perú"] and record["related"][0]["section"] == "PERU"
+    assert record["section"] == "Prisons" and record["country_codes"] == ["PE"]
     assert record["content_hash"] == make_record().content_hash
     assert record["revision"] == 1 and record["kind"] == "brief"
 
@@ -363,3 +366,126 @@ def test_migration_5_remakes_captures_keeping_every_row_and_reference(tmp_path):
         db.execute(
             "INSERT INTO captures (requested_url, fetched_at, outcome) VALUES ('w', 'x', 'alias')"
         )
+
+
+def test_every_write_of_a_record_stores_section_and_country_codes(db):
+    archive.store_capture(db, make_capture(), make_record())
+    moved = make_record(section="Peru", countries=["Perú", "Chile"], country_codes=["PE", "CL"])
+    archive.store_capture(db, make_capture(at="2026-02-01T00:00:00+00:00"), moved)
+    assert db.execute("SELECT section, countries, country_codes FROM briefs").fetchone() == (
+        "Peru",
+        '["Perú","Chile"]',
+        '["PE","CL"]',
+    )
+    # Each revision keeps the whole record it was: the section (a content field: a new
+    # section is a new revision) and the codes its countries had.
+    records = [
+        json.loads(record)
+        for (record,) in db.execute("SELECT record FROM revisions ORDER BY revision")
+    ]
+    assert [(r["section"], r["countries"], r["country_codes"]) for r in records] == [
+        ("Prisons", ["Perú"], ["PE"]),
+        ("Peru", ["Perú", "Chile"], ["PE", "CL"]),
+    ]
+    unsectioned = replace(moved, section=None)
+    later = make_capture(at="2026-03-01T00:00:00+00:00")
+    assert archive.store_capture(db, later, unsectioned) is Outcome.CHANGED
+    assert db.execute("SELECT section, revision FROM briefs").fetchone() == (None, 3)
+
+
+def test_codes_a_cleaner_gives_anew_for_the_same_content_need_no_revision(db):
+    archive.store_capture(db, make_capture(), make_record(country_codes=[]))
+    # The same content (country_codes is not in the hash), codes a newer gazetteer knows.
+    later = make_capture(at="2026-02-01T00:00:00+00:00")
+    assert archive.store_capture(db, later, make_record()) is Outcome.UNCHANGED
+    assert db.execute("SELECT country_codes, revision FROM briefs").fetchone() == ('["PE"]', 1)
+    assert count(db, "revisions") == 1
+    assert db.execute(
+        "SELECT country_code FROM brief_countries WHERE name = 'Perú'"
+    ).fetchone() == ("PE",)
+
+
+def v5_archive(path) -> None:
+    """An archive as the release before section and country_codes left it: schema version
+    5, a brief, its capture and its revision (a record without the new fields)."""
+    from archive.schema import MIGRATIONS, _statements
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    for migration in MIGRATIONS[:5]:
+        for statement in _statements(migration):
+            conn.execute(statement)
+    conn.execute("PRAGMA user_version = 5")
+    conn.execute(
+        "INSERT INTO captures (id, requested_url, fetched_at, brief_url, outcome, body_gzip)"
+        " VALUES (7, 'u', '2020-01-01', 'u', 'new', x'00')"
+    )
+    conn.execute(
+        "INSERT INTO briefs (url, title, kind, language, countries, published, authors, tags,"
+        " summary, body, related, translations, content_hash, revision, first_seen, last_seen,"
+        " cleaner_version, capture_id) VALUES ('u', 'T', 'brief', 'es', '[\"México\"]',"
+        " '2020-01-01', '[]', '[]', '', 'archived before codes', '[]', '{}', 'h', 1,"
+        " '2020-01-01', '2020-01-01', '1', 7)"
+    )
+    conn.execute(
+        "INSERT INTO revisions (url, revision, content_hash, record, cleaner_version,"
+        " capture_id, seen_at) VALUES ('u', 1, 'h', '{}', '1', 7, '2020-01-01')"
+    )
+    conn.close()
+
+
+def test_migration_6_adds_section_and_country_codes_and_keeps_every_row(tmp_path):
+    path = tmp_path / "v5.sqlite"
+    v5_archive(path)
+    db = archive.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    columns = {row[1]: row for row in db.execute("PRAGMA table_xinfo(briefs)")}
+    assert columns["section"][2:4] == ("TEXT", 0)
+    assert columns["country_codes"][2:5] == ("TEXT", 1, "'[]'")
+    # The brief archived before is whole, with no section and no codes until a re-clean.
+    assert db.execute(
+        "SELECT url, title, countries, section, country_codes, revision, capture_id FROM briefs"
+    ).fetchall() == [("u", "T", '["México"]', None, "[]", 1, 7)]
+    assert db.execute("SELECT name, country_code FROM brief_countries").fetchall() == [
+        ("México", None)
+    ]
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    # The full-text index, made anew, holds the brief archived before.
+    db.execute("INSERT INTO briefs_fts (briefs_fts, rank) VALUES ('integrity-check', 1)")
+    assert [hit.url for hit in archive.search(db, "archived codes")] == ["u"]
+    # And the archive takes records with the new fields.
+    archive.store_capture(db, make_capture(), make_record())
+    assert [hit.url for hit in archive.search(db, "sentence", country="PE")] == [make_record().url]
+
+
+def test_migration_6_asks_again_for_pages_the_cleaner_before_found_no_brief_in(tmp_path):
+    path = tmp_path / "v5.sqlite"
+    v5_archive(path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    skipped = {
+        # A News brief the cleaner before did not recognise (its kicker says NEWS).
+        "/news/news-brief/": "not_a_brief: no brief signal (JSON-LD section, category class,"
+        " kicker, breadcrumb)",
+        "/news/a-listing/": "not_a_brief: a listing: 12 articles and no main one",
+        "/news/forbidden/": "robots: forbidden by robots.txt",
+    }
+    for number, (page, error) in enumerate(skipped.items()):
+        url = "https://insightcrime.org" + page
+        conn.execute(
+            "INSERT INTO captures (requested_url, fetched_at, outcome, error)"
+            " VALUES (?, '2020-01-01', 'skipped', ?)",
+            [url, error],
+        )
+        conn.execute(
+            "INSERT INTO frontier (url, state, seq, updated_at) VALUES (?, 'skipped', ?, '2020')",
+            [url, number + 1],
+        )
+    conn.close()
+    db = archive.connect(path)
+    states = dict(db.execute("SELECT url, state FROM frontier").fetchall())
+    assert states == {
+        "https://insightcrime.org/news/news-brief/": "pending",
+        "https://insightcrime.org/news/a-listing/": "skipped",
+        "https://insightcrime.org/news/forbidden/": "skipped",
+    }
+    assert archive.frontier.next_pending(db, 0).url == "https://insightcrime.org/news/news-brief/"

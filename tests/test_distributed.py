@@ -38,6 +38,7 @@ import archive
 from archive import Capture
 from archive.capture import PackedBody
 from cleaning import CLEANER_VERSION, clean
+from cleaning.record import CONTENT_FIELDS, canonical_json
 from cleaning.urls import is_brief_path
 from crawler import distributed, ingest, messages
 from crawler.distributed import Keys
@@ -617,6 +618,34 @@ def test_the_writer_stores_the_blob_without_decompressing_it():
     decoded = messages.decode(json.dumps(older).encode())
     assert decoded.capture.body == html
     assert decoded.capture.packed == message.capture.packed
+
+
+def test_a_message_carries_section_and_codes_and_reads_one_of_an_earlier_release(tmp_path):
+    brief, _ = site_brief(SPECS[4])
+    url = "http://127.0.0.1:1" + brief.path
+    capture = Capture(url, "2026-01-01T00:00:00+00:00", url, 200, [], brief.html)
+    record = replace(
+        clean(brief.html, url), section="Barrio 18", countries=["Brasil"], country_codes=["BR"]
+    )
+    data = messages.encode(FetchedPage(capture=capture, record=record), "c1", CLEANER_VERSION)
+    assert messages.decode(data).record == record
+    # A crawler of the release before sent neither field, and hashed without `section`.
+    older = json.loads(data)
+    sent = older["record"]
+    del sent["section"], sent["country_codes"]
+    content = {name: sent[name] for name in CONTENT_FIELDS if name != "section"}
+    sent["content_hash"] = hashlib.sha256(canonical_json(content).encode()).hexdigest()
+    decoded = messages.decode(json.dumps(older).encode())
+    assert decoded.record == replace(record, section=None, country_codes=[])
+    db = archive.connect(tmp_path / "a.sqlite")
+    archive.store_capture(db, decoded.capture, decoded.record, message_id=decoded.id)
+    assert db.execute("SELECT section, countries, country_codes FROM briefs").fetchall() == [
+        (None, '["Brasil"]', "[]")
+    ]
+    # A record that does not match its hash is still refused.
+    sent["title"] = "Another title"
+    with pytest.raises(ValueError, match="content_hash"):
+        messages.decode(json.dumps(older).encode())
 
 
 def test_a_message_stored_twice_is_one_capture(tmp_path):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import sqlite3
 import subprocess
 import sys
 from dataclasses import replace
@@ -14,7 +17,9 @@ from terminal import run_in_terminal
 
 import archive
 from archive.reclean import pages_to_reclean, reclean
+from archive.schema import JSON_FIELDS, MIGRATIONS, RECORD_FIELDS, _statements
 from cleaning import CLEANER_VERSION, BriefRecord, clean
+from cleaning.record import CONTENT_FIELDS, canonical_json
 from cleaning.urls import url_path
 from crawler.localsite import Fault, LocalSite
 
@@ -209,3 +214,102 @@ def reclean_command(db) -> subprocess.CompletedProcess:
         text=True,
         timeout=60,
     )
+
+
+def v5_archive(path, pages: list[tuple[str, bytes, dict]]) -> None:
+    """An archive as the release before section and country_codes left it (schema version
+    5): each page stored raw with the record of that release (no section, no codes, its
+    content hashed without section; the Mexico brief's meta-line theme taken for its
+    country and its byline's footnote mark kept, as that release did on the live site)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    for migration in MIGRATIONS[:5]:
+        for statement in _statements(migration):
+            conn.execute(statement)
+    conn.execute("PRAGMA user_version = 5")
+    for capture_id, (name, page, _) in enumerate(pages, 1):
+        capture = capture_of(page, "2026-01-01T00:00:00+00:00")
+        old = clean(page, "http://x/").as_dict()
+        del old["section"], old["country_codes"]
+        if name.startswith("mexico"):
+            old["countries"], old["authors"] = ["Extortion"], ["Lara Loaiza", "Steven Dudley*"]
+        content = {name: old[name] for name in CONTENT_FIELDS if name != "section"}
+        old["content_hash"] = hashlib.sha256(canonical_json(content).encode()).hexdigest()
+        conn.execute(
+            "INSERT INTO captures (id, requested_url, final_url, status, fetched_at, headers,"
+            " body_sha256, body_length, body_gzip, brief_url, outcome)"
+            " VALUES (?, ?, ?, 200, ?, ?, ?, ?, ?, ?, 'new')",
+            [capture_id, capture.requested_url, capture.final_url, capture.fetched_at,
+             json.dumps(capture.headers), capture.body_sha256, capture.body_length,
+             capture.body_gzip(), old["url"]],
+        )  # fmt: skip
+        columns = [c for c in RECORD_FIELDS if c not in ("section", "country_codes")]
+        values = {**old, "revision": 1, "first_seen": capture.fetched_at}
+        values["last_seen"] = capture.fetched_at
+        conn.execute(
+            f"INSERT INTO briefs ({', '.join(columns)}, cleaner_version, capture_id)"
+            f" VALUES ({', '.join('?' * len(columns))}, '1', ?)",
+            [canonical_json(values[c]) if c in JSON_FIELDS else values[c] for c in columns]
+            + [capture_id],
+        )
+        conn.execute(
+            "INSERT INTO revisions (url, revision, content_hash, record, cleaner_version,"
+            " capture_id, seen_at) VALUES (?, 1, ?, ?, '1', ?, ?)",
+            [old["url"], old["content_hash"], canonical_json(content), capture_id,
+             capture.fetched_at],
+        )  # fmt: skip
+    conn.close()
+
+
+def test_an_archive_of_the_release_before_migrates_and_reclean_fills_the_new_fields(tmp_path):
+    path = tmp_path / "v5.sqlite"
+    pages = sample_pages()
+    v5_archive(path, pages)
+    # Upgraded by the re-clean itself, which fetches nothing: it has no site to ask.
+    result = reclean_command(path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("reclean: pages 7, new 0, changed 7, unchanged 0, failed 0")
+    db = archive.connect(path, readonly=True)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == archive.SCHEMA_VERSION
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert count(db, "SELECT COUNT(*) FROM captures") == 7
+    for name, _, gold in pages:
+        section, codes = gold["section"], gold["country_codes"]
+        row = db.execute(
+            "SELECT section, countries, country_codes, authors, revision, cleaner_version"
+            " FROM briefs WHERE url = ?",
+            [gold["url"]],
+        ).fetchone()
+        assert row == (
+            section,
+            canonical_json(gold["countries"]),
+            canonical_json(codes),
+            canonical_json(gold["authors"]),
+            2,
+            CLEANER_VERSION,
+        ), name
+        made_by, record = db.execute(
+            "SELECT made_by, record FROM revisions WHERE url = ? AND revision = 2", [gold["url"]]
+        ).fetchone()
+        record = json.loads(record)
+        assert made_by == "reclean", name
+        assert (record["section"], record["country_codes"]) == (section, codes), name
+    assert db.execute(
+        "SELECT country_code, COUNT(*) FROM brief_countries GROUP BY country_code"
+        " ORDER BY country_code"
+    ).fetchall() == [("CR", 2), ("EC", 1), ("HT", 1), ("MX", 1), ("PA", 2), ("PE", 2), ("PY", 1)]
+    db.close()
+
+
+def test_reclean_gives_codes_a_cleaner_knows_anew_without_a_revision(db):
+    known = {"Costa Rica": "CR", "Panama": "PA", "Paraguay": "PY", "Haiti": "HT", "Peru": "PE"}
+
+    def more_codes(body: bytes, url: str, **kwargs) -> BriefRecord:
+        record = clean(body, url, **kwargs)
+        codes = [known.get(name, "MX") for name in record.countries]
+        return replace(record, country_codes=codes)
+
+    report = reclean(db, more_codes, CLEANER_VERSION)
+    assert (report.unchanged, report.changed) == (7, 0)
+    assert count(db, "SELECT COUNT(*) FROM revisions") == 7
+    assert count(db, "SELECT COUNT(*) FROM brief_countries WHERE country_code IS NULL") == 0

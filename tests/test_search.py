@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -41,7 +43,9 @@ SAMPLE = [
         title="Perú Cocaine Moves Through Callao Ports",
         language="es",
         published="2019-05-01T10:00:00+00:00",
+        section="Perú",
         countries=["Perú"],
+        country_codes=["PE"],
         authors=["Ana Gómez"],
         tags=["Cocaine"],
         summary="Los puertos de Callao.",
@@ -51,7 +55,9 @@ SAMPLE = [
         "mexico-police-purge",
         title="Mexico Purges State Police",
         published="2021-03-01T09:00:00+00:00",
+        section="Mexico",
         countries=["Mexico"],
+        country_codes=["MX"],
         authors=["Steven Dudley"],
         tags=["Police Reform", "Corruption"],
         summary="Police officers dismissed.",
@@ -61,7 +67,9 @@ SAMPLE = [
         "guinea-cocaine-hub",
         title="Guinea Cocaine Hub",
         published="2020-07-01T09:00:00+00:00",
+        section="Drug Trafficking",  # a theme: not one of its countries
         countries=["Papua New Guinea", "Mexico"],
+        country_codes=["PG", "MX"],
         authors=["Ana Gómez", "Steven Dudley"],
         tags=["Cocaine"],
         summary="A new route.",
@@ -72,6 +80,7 @@ SAMPLE = [
         title="Colombia Peace Talks Stall",
         published="2022-11-20T09:00:00+00:00",
         countries=["Colombia"],
+        country_codes=["CO"],
         authors=[],
         tags=["Peace"],
         summary="Talks with the ELN stall.",
@@ -138,9 +147,10 @@ def test_filters(db):
         "mexico-police-purge",
         "guinea-cocaine-hub",
     }
-    # A whole name: "New Guinea" is not "Papua New Guinea".
-    assert search(db, "cocaine", country="New Guinea") == []
+    # A whole country: Guinea (GN) is not Papua New Guinea (PG).
+    assert search(db, "cocaine", country="Guinea") == []
     assert urls(search(db, "cocaine", country="Papua New Guinea")) == ["guinea-cocaine-hub"]
+    assert urls(search(db, "cocaine", country="pg")) == ["guinea-cocaine-hub"]
     assert set(urls(search(db, "cocaine", author="ana gomez"))) == {
         "peru-cocaine-ports",
         "guinea-cocaine-hub",
@@ -157,17 +167,53 @@ def test_filters(db):
 
 
 def test_filters_do_not_lose_results_to_the_limit(db):
-    # Many briefs match the index's phrase ("guinea") but not the whole name: the search
-    # keeps reading ranked candidates until it has `limit` exact matches.
+    # Many briefs match the index's phrase ("ana") but not the whole name: the search keeps
+    # reading ranked candidates until it has `limit` exact matches.
     records = [
-        brief(f"png-{i}", countries=["Papua New Guinea"], body="cocaine cocaine cocaine")
+        brief(f"ana-gomez-{i}", authors=["Ana Gómez"], body="cocaine cocaine cocaine")
         for i in range(30)
     ]
-    records.append(brief("guinea", countries=["Guinea"], body="cocaine"))
-    archive.store_capture(db, capture_for(records[0], "2026-01-02T00:00:00+00:00"), records[0])
-    for record in records[1:]:
+    records.append(brief("ana", authors=["Ana"], body="cocaine"))
+    for record in records:
         archive.store_capture(db, capture_for(record, "2026-01-02T00:00:00+00:00"), record)
-    assert urls(search(db, "cocaine", country="Guinea", limit=1)) == ["guinea"]
+    assert urls(search(db, "cocaine", author="Ana", limit=1)) == ["ana"]
+
+
+EDITIONS = [
+    brief(
+        "brazil-prison-gangs",
+        countries=["Brazil", "Paraguay"],
+        country_codes=["BR", "PY"],
+        body="The PCC runs the prisons of São Paulo.",
+    ),
+    brief(
+        "brasil-pandillas-carcelarias",
+        language="es",
+        countries=["Brasil", "Paraguay"],
+        country_codes=["BR", "PY"],
+        body="El PCC controla las cárceles de São Paulo.",
+    ),
+]
+
+
+def test_a_country_by_either_name_or_its_code_finds_both_editions(db):
+    for record in EDITIONS:
+        archive.store_capture(db, capture_for(record, "2026-01-02T00:00:00+00:00"), record)
+    both = {"brazil-prison-gangs", "brasil-pandillas-carcelarias"}
+    for country in ("Brazil", "Brasil", "BRASIL", "br", "BR", " Brazil "):
+        assert set(urls(search(db, "pcc", country=country))) == both, country
+    assert urls(search(db, "pcc", country="Brasil", language="es")) == [
+        "brasil-pandillas-carcelarias"
+    ]
+    hit = search(db, "pcc", country="py", language="en")[0]
+    assert (hit.countries, hit.country_codes) == (["Brazil", "Paraguay"], ["BR", "PY"])
+    assert hit.as_dict()["country_codes"] == ["BR", "PY"] and hit.as_dict()["section"] is None
+
+
+def test_a_country_that_names_no_country_is_a_search_error(db):
+    for value in ("Narnia", "Caribbean", "Elites and Crime", "ZZ", ""):
+        with pytest.raises(SearchQueryError, match="no country is called"):
+            search(db, "cocaine", country=value)
 
 
 def test_malformed_queries_are_search_errors(db):
@@ -221,6 +267,21 @@ def test_list_views_need_no_json_functions(db):
         "SELECT name, COUNT(*) FROM brief_countries GROUP BY name ORDER BY name"
     ).fetchall() == [("Colombia", 1), ("Mexico", 2), ("Papua New Guinea", 1), ("Perú", 1)]
     assert db.execute(
+        "SELECT country_code, COUNT(*) FROM brief_countries GROUP BY country_code"
+        " ORDER BY country_code"
+    ).fetchall() == [("CO", 1), ("MX", 2), ("PE", 1), ("PG", 1)]
+    assert db.execute(
+        "SELECT name, country_code FROM brief_countries WHERE url = ?", [SAMPLE[2].url]
+    ).fetchall() == [("Papua New Guinea", "PG"), ("Mexico", "MX")]
+    # One row per brief with a section; its code when the section is one of its countries.
+    assert db.execute(
+        "SELECT url, section, country_code, title, published, year, language"
+        " FROM brief_sections ORDER BY published"
+    ).fetchall() == [
+        (r.url, r.section, code, r.title, r.published, r.published[:4], r.language)
+        for r, code in ((SAMPLE[0], "PE"), (SAMPLE[2], None), (SAMPLE[1], "MX"))
+    ]
+    assert db.execute(
         "SELECT url FROM brief_authors WHERE name = 'Steven Dudley' ORDER BY url"
     ).fetchall() == [(SAMPLE[2].url,), (SAMPLE[1].url,)]
     assert db.execute("SELECT COUNT(*) FROM brief_tags WHERE name = 'Cocaine'").fetchone() == (2,)
@@ -239,12 +300,26 @@ def readme_queries() -> dict[str, str]:
     return dict(re.findall(r"\n#### ([^\n]+)\n.*?```sql\n(.*?)```", section, re.S))
 
 
-def test_readme_has_the_five_analyst_queries():
-    assert len(readme_queries()) == 5
+def test_readme_has_the_six_analyst_queries():
+    assert len(readme_queries()) == 6
+
+
+# The Spanish edition of SAMPLE[1].
+MEXICO_ES = brief(
+    "mexico-purga-a-la-policia-estatal",
+    title="México purga a la policía estatal",
+    language="es",
+    published="2021-03-01T10:00:00+00:00",
+    section="México",
+    countries=["México"],
+    country_codes=["MX"],
+    body="Cientos de policías fueron destituidos en Jalisco.",
+)
 
 
 def analyst_archive(tmp_path: Path):
-    db = build_archive(tmp_path / "a.sqlite", SAMPLE[:3], at="2026-01-01T00:00:00+00:00")
+    first = [*SAMPLE[:3], MEXICO_ES]
+    db = build_archive(tmp_path / "a.sqlite", first, at="2026-01-01T00:00:00+00:00")
     run_id = archive.start_run(db, SITE, {})
     edited = replace(SAMPLE[1], body="Hundreds of officers were dismissed. Update: more.")
     later = "2026-02-01T00:00:00+00:00"
@@ -257,9 +332,19 @@ def analyst_archive(tmp_path: Path):
 def test_readme_analyst_queries_run_and_answer(tmp_path):
     db = analyst_archive(tmp_path)
     answers = {title: db.execute(sql).fetchall() for title, sql in readme_queries().items()}
-    per_year, by_author, timeline, last_crawl, fts = answers.values()
-    assert ("Mexico", "2020", 1) in per_year and ("Mexico", "2021", 1) in per_year
-    assert ("Perú", "2019", 1) in per_year and len(per_year) == 5
+    per_year, per_section, by_author, timeline, last_crawl, fts = answers.values()
+    # Counted by code: both editions of the Mexico brief in one row, named both ways.
+    names = {row[0]: set(row[1].split(",")) for row in per_year}
+    assert names["MX"] == {"Mexico", "México"} and names["PE"] == {"Perú"}
+    counts = [(code, year, briefs) for code, _, year, briefs in per_year]
+    assert counts == [("CO", "2022", 1), ("MX", "2020", 1), ("MX", "2021", 2),
+                      ("PE", "2019", 1), ("PG", "2020", 1)]  # fmt: skip
+    sections = [(row[0], set(row[1].split(",")), row[2]) for row in per_section]
+    assert sections == [
+        ("MX", {"Mexico", "México"}, 2),
+        ("Drug Trafficking", {"Drug Trafficking"}, 1),
+        ("PE", {"Perú"}, 1),
+    ]
     assert [row[-1] for row in by_author] == [SAMPLE[1].url, SAMPLE[2].url]
     assert timeline == [("2019-05", 1), ("2020-07", 1)]
     changed = {(row[0], row[1]) for row in last_crawl}
@@ -279,9 +364,15 @@ def test_cli_search_formats(tmp_path):
     hits = json.loads(as_json.stdout)
     assert {hit["url"] for hit in hits} == {SAMPLE[1].url, SAMPLE[2].url}
     assert set(hits[0]) >= {"url", "title", "published", "snippet", "score", "countries"}
+    assert set(hits[0]) >= {"section", "country_codes"}
+    by_code = run_cli("search", "cocaine", "--db", db, "--country", "mx", "--format", "json")
+    assert json.loads(by_code.stdout) == hits
     as_csv = run_cli("search", "peru", "--db", db, "--format", "csv", "--limit", "1")
     lines = as_csv.stdout_bytes.decode().split("\r\n")
-    assert lines[0].startswith("url,title,published") and lines[1].startswith(SAMPLE[0].url)
+    assert lines[0] == (
+        "url,title,published,language,section,countries,country_codes,authors,tags,snippet,score"
+    )
+    assert lines[1].startswith(SAMPLE[0].url) and ',Perú,"[""Perú""]","[""PE""]",' in lines[1]
     assert lines[2] == ""
     table = run_cli("search", "peru", "--db", db, "--lang", "es")
     assert table.exit_code == 0
@@ -296,3 +387,15 @@ def test_cli_bad_query_is_a_clear_error_not_a_traceback(tmp_path):
     assert "not a valid search query" in result.output and "Traceback" not in result.output
     missing = CliRunner().invoke(main, ["search", "x", "--db", str(tmp_path / "none.sqlite")])
     assert missing.exit_code == 2 and "no archive" in missing.output
+
+
+def test_cli_country_that_names_no_country_is_one_line_exit_2(tmp_path):
+    build_archive(tmp_path / "a.sqlite").close()
+    result = subprocess.run(
+        [sys.executable, "-m", "crawler", "search", "cocaine", "--country", "Narnia",
+         "--db", str(tmp_path / "a.sqlite")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert "no country is called 'Narnia'" in result.stderr and "(MX)" in result.stderr

@@ -74,13 +74,30 @@ def test_facets_on_lists_language_and_year(server):
     _, db = server
     data = get_json(f"{db}/briefs.json")
     facets = data["facet_results"]
-    assert {"countries", "authors", "tags", "language", "year"} <= set(facets)
-    countries = {item["value"]: item["count"] for item in facets["countries"]["results"]}
-    assert countries["Mexico"] == 2 and countries["Perú"] == 1
+    assert {"country_codes", "section", "authors", "tags", "language", "year"} <= set(facets)
+    # By code: one count per country whichever language its briefs name it in.
+    codes = {item["value"]: item["count"] for item in facets["country_codes"]["results"]}
+    assert codes == {"MX": 2, "PE": 1, "PG": 1, "CO": 1}
+    sections = {item["value"]: item["count"] for item in facets["section"]["results"]}
+    assert sections == {"Mexico": 1, "Perú": 1, "Drug Trafficking": 1}
     years = {item["value"] for item in facets["year"]["results"]}
     assert years == {"2019", "2020", "2021", "2022"}
     languages = {item["value"]: item["count"] for item in facets["language"]["results"]}
     assert languages == {"en": 3, "es": 1}
+
+
+def test_the_views_show_codes_and_sections(server):
+    _, db = server
+    countries = get_json(f"{db}/brief_countries.json?_shape=objects&name=Per%C3%BA")
+    assert [(row["name"], row["country_code"]) for row in countries["rows"]] == [("Perú", "PE")]
+    by_code = get_json(f"{db}/brief_countries.json")["facet_results"]["country_code"]
+    assert {item["value"]: item["count"] for item in by_code["results"]}["MX"] == 2
+    sections = get_json(f"{db}/brief_sections.json?_shape=objects&_sort=published")
+    assert [(row["section"], row["country_code"]) for row in sections["rows"]] == [
+        ("Perú", "PE"),
+        ("Drug Trafficking", None),
+        ("Mexico", "MX"),
+    ]
 
 
 def test_raw_bodies_are_hidden_from_table_views_only(server):
@@ -97,8 +114,12 @@ def test_metadata_describes_the_archive_and_is_read_only(server):
     base, db = server
     metadata = get_json(f"{base}/-/metadata.json")
     assert metadata["title"] == "briefs archive" and metadata["source"] == SITE
-    table = metadata["databases"]["archive"]["tables"]["briefs"]
+    tables = metadata["databases"]["archive"]["tables"]
+    table = tables["briefs"]
     assert table["fts_table"] == "briefs_fts" and "published" in table["columns"]
+    assert "ISO 3166-1" in table["columns"]["country_codes"] and table["columns"]["section"]
+    assert "country_code" in tables["brief_countries"]["columns"]
+    assert "section" in tables["brief_sections"]["facets"]
     databases = get_json(f"{base}/-/databases.json")
     assert [(d["name"], d["is_mutable"]) for d in databases] == [("archive", False)]
     with urllib.request.urlopen(f"{db}", timeout=10) as page:

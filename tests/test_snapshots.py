@@ -113,11 +113,19 @@ def test_csv_is_rfc4180_with_record_fields_and_json_lists(crawled, tmp_path):
     assert len(rows) == len(records) == 4
     for row, record in zip(rows, records, strict=True):
         assert row["url"] == record["url"] and row["body"] == record["body"]  # "\n\n" kept
-        for name in ("countries", "authors", "tags", "related", "translations"):
+        for name in ("countries", "country_codes", "authors", "tags", "related", "translations"):
             assert json.loads(row[name]) == record[name]
         assert row["updated"] == (record["updated"] or "")
+        assert row["section"] == (record["section"] or "")
         assert int(row["revision"]) == record["revision"]
     assert "\n\n" in rows[0]["body"]
+    # The fields RECORD.md added, in its order: section after language, the codes after
+    # the countries they are of.
+    assert RECORD_FIELDS[3:7] == ("language", "section", "countries", "country_codes")
+    peru = next(record for record in records if record["url"] == SAMPLE[0].url)
+    assert (peru["section"], peru["countries"], peru["country_codes"]) == ("Perú", ["Perú"], ["PE"])
+    colombia = next(row for row in rows if row["url"] == SAMPLE[3].url)
+    assert (colombia["section"], colombia["country_codes"]) == ("", '["CO"]')
 
 
 def test_sqlite_snapshot_is_consistent_while_a_crawl_writes(tmp_path):
