@@ -27,14 +27,13 @@ import json
 import random
 import re
 import string
-import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple
 
 from cleaning.countries import country_code
-from crawler.localsite import SiteBrief
+from crawler.localsite import SiteBrief, slugify
 
 BASE = "https://insightcrime.org"
 # Generated and sample pages name BASE as their canonical URLs' origin, wherever they are
@@ -415,11 +414,6 @@ def _rename(text: str) -> str:
 
 _esc = html.escape
 _LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
-
-
-def slugify(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
 def _abs(base: str, url: str) -> str:
