@@ -18,7 +18,7 @@ from .urls import normalize_url
 
 # Bump when a change to the cleaner can change a record made from the same bytes, so the
 # archive can tell which records to re-derive from the stored raw HTML.
-CLEANER_VERSION = "1"
+CLEANER_VERSION = "2"
 
 __all__ = [
     "CLEANER_VERSION",

@@ -5,7 +5,8 @@ Three passes over the (small) text container, which is modified in place:
    widgets known by class;
 2. promotions and widgets by text: "SEE ALSO:" paragraphs are taken out and their links
    kept for `related`; a known widget sentence takes its whole widget with it;
-3. blocks: one per paragraph, heading, list item, quote, figure caption or table row, and
+3. blocks: one per paragraph, heading, list item, quote, figure caption or table row (its
+   cells joined by " | "), and
    one per run of loose inline text (old posts without `<p>`), whitespace collapsed; the
    debris of damaged markup (tags shown as text, a SEE ALSO line run into the paragraph
    before it) is taken out of them, and a block that is widget text is dropped.
@@ -25,7 +26,22 @@ from .errors import TooLarge
 from .text import DROP_TAGS, HEADING_TAGS, Element, collapse, drop_tree, short_text_of, text_of
 
 BLOCK_TAGS = frozenset(
-    {"p", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "figcaption", "pre", "dt", "dd", "tr"}
+    {
+        "p",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "li",
+        "blockquote",
+        "figcaption",
+        "pre",
+        "dt",
+        "dd",
+        "tr",
+        "caption",
+    }
 )
 INLINE_TAGS = frozenset(
     {
@@ -389,7 +405,14 @@ def _blocks(container: Element) -> list[tuple[str, Element | None]]:
     return blocks
 
 
+# A table row's cells, joined so that a row reads as one line and its columns stay apart.
+CELL_SEPARATOR = " | "
+
+
 def _block_text(el: Element) -> str:
+    if el.tag == "tr":
+        cells = (collapse(_raw_text(cell)) for cell in el if cell.tag in ("td", "th"))
+        return CELL_SEPARATOR.join(cell for cell in cells if cell)
     return collapse(_raw_text(el)) if len(el) else collapse(el.text or "")
 
 

@@ -54,9 +54,12 @@ def name_key(name: str) -> str:
     return "saint " + key[3:] if key.startswith("st ") else key
 
 
+@lru_cache(maxsize=4096)
 def country_code(name: str) -> str | None:
     """The alpha-2 code of the country a page names, in English or Spanish, or None for a
-    name that is not a country's."""
+    name that is not a country's. (Remembered: a site names the same few hundred categories
+    on every page; the cache is bounded, so a page of made-up names costs time, not
+    memory.)"""
     return _codes().get(name_key(name))
 
 

@@ -13,8 +13,8 @@ the identity and description fields, which exist for machines.
   declared title (`og:title`, `headline`): that title is the headline.
 - language: `<html lang>`, `og:locale`, JSON-LD `inLanguage` (first two letters); with none
   of them "es" for a URL under /es/, else "en".
-- countries: the meta line's `rel="category tag"` links as written; else JSON-LD
-  `articleSection` minus section names ("Brief", "News", …).
+- section: the meta line's first `rel="category tag"` link, as written.
+- countries, country_codes: see filing.py.
 - published: the meta line's published `<time datetime>`, `article:published_time`, JSON-LD
   `datePublished`, the meta line's printed date (a date alone). Converted to UTC.
 - updated: the first of the meta line's `time.updated` (an "updated" time not also marked
@@ -22,9 +22,10 @@ the identity and description fields, which exist for machines.
   JSON-LD `dateModified` that the page declares; null
   when that is the same moment as `published` (JSON-LD `dateModified` always exists and
   equals `datePublished` on a brief never revised). A bare date equals any time that day.
-- authors: the byline's marked-up people (`.author`, `.fn`, `rel=author`, /author/ links),
-  else the byline text split at "," / "and" / "y"; else JSON-LD authors of @type Person.
-  An organization (JSON-LD Organization, `meta author` "InSight Crime") is never an author.
+- authors: the byline's marked-up names (`.author`, `.fn`, `rel=author`, /author/ links),
+  else the byline text split at "," / "and" / "y", organizations and units included,
+  footnote marks dropped; else (no byline) JSON-LD authors of @type Person other than the
+  publisher: the organization a page without a byline declares is not an author.
 - tags: the entry footer's `rel="tag"` links; else JSON-LD `keywords` minus the countries
   and section names.
 - summary: `og:description`, `meta description`, JSON-LD `description`, the first sentence
@@ -42,16 +43,17 @@ import re
 
 from .body import extract_body
 from .boilerplate import holds_boilerplate
-from .classify import is_brief
+from .classify import in_other_section, is_brief
 from .dates import same_moment, to_iso, visible_to_iso
 from .document import parse, raise_if_swallowed
 from .errors import CleaningError, ExtractionError, NotABrief, TooDeep
+from .filing import read_filing
 from .layout import Layout, locate, set_apart_content
 from .metadata import PageMetadata, read_metadata
 from .metaline import MetaLine, read_metaline
 from .record import BriefRecord
 from .related import related_cards, see_also_items
-from .text import Element, collapse, first_sentence, text_of
+from .text import Element, class_tokens, collapse, first_sentence, text_of
 from .urls import identity_url, join_url, url_path
 
 # Sections of the site, which JSON-LD lists among a post's categories beside its countries.
@@ -74,6 +76,8 @@ SECTION_NAMES = frozenset(
         "the organization",
     }
 )
+# The publisher's names, which JSON-LD gives as the author of a page without a byline.
+PUBLISHER_NAMES = frozenset({"insight crime", "insightcrime", "insightcrime.org"})
 # Longer than any headline: an `<h1>` that lost its end tag and holds the page after it.
 MAX_TITLE_CHARS = 300
 # Elements a headline never holds; the meta line and the text below it do.
@@ -113,6 +117,8 @@ def _clean(body: bytes, url: str, encoding: str | None) -> BriefRecord:
     set_apart_content(layout)
     if layout.article is None and layout.article_count > 1:
         raise NotABrief(f"a listing: {layout.article_count} articles and no main one")
+    if in_other_section(layout, meta, url):
+        raise NotABrief("filed under analysis or investigations, not a brief section")
     if not is_brief(layout, meta, url):
         raise NotABrief("no brief signal (JSON-LD section, category class, kicker, breadcrumb)")
 
@@ -137,7 +143,12 @@ def _clean(body: bytes, url: str, encoding: str | None) -> BriefRecord:
 
     page_url = _page_url(meta, url)
     language = _language(meta, page_url)
-    countries = line.countries or _without(meta.ld.sections, SECTION_NAMES)
+    filing = read_filing(
+        meta.ld.sections,
+        line.categories,
+        class_tokens(layout.article) if layout.article is not None else [],
+        language,
+    )
     return BriefRecord(
         url=page_url,
         title=title,
@@ -146,10 +157,15 @@ def _clean(body: bytes, url: str, encoding: str | None) -> BriefRecord:
         updated=_updated(line, meta, published),
         summary=_summary(meta, text.blocks),
         body="\n\n".join(text.blocks),
-        countries=countries,
-        authors=line.authors or list(meta.ld.persons),
+        section=filing.section,
+        countries=filing.countries,
+        country_codes=filing.country_codes,
+        authors=line.authors or _without(meta.ld.persons, PUBLISHER_NAMES),
         tags=line.tags
-        or _without(meta.ld.keywords, SECTION_NAMES | {c.casefold() for c in countries}),
+        or _without(
+            meta.ld.keywords,
+            SECTION_NAMES | {c.casefold() for c in [*line.categories, *meta.ld.sections]},
+        ),
         related=[*cards, *see_also_items(text.see_also, link_base)],
         translations=_translations(meta, line, language, link_base, page_url),
     )

@@ -1,4 +1,4 @@
-"""What the article shows around its text: the meta line (countries, dates, byline,
+"""What the article shows around its text: the meta line (categories, dates, byline,
 language switcher) above it and the tag links below it.
 
 Everything is read from the main article once its text container is set apart, by the
@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 
 from .text import Element, class_tokens, collapse, rel_tokens, text_of
 
-# Names that appear where a byline goes but are the publisher, never an author.
-ORGANIZATION_NAMES = frozenset({"insight crime", "insightcrime", "insightcrime.org"})
-
 _BYLINE_LABEL = re.compile(r"^\s*(?:by|por)\b[:\s]*", re.IGNORECASE)
+# Footnote marks after (or before) a name: "Steven Dudley*".
+_FOOTNOTE_MARKS = re.compile(r"^[*†‡§¹²³⁴⁵⁶⁷⁸⁹⁰\s]+|[*†‡§¹²³⁴⁵⁶⁷⁸⁹⁰\s]+$")
 _NAME_SEPARATORS = re.compile(r"\s*,\s*|\s+(?:and|y|e|&)\s+|\s*&\s*", re.IGNORECASE)
 _UPDATED_WORDS = ("updated", "modified", "actualizado", "actualización")
 _AUTHOR_CLASSES = frozenset({"author", "fn", "author-name", "byline-author"})
@@ -30,7 +29,7 @@ _AUTHOR_MARKER_LEVELS = 4
 
 @dataclass
 class MetaLine:
-    countries: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     authors: list[str] = field(default_factory=list)
     published: str | None = None  # the `datetime` attribute as written
@@ -46,7 +45,7 @@ def read_metaline(region: Element) -> MetaLine:
     byline: Element | None = None
     author_nodes: list[Element] = []
     # Ordered and once each; dicts, so a page with thousands of links costs no more per link.
-    countries: dict[str, None] = {}
+    categories: dict[str, None] = {}
     tags: dict[str, None] = {}
     for el in region.iter("a", "time", "span", "div", "p", "li"):
         tag = el.tag
@@ -56,7 +55,7 @@ def read_metaline(region: Element) -> MetaLine:
             if "tag" in rels:
                 name = text_of(el)
                 if name:
-                    (countries if "category" in rels else tags)[name] = None
+                    (categories if "category" in rels else tags)[name] = None
                 continue
             language = _switcher_language(el, classes)
             if language and el.get("href"):
@@ -75,7 +74,7 @@ def read_metaline(region: Element) -> MetaLine:
             and len(text_of(el)) <= _BYLINE_MAX_CHARS
         ):
             byline = el
-    line.countries, line.tags = list(countries), list(tags)
+    line.categories, line.tags = list(categories), list(tags)
     line.authors = _authors(author_nodes, byline)
     return line
 
@@ -128,19 +127,20 @@ def _is_author_node(el: Element, classes: list[str]) -> bool:
 
 
 def _authors(nodes: list[Element], byline: Element | None) -> list[str]:
-    """The byline people in order: marked-up names when there are any (outermost marker
-    only, since `span.author` wraps `a.fn`), else the byline text split at "," "and" "y"."""
+    """The byline's names in order, people, organizations and units alike: marked-up names
+    when there are any (outermost marker only, since `span.author` wraps `a.fn`), else the
+    byline text split at "," "and" "y"."""
     names: dict[str, None] = {}  # ordered, once each
     marked: set[Element] = set()
     for node in nodes:
         if _within(node, marked):
             continue
         marked.add(node)
-        _add_person(names, _BYLINE_LABEL.sub("", text_of(node)))
+        _add_name(names, _BYLINE_LABEL.sub("", text_of(node)))
     if names or byline is None:
         return list(names)
     for part in _NAME_SEPARATORS.split(_BYLINE_LABEL.sub("", text_of(byline))):
-        _add_person(names, part)
+        _add_name(names, part)
     return list(names)
 
 
@@ -156,7 +156,7 @@ def _within(node: Element, marked: set[Element]) -> bool:
     return False
 
 
-def _add_person(names: dict[str, None], name: str) -> None:
-    name = collapse(name).strip(" ,;")
-    if name and name.casefold() not in ORGANIZATION_NAMES:
+def _add_name(names: dict[str, None], name: str) -> None:
+    name = _FOOTNOTE_MARKS.sub("", collapse(name).strip(" ,;"))
+    if name:
         names[name] = None

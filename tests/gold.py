@@ -8,8 +8,7 @@ from pathlib import Path
 DATA = Path(__file__).parent / "data"
 SAMPLES = DATA / "samples"
 GOLD = DATA / "gold"
-# Pages built in the shape public copies of the live site show (SITE.md, last section), with
-# their records: copies of the site reference's live-shape/ folder.
+# Pages in the shape of stored public copies of the live site (SITE.md, last section).
 LIVE_SHAPE = DATA / "live-shape"
 
 # Texts of the widgets inside the article container (SITE.md, step 5): a body, title or
@@ -44,10 +43,9 @@ def gold_view(record: dict) -> dict:
         "kind": record["kind"],
         "language": record["language"],
         "summary": record["summary"],
-        # get: an archive or export from before these fields shows as a mismatch, not a crash.
         "section": record.get("section"),
         "countries": record["countries"],
-        "country_codes": record.get("country_codes"),
+        "country_codes": record.get("country_codes", []),
         "published": record["published"][:10],
         "updated": record["updated"][:10] if record["updated"] else None,
         "authors": record["authors"],
@@ -58,18 +56,14 @@ def gold_view(record: dict) -> dict:
     }
 
 
-def sample_pages() -> list[tuple[str, bytes, dict]]:
+def sample_pages(samples: Path = SAMPLES, gold: Path = GOLD) -> list[tuple[str, bytes, dict]]:
     """(name, page bytes, gold record) for each sample page."""
-    return _pages(SAMPLES, GOLD)
+    return [
+        (page.stem, page.read_bytes(), json.loads((gold / f"{page.stem}.json").read_text()))
+        for page in sorted(samples.glob("*.html"))
+    ]
 
 
 def live_shape_pages() -> list[tuple[str, bytes, dict]]:
-    """(name, page bytes, gold record) for each page in the live site's shape."""
-    return _pages(LIVE_SHAPE / "briefs", LIVE_SHAPE / "gold")
-
-
-def _pages(pages: Path, golds: Path) -> list[tuple[str, bytes, dict]]:
-    return [
-        (page.stem, page.read_bytes(), json.loads((golds / f"{page.stem}.json").read_text()))
-        for page in sorted(pages.glob("*.html"))
-    ]
+    """(name, page bytes, gold record) for each page built in the live site's shape."""
+    return sample_pages(LIVE_SHAPE / "briefs", LIVE_SHAPE / "gold")

@@ -310,7 +310,12 @@ def test_declared_signals_stand_in_for_missing_visible_ones(remove: list) -> Non
         else:
             html, count = part.subn("", html)
             assert count
-    assert run(JALISCO, html).as_dict() == run(JALISCO).as_dict()
+    cleaned, expected = run(JALISCO, html).as_dict(), run(JALISCO).as_dict()
+    if "category" in "".join(map(str, remove)):
+        # The section is the meta line's category link, which nothing else declares.
+        assert cleaned.pop("section") is None
+        cleaned.pop("content_hash"), expected.pop("content_hash"), expected.pop("section")
+    assert cleaned == expected
 
 
 def test_language_from_og_locale_without_html_lang() -> None:

@@ -300,12 +300,19 @@ def test_authors_the_byline_wins_over_jsonld_and_meta_author(theme: str) -> None
 
 
 @pytest.mark.parametrize("theme", THEMES)
-def test_countries_the_meta_line_wins_over_jsonld(theme: str) -> None:
+def test_countries_are_every_category_that_is_one_the_jsonld_first(theme: str) -> None:
+    # The meta line shows one category; the post's others are declared in JSON-LD (in
+    # <head>, before the meta line), and a theme among them is not a country.
     html, expected = page_of(theme)
     html = set_linked_data(
-        html, articleSection=["Brief", "Colombia"], keywords=["Colombia", "Extortion"]
+        html,
+        articleSection=["Brief", "Colombia", "Extortion", "Perú"],
+        keywords=["Colombia", "Extortion"],
     )
-    assert run(html, expected).countries == ["Peru", "Bolivia"]
+    record = run(html, expected)
+    assert record.countries == ["Colombia", "Perú", "Bolivia"]
+    assert record.country_codes == ["CO", "PE", "BO"]
+    assert record.section == "Peru"
 
 
 @pytest.mark.parametrize("theme", THEMES)

@@ -47,8 +47,12 @@ def db(tmp_path):
     database.close()
 
 
-def count(db, sql: str) -> int:
-    return db.execute(sql).fetchone()[0]
+def count(db, sql: str, parameters: list | None = None) -> int:
+    return db.execute(sql, parameters or []).fetchone()[0]
+
+
+# The version of a cleaner that improves on this one.
+IMPROVED = f"{CLEANER_VERSION}-improved"
 
 
 def test_same_cleaner_changes_nothing(db):
@@ -64,13 +68,13 @@ def test_a_better_cleaner_adds_one_revision_per_changed_brief(db):
             return record
         return replace(record, summary=record.summary + " (improved)")
 
-    report = reclean(db, improved, "2")
+    report = reclean(db, improved, IMPROVED)
     assert (report.changed, report.unchanged) == (6, 1)
     assert count(db, "SELECT COUNT(*) FROM revisions WHERE made_by = 'reclean'") == 6
     assert count(db, "SELECT COUNT(*) FROM briefs WHERE revision = 2") == 6
-    assert count(db, "SELECT COUNT(*) FROM briefs WHERE cleaner_version = '2'") == 7
-    assert count(db, "SELECT COUNT(*) FROM revisions WHERE cleaner_version = '2'") == 6
-    again = reclean(db, improved, "2")
+    assert count(db, "SELECT COUNT(*) FROM briefs WHERE cleaner_version = ?", [IMPROVED]) == 7
+    assert count(db, "SELECT COUNT(*) FROM revisions WHERE cleaner_version = ?", [IMPROVED]) == 6
+    again = reclean(db, improved, IMPROVED)
     assert (again.changed, again.unchanged) == (0, 7)
     assert count(db, "SELECT COUNT(*) FROM revisions") == 13
 
