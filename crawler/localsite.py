@@ -3,9 +3,10 @@
 It answers the URLs of SITE.md (listing, feed, sitemaps, REST API, robots.txt, brief pages,
 the legacy addresses it redirects) for whatever briefs it is given, with the articles of
 other sections (analysis, investigations) and the index pages of sections and countries
-beside them, and can misbehave on purpose (`Fault`) the way a busy site does: 429/503 with
-Retry-After, permanent 500s, responses cut short, bytes that are not HTML, slow answers and
-oversized pages. Standard library only, so the demo needs nothing else.
+beside them in its sitemaps, and can misbehave on purpose (`Fault`) the way a busy site
+does: 429/503 with Retry-After, permanent 500s, responses cut short, bytes that are not
+HTML, slow answers and oversized pages. Standard library only, so the demo needs nothing
+else.
 
 Brief pages are served as given, so their canonical links keep naming the live site: the
 archive's identity of a brief is the same whether it was fetched here or there. Pass `origin`
@@ -174,7 +175,7 @@ _LISTING_RE = re.compile(r"^/news/brief/page/(\d+)/$")
 # Legacy brief addresses, which old articles still link to (SITE.md): the site answers them
 # with a 301 to the brief's current address, whichever scheme that is.
 _LEGACY_RE = re.compile(r"^/(?:news-briefs|news/briefs)/([^/]+)/?$")
-# The index pages of sections that the category sitemap names: none of them is a brief.
+# The index pages of sections that the page sitemap names: none of them is a brief.
 _SECTION_INDEXES = (
     "/news/",
     "/news/brief/",
@@ -487,8 +488,6 @@ class LocalSite:
             return self._cached(("index",), self._sitemap_index)
         if path == "/page-sitemap.xml":
             return self._cached(("pages",), self._page_sitemap)
-        if path == "/category-sitemap.xml":
-            return self._cached(("categories",), self._category_sitemap)
         match = _SITEMAP_RE.match(path)
         if match and match.group(1) != "1":
             number = int(match.group(1) or 1)
@@ -513,8 +512,8 @@ class LocalSite:
         return _Response(404, _error_page(404, "Page not found"))
 
     def _index_pages(self) -> list[str]:
-        """The index pages of sections and of the briefs' countries (what the category
-        sitemap names; the brief listing is answered on its own)."""
+        """The index pages of sections and of the briefs' countries (the page sitemap names
+        them; the brief listing is answered on its own)."""
         return self._ordered()["indexes"]
 
     def _cached(self, key: tuple, build: Callable[[], _Response]) -> _Response:
@@ -570,7 +569,7 @@ class LocalSite:
         names = ["post-sitemap.xml"] + [
             f"post-sitemap{n}.xml" for n in range(2, self._sitemap_count() + 1)
         ]
-        names += ["page-sitemap.xml", "category-sitemap.xml"]
+        names.append("page-sitemap.xml")
         entries = "".join(f"<sitemap><loc>{self.base_url}/{name}</loc></sitemap>" for name in names)
         xml = (
             '<?xml version="1.0" encoding="UTF-8"?><sitemapindex '
@@ -603,11 +602,9 @@ class LocalSite:
         return self._urlset((self.base_url + b.path, b.last_modified) for b in chunk)
 
     def _page_sitemap(self) -> _Response:
-        return self._urlset((self.base_url + path, None) for path in _SITE_PAGES)
-
-    def _category_sitemap(self) -> _Response:
-        # Yoast lists the index pages of categories too: the brief listing among them.
-        pages = ["/news/brief/", *self._index_pages()]
+        # The site's pages, and the index pages of its sections and countries (the brief
+        # listing among them): none is a brief.
+        pages = [*_SITE_PAGES, "/news/brief/", *self._index_pages()]
         return self._urlset((self.base_url + path, None) for path in pages)
 
     def _excerpt(self, brief: SiteBrief, limit: int) -> str:

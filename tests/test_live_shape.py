@@ -177,7 +177,7 @@ def live_crawl(tmp_path_factory):
     with site:
         own_sitemaps = "".join(
             f"<sitemap><loc>{site.url(name)}</loc></sitemap>"
-            for name in ("/post-sitemap.xml", "/category-sitemap.xml", "/legacy-sitemap.xml")
+            for name in ("/post-sitemap.xml", "/page-sitemap.xml", "/legacy-sitemap.xml")
         )
         site.set_page(
             "/sitemap_index.xml",
@@ -224,7 +224,7 @@ def test_analysis_investigations_and_index_pages_are_never_requested(live_crawl)
     requested = [r.path.split("?")[0] for r in live_crawl["requests"]]
     # The sitemaps did list them all (the REST API the articles too).
     listed = {p for p in requested if p.endswith(".xml")}
-    assert {"/post-sitemap.xml", "/category-sitemap.xml"} <= listed
+    assert {"/post-sitemap.xml", "/page-sitemap.xml"} <= listed
     site_indexes = [
         "/news/", "/news/analysis/", "/investigations/", "/es/noticias/",
         "/es/noticias/noticias-del-dia/", "/es/noticias/analisis/",
