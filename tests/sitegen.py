@@ -10,8 +10,8 @@ tests/data/gold. `random_spec` makes varied specs, `site_briefs` whole sites for
 `crawler.localsite.LocalSite`.
 
 The page chrome (about 160 KB: inline CSS, script settings, menus, footers) is built once
-per (base, theme, language) and kept as bytes, so a page costs well under 2 ms: benchmarks
-generate tens of thousands.
+per (base, theme, language, shape, share label) and kept as bytes, so a page costs well
+under 2 ms: benchmarks generate tens of thousands.
 
 `theme="renamed"` renames the theme's chrome classes (entry-content, entry-title,
 entry-meta, cat-links, tags-links, byline, the Newspack prompts...; see RENAMED_CLASSES) and
@@ -61,7 +61,6 @@ _SECTIONS = {
     "es": ("Noticias", "noticias"),
     "noticias-del-dia": ("Noticias del día", "noticias-del-dia"),
 }
-SHAPES = ("sample", "live")
 
 
 class Tweet(NamedTuple):
