@@ -1,7 +1,10 @@
 """`briefs demo`: the whole job on a machine without the network.
 
-The bundled sample brief pages are served on 127.0.0.1 in the site's shape (listing, feed,
-sitemaps, robots.txt) and crawled with the same spider and pipelines as a real crawl.
+The bundled brief pages are served on 127.0.0.1 in the site's shape (listing, feed,
+sitemaps, robots.txt) and crawled with the same spider and pipelines as a real crawl: the
+sample pages (demo_site/) and pages in the shape public copies of the live site show
+(demo_site/live-shape/: a theme-primary brief with an organization byline, its Spanish
+"Noticias del día" edition, a News brief, a brief with an embedded tweet).
 """
 
 from __future__ import annotations
@@ -46,9 +49,14 @@ def briefs_from_pages(pages: Iterable[bytes]) -> Iterator[SiteBrief]:
 
 
 def bundled_briefs() -> Iterator[SiteBrief]:
-    """The sample pages shipped with briefs."""
-    folder = resources.files("crawler") / "demo_site"
-    pages = sorted((p for p in folder.iterdir() if p.name.endswith(".html")), key=lambda p: p.name)
+    """The brief pages shipped with briefs."""
+    site = resources.files("crawler") / "demo_site"
+    pages = [
+        page
+        for folder in (site, site / "live-shape")
+        for page in sorted(folder.iterdir(), key=lambda p: p.name)
+        if page.name.endswith(".html")
+    ]
     return briefs_from_pages(page.read_bytes() for page in pages)
 
 

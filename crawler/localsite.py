@@ -1,9 +1,12 @@
 """A local copy of the site's shape, served on 127.0.0.1, for `briefs demo` and the tests.
 
-It answers the URLs of SITE.md (listing, feed, sitemaps, REST API, robots.txt, brief pages)
-for whatever briefs it is given, and can misbehave on purpose (`Fault`) the way a busy site
-does: 429/503 with Retry-After, permanent 500s, responses cut short, bytes that are not HTML,
-slow answers and oversized pages. Standard library only, so the demo needs nothing else.
+It answers the URLs of SITE.md (listing, feed, sitemaps, REST API, robots.txt, brief pages,
+the legacy addresses it redirects) for whatever briefs it is given, with the articles of
+other sections (analysis, investigations) and the index pages of sections and countries
+beside them in its sitemaps, and can misbehave on purpose (`Fault`) the way a busy site
+does: 429/503 with Retry-After, permanent 500s, responses cut short, bytes that are not
+HTML, slow answers and oversized pages. Standard library only, so the demo needs nothing
+else.
 
 Brief pages are served as given, so their canonical links keep naming the live site: the
 archive's identity of a brief is the same whether it was fetched here or there. Pass `origin`
@@ -23,11 +26,13 @@ import sys
 import threading
 import time
 import traceback
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 __all__ = [
@@ -35,15 +40,20 @@ __all__ = [
     "LocalSite",
     "RequestLog",
     "SiteBrief",
+    "slugify",
 ]
 
 
 @dataclass
 class SiteBrief:
     """One brief as the site holds it: where it lives, its bytes, and the metadata the
-    discovery documents (listing, feed, sitemap, REST API) show about it."""
+    discovery documents (listing, feed, sitemap, REST API) show about it. With another
+    `kind` ("analysis", "investigation"), an article of another section: served, and in the
+    sitemaps and the REST API as on the live site, but not in the brief listing or feed."""
 
-    path: str  # "/news/brief/<slug>/", "/news/<slug>/" or "/es/noticias/<slug>/"
+    # "/news/brief/<slug>/", "/news/<slug>/", "/es/noticias/noticias-del-dia/<slug>/" or
+    # "/es/noticias/<slug>/"; for another kind, e.g. "/news/analysis/<slug>/"
+    path: str
     html: bytes
     title: str
     published: datetime  # aware, UTC
@@ -55,6 +65,7 @@ class SiteBrief:
     tags: list[str] = field(default_factory=list)
     post_id: int | None = None  # WordPress id; assigned by the site when None
     excerpt: str = ""  # the feed/API excerpt; the summary when empty
+    kind: str = "brief"
 
     @property
     def slug(self) -> str:
@@ -161,6 +172,19 @@ class _Response:
 _REASONS = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
 _SITEMAP_RE = re.compile(r"^/post-sitemap(\d*)\.xml$")
 _LISTING_RE = re.compile(r"^/news/brief/page/(\d+)/$")
+# Legacy brief addresses, which old articles still link to (SITE.md): the site answers them
+# with a 301 to the brief's current address, whichever scheme that is.
+_LEGACY_RE = re.compile(r"^/(?:news-briefs|news/briefs)/([^/]+)/?$")
+# The index pages of sections that the page sitemap names: none of them is a brief.
+_SECTION_INDEXES = (
+    "/news/",
+    "/news/brief/",
+    "/news/analysis/",
+    "/investigations/",
+    "/es/noticias/",
+    "/es/noticias/noticias-del-dia/",
+    "/es/noticias/analisis/",
+)
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Pages the sitemap index names besides the posts: real, reachable, and not briefs.
 _SITE_PAGES = ("/about-us/", "/privacy-policy/")
@@ -168,6 +192,12 @@ _SITE_PAGES = ("/about-us/", "/privacy-policy/")
 
 def _esc(text: str) -> str:
     return htmllib.escape(text, quote=True)
+
+
+def slugify(text: str) -> str:
+    """WordPress's slug of a name: ASCII, lower case, words joined by hyphens."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
 def _iso(moment: datetime) -> str:
@@ -401,7 +431,7 @@ class LocalSite:
     def _sleep(self, seconds: float) -> None:
         self._stopping.wait(seconds)
 
-    def _ordered(self) -> dict[str, list[SiteBrief]]:
+    def _ordered(self) -> dict[str, Any]:
         # Sorted views are cached until the briefs change: 20,000 briefs must not be
         # re-sorted for each of 2,000 listing pages.
         with self._lock:
@@ -411,7 +441,19 @@ class LocalSite:
                 )
                 self._order = {
                     "newest": newest,
-                    "english": [b for b in newest if b.language == "en"],
+                    "by_slug": {b.slug: b for b in newest if b.kind == "brief"},
+                    "indexes": [
+                        *(p for p in _SECTION_INDEXES if p != "/news/brief/"),
+                        *sorted(
+                            {
+                                f"/{slugify(c)}-organized-crime-news/"
+                                for b in newest
+                                for c in b.countries
+                            }
+                        ),
+                    ],
+                    # The brief listing and feed: the English briefs.
+                    "english": [b for b in newest if b.language == "en" and b.kind == "brief"],
                     "lastmod": sorted(
                         self._briefs.values(), key=lambda b: (b.last_modified, b.path)
                     ),
@@ -437,6 +479,9 @@ class LocalSite:
         if slashed:
             # WordPress's canonical redirect keeps the query string.
             return self._redirect(path + "/" + (f"?{query}" if query else ""))
+        legacy = _LEGACY_RE.match(path)
+        if legacy and (current := self._ordered()["by_slug"].get(legacy.group(1))):
+            return self._redirect(current.path + (f"?{query}" if query else ""))
         if path == "/robots.txt":
             return self._cached(("robots",), self._robots)
         if path == "/sitemap_index.xml":
@@ -461,10 +506,15 @@ class LocalSite:
             return self._rest_posts(parse_qs(query))
         if path.startswith("/private/"):
             return _Response(200, _html_page("Staff notes", "<h1>Staff only</h1>"))
-        if path in _SITE_PAGES:
+        if path in _SITE_PAGES or path in self._index_pages():
             name = path.strip("/").replace("-", " ").title()
             return _Response(200, _html_page(name, f"<h1>{_esc(name)}</h1><p>Not a brief.</p>"))
         return _Response(404, _error_page(404, "Page not found"))
+
+    def _index_pages(self) -> list[str]:
+        """The index pages of sections and of the briefs' countries (the page sitemap names
+        them; the brief listing is answered on its own)."""
+        return self._ordered()["indexes"]
 
     def _cached(self, key: tuple, build: Callable[[], _Response]) -> _Response:
         with self._lock:
@@ -552,7 +602,10 @@ class LocalSite:
         return self._urlset((self.base_url + b.path, b.last_modified) for b in chunk)
 
     def _page_sitemap(self) -> _Response:
-        return self._urlset((self.base_url + path, None) for path in _SITE_PAGES)
+        # The site's pages, and the index pages of its sections and countries (the brief
+        # listing among them): none is a brief.
+        pages = [*_SITE_PAGES, "/news/brief/", *self._index_pages()]
+        return self._urlset((self.base_url + path, None) for path in pages)
 
     def _excerpt(self, brief: SiteBrief, limit: int) -> str:
         text = brief.excerpt or brief.summary

@@ -8,7 +8,8 @@ from pathlib import Path
 DATA = Path(__file__).parent / "data"
 SAMPLES = DATA / "samples"
 GOLD = DATA / "gold"
-# Pages in the shape of stored public copies of the live site (SITE.md, last section).
+# Pages in the shape of stored public copies of the live site (SITE.md, last section). Like
+# samples/, those that `briefs demo` bundles are links to its copies in crawler/demo_site/.
 LIVE_SHAPE = DATA / "live-shape"
 
 # Texts of the widgets inside the article container (SITE.md, step 5): a body, title or

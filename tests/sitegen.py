@@ -1,13 +1,17 @@
 """Brief pages in the site's anatomy, generated with the record a cleaner must give for them.
 
 `generate_brief(spec)` writes a page the way the sample pages in tests/data/samples are
-written (given the same content it reproduces them byte for byte, see tests/test_sitegen.py)
-and returns the expected record in the gold format of tests/data/gold. `random_spec` makes
-varied specs, `site_briefs` whole sites for `crawler.localsite.LocalSite`.
+written (`shape="sample"`) or the way public copies of the live site show it (`shape="live"`,
+the pages of tests/data/live-shape: one category on the meta line, the others declared only in
+JSON-LD and classes; News and "Noticias del día" sections; organization bylines; tables,
+tweets...). Given the same content it reproduces both sets byte for byte (see
+tests/test_sitegen.py), and it returns the expected record in the gold format of
+tests/data/gold. `random_spec` makes varied specs, `site_briefs` whole sites for
+`crawler.localsite.LocalSite`.
 
 The page chrome (about 160 KB: inline CSS, script settings, menus, footers) is built once
-per (base, theme, language) and kept as bytes, so a page costs well under 2 ms: benchmarks
-generate tens of thousands.
+per (base, theme, language, shape, share label) and kept as bytes, so a page costs well
+under 2 ms: benchmarks generate tens of thousands.
 
 `theme="renamed"` renames the theme's chrome classes (entry-content, entry-title,
 entry-meta, cat-links, tags-links, byline, the Newspack prompts...; see RENAMED_CLASSES) and
@@ -23,25 +27,53 @@ import json
 import random
 import re
 import string
-import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from typing import NamedTuple
 
 from cleaning.countries import country_code
-from crawler.localsite import SiteBrief
+from crawler.localsite import SiteBrief, slugify
 
 BASE = "https://insightcrime.org"
 # Generated and sample pages name BASE as their canonical URLs' origin, wherever they are
 # served: a crawl of them says so.
 IDENTITY = ["-s", f"BRIEFS_IDENTITY_ORIGIN={BASE}"]
 
-Block = tuple  # ("p", text) ("h2", text) ("ul", [items]) ("quote", text) ("figure", caption[, src])
-# ("video", url) ("see_also", url, link_text) ("newsletter",) ("donate",)
-# Texts of p, ul items and quotes may hold inline links written "[link text](url)".
+Block = tuple  # ("p", text[, "strong" | "em"]) ("h2", text) ("ul", [items]) ("quote", text)
+# ("figure", caption[, src]) ("video", url[, caption]) ("see_also", url, link_text[, "title"])
+# ("newsletter",) ("donate",) ("table", header cells or None, [row cells...]) ("tweet", Tweet)
+# ("qa", speaker, text): an interview's paragraph, "InSight Crime (IC): ..."
+# Texts of p, qa, ul items, quotes and cells may hold inline links written "[link text](url)".
 Related = tuple  # (url, section, date[, teaser])
 
-PATH_PREFIXES = {"brief": "/news/brief/", "news": "/news/", "es": "/es/noticias/"}
+PATH_PREFIXES = {
+    "brief": "/news/brief/",
+    "news": "/news/",
+    "es": "/es/noticias/",
+    "noticias-del-dia": "/es/noticias/noticias-del-dia/",
+}
+# On the live site each path style is a section of its own: its label (kicker, breadcrumbs,
+# the first entry of articleSection) and its category's slug (the <article>'s class).
+_SECTIONS = {
+    "brief": ("Brief", "brief"),
+    "news": ("News", "news"),
+    "es": ("Noticias", "noticias"),
+    "noticias-del-dia": ("Noticias del día", "noticias-del-dia"),
+}
+
+
+class Tweet(NamedTuple):
+    """An embedded tweet: a blockquote the site's script renders; none of it is article text."""
+
+    text: str
+    author: str
+    handle: str
+    date: str  # as Twitter writes it, "March 12, 2019"
+    status: str
+    short: str  # the t.co code of its picture link
+    picture: str  # the pic.twitter.com code
+    language: str = "es"
 
 
 @dataclass(kw_only=True)
@@ -52,8 +84,11 @@ class BriefSpec:
     title: str
     published: datetime  # aware
     language: str = "en"
-    path_style: str = "brief"  # "brief", "news" (2024 on) or "es"
-    countries: list[str] = field(default_factory=list)
+    # "brief", "news" (2021 on); Spanish "noticias-del-dia" (most) or "es" (/es/noticias/)
+    path_style: str = "brief"
+    countries: list[str] = field(default_factory=list)  # as the page names them, in its order
+    # As printed in the byline: people, the organization or a unit; a footnote mark ("*")
+    # after a name is printed after its link and is no part of the author.
     authors: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     updated: datetime | None = None
@@ -66,6 +101,16 @@ class BriefSpec:
     description: bool = True
     post_id: int | None = None
     word_count: int | None = None
+    # The anatomy: "sample" (the sample pages': every country on the meta line) or "live".
+    shape: str = "sample"
+    # Live shape only. `section`: the one category the meta line shows (a country, theme,
+    # region or group; default the first category). `categories`: every category of the
+    # post in WordPress's order, as JSON-LD articleSection and the <article>'s classes give
+    # them (default: the countries); the countries must come in it in their own order.
+    # `share_label`: the share bar's label ("share", or "Compartir" even on English pages).
+    section: str | None = None
+    categories: list[str] | None = None
+    share_label: str | None = None
 
     @property
     def path(self) -> str:
@@ -124,6 +169,15 @@ _LABELS = {
             "Email address",
             "Sign up",
         ),
+        # The live shape's words: its newsletter block, share label and breadcrumbs.
+        "newsletter_live": (
+            "Sign up for our weekly newsletter",
+            "Get the latest on organized crime in the Americas delivered to your inbox.",
+            "Enter your email address",
+            "Subscribe",
+        ),
+        "share": "share",
+        "home": ("Home", "/", "News", "/news/"),
     },
     "es": {
         "html_lang": "es",
@@ -173,9 +227,21 @@ _LABELS = {
             "Correo electrónico",
             "Suscribirse",
         ),
+        "newsletter_live": (
+            "Suscríbase a nuestro boletín semanal",
+            "Reciba lo último sobre el crimen organizado en las Américas en su correo.",
+            "Ingrese su correo electrónico",
+            "Suscribirse",
+        ),
+        "share": "Compartir",
+        "home": ("Inicio", "/es/", "Noticias", "/es/noticias/"),
     },
 }
 _DAY_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+_DAY_MONTHS_LONG = [
+    "January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December",
+]  # fmt: skip
 
 COUNTRIES = [
     "Peru", "Colombia", "Mexico", "Honduras", "Guatemala", "El Salvador", "Venezuela",
@@ -201,6 +267,27 @@ TOPICS = [
     "Cocaine", "Extortion", "Money Laundering", "Prisons", "Homicides", "Security Policy",
     "Elites and Crime", "Illegal Mining", "Arms Trafficking", "Human Smuggling",
     "Drug Policy", "Gangs", "Environmental Crime", "Corruption", "Extradition",
+]  # fmt: skip
+# The categories a live-shape post may have besides its countries (SITE.md: the meta line's
+# category is a country, a region, a theme or a criminal group), English and Spanish.
+THEME_CATEGORIES = {
+    "Elites and Crime": "Élites y crimen", "Extortion": "Extorsión",
+    "Criminal Migration": "Migración criminal", "Prisons": "Cárceles",
+    "Environmental Crime": "Crimen ambiental", "Money Laundering": "Lavado de dinero",
+}  # fmt: skip
+REGION_CATEGORIES = {
+    "Caribbean": "Caribe", "Central America": "Centroamérica", "Andes": "Región andina",
+    "Southern Cone": "Cono Sur",
+}  # fmt: skip
+# Group categories live under their home country's page: /<country>-organized-crime-news/<group>/.
+GROUP_CATEGORIES = {
+    "Barrio 18": "guatemala", "ELN": "colombia", "Cartel de los Soles": "venezuela",
+    "MS13": "el-salvador", "Tren de Aragua": "venezuela", "Los Choneros": "ecuador",
+}  # fmt: skip
+# Bylines that name the organization or one of its units.
+ORGANIZATIONS = [
+    "InSight Crime", "Venezuela Investigative Unit", "Colombia Investigative Unit",
+    "Mexico Investigative Unit",
 ]  # fmt: skip
 AUTHORS = [
     "Victoria Dittmar", "Marguerite Cawley", "Lara Loaiza", "Steven Dudley", "Parker Asmann",
@@ -326,11 +413,6 @@ def _rename(text: str) -> str:
 
 _esc = html.escape
 _LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
-
-
-def slugify(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
 def _abs(base: str, url: str) -> str:
@@ -474,16 +556,46 @@ _SHARE_BAR = (
 )
 
 
-@lru_cache(maxsize=32)
-def _chrome(base: str, theme: str, language: str) -> dict[str, bytes]:
-    """The parts of a page that depend on nothing but base, theme and language, as bytes."""
+def _live_share_bar(base: str, label: str) -> str:
+    # The live site's share bar: a label ("share", "Compartir") and icons from its own host.
+    return (
+        _SHARE_BAR.replace(
+            '<ul><li><a class="share-icon"',
+            f'<ul><li class="share-label"><span class="share-title">{_esc(label)}</span></li>'
+            '<li><a class="share-icon"',
+        )
+        .replace('src="/wp-content/themes/ic/', f'src="{base}/wp-content/themes/ic/images/')
+        .replace('alt="share icon"', 'alt="icon"')
+    )
+
+
+@lru_cache(maxsize=64)
+def _chrome(
+    base: str, theme: str, language: str, shape: str = "sample", share_label: str = ""
+) -> dict[str, bytes]:
+    """The parts of a page that depend on nothing but base, theme, language, shape and the
+    share bar's label, as bytes."""
     words = _LABELS[language]
     css = _CSS + " .entry-meta { text-transform: uppercase; }"
     if theme == "renamed":
         css = css.replace(".entry-meta", "." + RENAMED_CLASSES["entry-meta"])
+    if shape == "live":
+        stylesheet = (
+            f'<link rel="stylesheet" id="ic-style-css" href="{base}/wp-content/themes/ic/'
+            'style.css?ver=2.3.1" media="all" />\n<link rel="icon" href="'
+            f'{base}/wp-content/uploads/2021/05/cropped-ic-favicon-32x32.png" sizes="32x32" />'
+        )
+        share_bar = _live_share_bar(base, share_label)
+    elif shape == "sample":
+        stylesheet = (
+            f'<link rel="stylesheet" id="newspack-style-css" href="{base}/wp-content/themes/'
+            'newspack-theme/style.css" media="all" />'
+        )
+        share_bar = _SHARE_BAR
+    else:
+        raise ValueError(f"unknown shape {shape!r}")
     head_tail = (
-        f'<link rel="stylesheet" id="newspack-style-css" href="{base}/wp-content/themes/'
-        'newspack-theme/style.css" media="all" />\n<script>window.dataLayer = window.dataLayer'
+        f"{stylesheet}\n<script>window.dataLayer = window.dataLayer"
         " || []; function gtag(){dataLayer.push(arguments);} gtag('js', new Date());</script>\n"
     )
     page_top = (
@@ -503,7 +615,7 @@ def _chrome(base: str, theme: str, language: str) -> dict[str, bytes]:
         ' class="site-content">\n'
     )
     content_tail = (
-        f"\n\n\n\n\n{_SHARE_BAR}\n{_donate(base, words, 9001)}\n"
+        f"\n\n\n\n\n{share_bar}\n{_donate(base, words, 9001)}\n"
         + words["comments"].format(base=base)
         + "\n"
         + words["cc"]
@@ -541,7 +653,8 @@ def _chrome(base: str, theme: str, language: str) -> dict[str, bytes]:
         "head_tail": head_tail,
         "page_top": page_top,
         "content_tail": content_tail,
-        "after_article": _donate(base, words, 9002) + "\n",
+        # The live shape's second donate prompt is inside the entry footer, after Tags.
+        "after_article": "\n" if shape == "live" else _donate(base, words, 9002) + "\n",
         "page_end": page_end,
     }
     if theme == "renamed":
@@ -560,24 +673,66 @@ def _chrome(base: str, theme: str, language: str) -> dict[str, bytes]:
 # --- one page --------------------------------------------------------------------------------
 
 
+def _newsletter_live(words: dict) -> str:
+    title, text, placeholder, button = words["newsletter_live"]
+    return (
+        '<div class="wp-block-newspack-newsletters-subscribe newspack-newsletters-subscribe">'
+        f'<p class="newspack-newsletters-subscribe__title">{_esc(title)}</p><p>{_esc(text)}</p>'
+        f'<form><input type="email" name="npe" placeholder="{_esc(placeholder)}">'
+        f'<input type="submit" value="{_esc(button)}"></form></div>'
+    )
+
+
+def _tweet(tweet: Tweet) -> str:
+    handle = _esc(tweet.handle)
+    return (
+        '<figure class="wp-block-embed is-type-rich is-provider-twitter wp-block-embed-twitter">'
+        '<div class="wp-block-embed__wrapper">\n<blockquote class="twitter-tweet"'
+        f' data-width="550" data-dnt="true"><p lang="{tweet.language}" dir="ltr">'
+        f'{_esc(tweet.text)} <a href="https://t.co/{tweet.short}">pic.twitter.com/'
+        f"{tweet.picture}</a></p>&mdash; {_esc(tweet.author)} (@{handle}) <a"
+        f' href="https://twitter.com/{handle}/status/{tweet.status}?ref_src=twsrc%5Etfw">'
+        f"{_esc(tweet.date)}</a></blockquote><script async"
+        ' src="https://platform.twitter.com/widgets.js" charset="utf-8"></script>\n'
+        "</div></figure>"
+    )
+
+
+def _table(header: list[str] | None, rows: list[list[str]], base: str) -> str:
+    def cells(tag: str, row: list[str]) -> str:
+        return "<tr>" + "".join(f"<{tag}>{_inline(c, base)}</{tag}>" for c in row) + "</tr>"
+
+    head = f"<thead>{cells('th', header)}</thead>" if header else ""
+    body = "".join(cells("td", row) for row in rows)
+    return (
+        f'<figure class="wp-block-table"><table class="has-fixed-layout">{head}<tbody>{body}'
+        "</tbody></table></figure>"
+    )
+
+
 def _render_blocks(
     spec: BriefSpec, base: str, words: dict
 ) -> tuple[list[str], list[str], list[str]]:
     """HTML chunks of the entry content, the expected body blocks, the SEE ALSO URLs."""
+    live = spec.shape == "live"
     chunks: list[str] = []
     kinds: list[str] = []
     texts: list[str] = []
     see_also: list[str] = []
-    pending = ""  # a SEE ALSO line waiting to be glued to the next block
+    pending = ""  # boilerplate waiting to be glued to the next block
     popup = 9003
     for block in spec.blocks:
         kind = block[0]
         if kind == "see_also":
             url = _abs(base, block[1])
             see_also.append(url)
+            # A link to another article gives its title, indented and in italics.
+            titled = len(block) > 3 and block[3] == "title"
+            style = ' style="padding-left:40px"' if titled else ""
+            label = f"<em>{_esc(block[2])}</em>" if titled else _esc(block[2])
             line = (
-                f'<p class="wp-block-paragraph"><strong>{words["see_also"]}</strong>'
-                f' <a href="{_esc(url)}">{_esc(block[2])}</a></p>'
+                f'<p class="wp-block-paragraph"{style}><strong>{words["see_also"]}</strong>'
+                f' <a href="{_esc(url)}">{label}</a></p>'
             )
             # The editors' plugin glues the line to the paragraph before it, or to the block
             # after a heading: no block separator either way (as on the sample pages).
@@ -586,10 +741,25 @@ def _render_blocks(
             else:
                 pending += line
             continue
+        if live and kind in ("newsletter", "donate"):
+            # On the live site Newspack's prompts stand flush against the block after them.
+            pending += (
+                _newsletter_live(words) if kind == "newsletter" else _donate(base, words, popup)
+            )
+            popup += 1
+            continue
         if kind == "p":
-            text = block[1]
-            chunk = f'<p class="wp-block-paragraph">{_inline(text, base)}</p>'
-            texts.append(_plain(text))
+            inner = _inline(block[1], base)
+            if len(block) > 2:
+                inner = f"<{block[2]}>{inner}</{block[2]}>"
+            chunk = f'<p class="wp-block-paragraph">{inner}</p>'
+            texts.append(_plain(block[1]))
+        elif kind == "qa":
+            chunk = (
+                f'<p class="wp-block-paragraph"><strong>{_esc(block[1])}:</strong>'
+                f" {_inline(block[2], base)}</p>"
+            )
+            texts.append(f"{block[1]}: {_plain(block[2])}")
         elif kind == "h2":
             text = _plain(block[1])
             chunk = (
@@ -623,14 +793,28 @@ def _render_blocks(
             )
             texts.append(_plain(block[1]))
         elif kind == "video":
+            lazy, share = (' loading="lazy"', "; web-share") if live else ("", "")
             chunk = (
                 '<figure class="wp-block-embed is-type-video is-provider-youtube'
                 ' wp-block-embed-youtube wp-embed-aspect-16-9 wp-has-aspect-ratio"><div'
-                ' class="wp-block-embed__wrapper">\n<iframe title="YouTube video player"'
+                f' class="wp-block-embed__wrapper">\n<iframe{lazy} title="YouTube video player"'
                 f' width="500" height="281" src="{_esc(block[1])}" frameborder="0"'
                 ' allow="accelerometer; autoplay; clipboard-write; encrypted-media; gyroscope;'
-                ' picture-in-picture" allowfullscreen></iframe>\n</div></figure>'
+                f' picture-in-picture{share}" allowfullscreen></iframe>\n</div></figure>'
             )
+            if len(block) > 2:
+                # The caption line under a video: a paragraph of its own, article text.
+                chunk += f'\n\n<p class="wp-block-paragraph"><em>{_inline(block[2], base)}</em></p>'
+                texts.append(_plain(block[2]))
+        elif kind == "table":
+            header, rows = block[1], block[2]
+            chunk = _table(header, rows, base)
+            texts.extend(
+                " | ".join(_plain(cell) for cell in row)
+                for row in [*([header] if header else []), *rows]
+            )
+        elif kind == "tweet":
+            chunk = _tweet(block[1])
         elif kind == "newsletter":
             chunk = _newsletter(base, words, popup)
             popup += 1
@@ -647,20 +831,67 @@ def _render_blocks(
     return chunks, texts, see_also
 
 
+_FOOTNOTE = re.compile(r"([*†]+)$")
+
+
+def _unmarked(author: str) -> str:
+    """The author's name without the footnote mark the byline prints after it."""
+    return _FOOTNOTE.sub("", author).rstrip()
+
+
 def _byline(spec: BriefSpec, base: str, words: dict) -> str:
     if not spec.authors:
         return ""
-    people = [
-        f'<span class="author vcard"><a class="url fn n" href="{base}/author/{slugify(a)}/">'
-        f"{_esc(a)}</a></span>"
-        for a in spec.authors
-    ]
+    people = []
+    for printed in spec.authors:
+        name = _unmarked(printed)
+        mark = printed[len(name) :].strip()
+        people.append(
+            f'<span class="author vcard"><a class="url fn n" href="{base}/author/'
+            f'{slugify(name)}/">{_esc(name)}</a>{_esc(mark)}</span>'
+        )
     joined = (
         people[0]
         if len(people) == 1
         else (", ".join(people[:-1]) + f" {words['and']} " + people[-1])
     )
     return f'<span class="byline"><span class="author-label">{words["by"]}</span> {joined}</span>'
+
+
+def _layout(spec: BriefSpec) -> tuple[str | None, list[str]]:
+    """The section (the meta line's category) and every category of the post, in order."""
+    if spec.shape != "live":
+        return (spec.countries[0] if spec.countries else None), list(spec.countries)
+    categories = list(spec.categories if spec.categories is not None else spec.countries)
+    section = spec.section if spec.section is not None else (categories[:1] or [None])[0]
+    if section is not None and section not in categories:
+        categories.insert(0, section)
+    if [c for c in categories if c in spec.countries] != list(spec.countries):
+        raise ValueError(f"{spec.slug}: its countries must come in its categories, in order")
+    return section, categories
+
+
+def _category_link(name: str, spec: BriefSpec, base: str) -> str:
+    """Where a category's index page is (SITE.md): countries at /<country>-organized-crime-
+    news/, groups under their country's page, themes and regions at /<slug>/."""
+    home = base + ("/es" if spec.language == "es" else "")
+    if name in spec.countries:
+        return f"{home}/{slugify(name)}-organized-crime-news/"
+    if name in GROUP_CATEGORIES:
+        return f"{home}/{GROUP_CATEGORIES[name]}-organized-crime-news/{slugify(name)}/"
+    return f"{home}/{slugify(name)}/"
+
+
+def _crumbs(spec: BriefSpec, base: str, words: dict) -> list[tuple[str, str | None]]:
+    """The breadcrumbs before the title, (name, URL): the live shape follows the section."""
+    if spec.shape != "live":
+        names = words["crumbs"]
+        return list(zip(names, (f"{base}/", f"{base}/news/", f"{base}/news/brief/"), strict=True))
+    home, home_path, news, news_path = words["home"]
+    crumbs = [(home, base + home_path), (news, base + news_path)]
+    if spec.path_style in ("brief", "noticias-del-dia"):
+        crumbs.append((_SECTIONS[spec.path_style][0], base + PATH_PREFIXES[spec.path_style]))
+    return crumbs
 
 
 def _json_ld(
@@ -671,14 +902,29 @@ def _json_ld(
     published: str,
     modified: str,
     word_count: int,
+    categories: list[str],
 ) -> str:
+    live = spec.shape == "live"
     if spec.authors:
         authors = [
-            {"@type": "Person", "name": a, "url": f"{base}/author/{slugify(a)}/"}
-            for a in spec.authors
+            {"@type": "Person", "name": name, "url": f"{base}/author/{slugify(name)}/"}
+            for name in map(_unmarked, spec.authors)
         ]
     else:
         authors = [{"@type": "Organization", "name": "InSight Crime"}]
+    crumbs = [
+        {"@type": "ListItem", "position": i, "name": name, "item": link}
+        # The sample pages' JSON-LD names the English crumbs whatever the page's language.
+        for i, (name, link) in enumerate(_crumbs(spec, base, words if live else _LABELS["en"]), 1)
+    ]
+    crumbs.append({"@type": "ListItem", "position": len(crumbs) + 1, "name": spec.title})
+    page = {"@type": "WebPage", "@id": url, "url": url, "name": spec.title + " - InSight Crime"}
+    trail: dict = {"@type": "BreadcrumbList"}
+    if live:
+        page["breadcrumb"] = {"@id": url + "#breadcrumb"}
+        trail["@id"] = url + "#breadcrumb"
+    trail["itemListElement"] = crumbs
+    section_label = _SECTIONS[spec.path_style][0] if live else "Brief"
     graph = {
         "@context": "https://schema.org",
         "@graph": [
@@ -693,34 +939,27 @@ def _json_ld(
                 "mainEntityOfPage": {"@id": url},
                 "wordCount": word_count,
                 "publisher": {"@id": base + "/#organization"},
-                "keywords": [*spec.countries, *spec.tags],
-                "articleSection": ["Brief", *spec.countries],
+                "keywords": list(spec.tags) if live else [*spec.countries, *spec.tags],
+                "articleSection": [section_label, *categories],
                 "inLanguage": words["in_language"],
             },
-            {"@type": "WebPage", "@id": url, "url": url, "name": spec.title + " - InSight Crime"},
-            {
-                "@type": "BreadcrumbList",
-                "itemListElement": [
-                    {"@type": "ListItem", "position": 1, "name": "Home", "item": base + "/"},
-                    {"@type": "ListItem", "position": 2, "name": "News", "item": base + "/news/"},
-                    {"@type": "ListItem", "position": 3, "name": "Brief",
-                     "item": base + "/news/brief/"},
-                    {"@type": "ListItem", "position": 4, "name": spec.title},
-                ],
-            },
+            page,
+            trail,
         ],
-    }  # fmt: skip
+    }
     return json.dumps(graph, ensure_ascii=False).replace("</", "<\\/")
 
 
 def generate_brief(spec: BriefSpec, base: str = BASE, theme: str = "default") -> tuple[bytes, dict]:
     """The page of `spec` as the site serves it, and the record a cleaner must give for it
-    (gold format: url, title, kind, language, summary, countries, published and updated as
-    dates, authors, tags, body_blocks, translation, related_urls)."""
+    (gold format: url, title, kind, language, summary, section, countries, country_codes,
+    published and updated as dates, authors, tags, body_blocks, translation, related_urls)."""
     base = base.rstrip("/")
     lang = spec.language
+    live = spec.shape == "live"
     words = _LABELS[lang]
-    chrome = _chrome(base, theme, lang)
+    share_label = (spec.share_label or words["share"]) if live else ""
+    chrome = _chrome(base, theme, lang, spec.shape, share_label)
     url = base + spec.path
     other = "en" if lang == "es" else "es"
     published = _utc(spec.published)
@@ -728,6 +967,8 @@ def generate_brief(spec: BriefSpec, base: str = BASE, theme: str = "default") ->
     pub_iso = published.isoformat()
     mod_iso = updated.isoformat() if updated else pub_iso
     post_id = spec.post_id or _default_post_id(spec)
+    section, categories = _layout(spec)
+    authors = [_unmarked(a) for a in spec.authors]
     chunks, body_blocks, see_also = _render_blocks(spec, base, words)
     summary = (
         spec.summary
@@ -765,16 +1006,35 @@ def generate_brief(spec: BriefSpec, base: str = BASE, theme: str = "default") ->
         '<meta property="og:site_name" content="InSight Crime" />\n'
         f'<meta property="article:published_time" content="{pub_iso}" />\n'
         + (f'<meta property="article:modified_time" content="{mod_iso}" />' if updated else "")
-        + f'\n<meta name="author" content="{_esc(", ".join(spec.authors) or "InSight Crime")}"'
+        + f'\n<meta name="author" content="{_esc(", ".join(authors) or "InSight Crime")}"'
         ' />\n<script type="application/ld+json" class="yoast-schema-graph">'
-        + _json_ld(spec, base, url, words, pub_iso, mod_iso, word_count)
+        + _json_ld(spec, base, url, words, pub_iso, mod_iso, word_count, categories)
         + "</script>\n"
     )
-    tag_classes = "".join(f" tag-{slugify(n)}" for n in [*spec.countries, *spec.tags])
-    crumbs = words["crumbs"]
-    countries = ", ".join(
-        f'<a href="{base}/tag/{slugify(c)}/" rel="category tag">{_esc(c)}</a>'
-        for c in spec.countries
+    if live:
+        # WordPress's post classes: the section's category, every other category, the tags.
+        body_classes = " "
+        article_classes = (
+            f" category-{_SECTIONS[spec.path_style][1]}"
+            + "".join(f" category-{slugify(c)}" for c in categories)
+            + "".join(f" tag-{slugify(t)}" for t in spec.tags)
+        )
+        kicker = (base + PATH_PREFIXES[spec.path_style], _SECTIONS[spec.path_style][0])
+        shown = [section] if section is not None else []
+        category_links = ", ".join(
+            f'<a href="{_category_link(c, spec, base)}" rel="category tag">{_esc(c)}</a>'
+            for c in shown
+        )
+    else:
+        body_classes = "".join(f" tag-{slugify(n)}" for n in [*spec.countries, *spec.tags])
+        article_classes = " category-brief" + body_classes
+        kicker = (f"{base}/news/brief/", words["kicker"])
+        category_links = ", ".join(
+            f'<a href="{base}/tag/{slugify(c)}/" rel="category tag">{_esc(c)}</a>'
+            for c in spec.countries
+        )
+    crumbs = "".join(
+        f'<span><a href="{link}">{name}</a></span>' for name, link in _crumbs(spec, base, words)
     )
     revised = (
         f' <time class="updated" datetime="{mod_iso}">{words["updated"]} {_day(updated)}</time>'
@@ -783,18 +1043,16 @@ def generate_brief(spec: BriefSpec, base: str = BASE, theme: str = "default") ->
     )
     article_top = (
         f'<body class="post-template-default single single-post postid-{post_id}'
-        f' single-format-standard newspack-theme{tag_classes}">\n'
+        f' single-format-standard newspack-theme{body_classes}">\n'
         f"{{PAGE_TOP}}"
-        f'<div class="breadcrumbs" typeof="BreadcrumbList"><span><a href="{base}/">{crumbs[0]}'
-        f'</a></span><span><a href="{base}/news/">{crumbs[1]}</a></span><span><a'
-        f' href="{base}/news/brief/">{crumbs[2]}</a></span><span class="breadcrumb_last">'
+        f'<div class="breadcrumbs" typeof="BreadcrumbList">{crumbs}<span class="breadcrumb_last">'
         f"{title}</span></div>\n"
         '<div id="primary" class="content-area">\n<main id="main" class="site-main">\n'
         f'<article id="post-{post_id}" class="post-{post_id} post type-post status-publish'
-        f' format-standard hentry category-brief{tag_classes}">\n<header class="entry-header">\n'
-        f'<div class="post-kicker"><a href="{base}/news/brief/">{words["kicker"]}</a></div>\n'
+        f' format-standard hentry{article_classes}">\n<header class="entry-header">\n'
+        f'<div class="post-kicker"><a href="{kicker[0]}">{kicker[1]}</a></div>\n'
         f'<h1 class="entry-title">{title}</h1>\n'
-        f'<div class="entry-meta"><span class="cat-links">{countries}</span> / <span'
+        f'<div class="entry-meta"><span class="cat-links">{category_links}</span> / <span'
         f' class="posted-on"><time class="entry-date published" datetime="{pub_iso}">'
         f"{_day(published)}</time>{revised}</span> {_byline(spec, base, words)} <div"
         f' class="language-switcher"><span class="current-lang">{words["current"]}</span>'
@@ -802,19 +1060,21 @@ def generate_brief(spec: BriefSpec, base: str = BASE, theme: str = "default") ->
         '<div class="entry-content">\n' + "\n\n\n\n".join(chunks)
     )
     tags = "".join(f'<a href="{base}/tag/{slugify(t)}/" rel="tag">{_esc(t)}</a>' for t in spec.tags)
+    # The live shape repeats the donate prompt right after the Tags (inside the footer).
+    second_donate = _donate(base, words, 9002) if live else ""
     footer = (
         f'<footer class="entry-footer"><div class="tags-links"><span class="tags-title">'
-        f"{words['tags']}</span>{tags}</div></footer>\n</article>\n"
+        f"{words['tags']}</span>{tags}</div>{second_donate}</footer>\n</article>\n"
     )
     related_urls = []
     cards = []
     for item in spec.related:
-        link, section, when = _abs(base, item[0]), item[1], _as_date(item[2])
-        teaser = item[3] if len(item) > 3 else _plain(section)
+        link, card_section, when = _abs(base, item[0]), item[1], _as_date(item[2])
+        teaser = item[3] if len(item) > 3 else _plain(card_section)
         related_urls.append(link)
         cards.append(
             '<article class="post type-post"><div class="entry-wrapper"><div class="cat-links">'
-            f'<a href="{base}/tag/{slugify(section)}/">{_esc(section.upper())}</a></div>'
+            f'<a href="{base}/tag/{slugify(card_section)}/">{_esc(card_section.upper())}</a></div>'
             f'<div class="entry-meta"><time class="entry-date published"'
             f' datetime="{when.isoformat()}">{when.day} {words["months"][when.month - 1]}'
             f' {when.year}</time></div><div class="excerpt"><a href="{_esc(link)}">'
@@ -846,18 +1106,19 @@ def generate_brief(spec: BriefSpec, base: str = BASE, theme: str = "default") ->
             chrome["page_end"],
         )
     )
+    countries = list(spec.countries)
     record = {
         "url": url,
         "title": spec.title,
         "kind": "brief",
         "language": lang,
         "summary": summary,
-        "section": spec.countries[0] if spec.countries else None,
-        "countries": list(spec.countries),
-        "country_codes": [country_code(name) for name in spec.countries],
+        "section": section,
+        "countries": countries,
+        "country_codes": [country_code(c) for c in countries],
         "published": published.date().isoformat(),
         "updated": updated.date().isoformat() if updated else None,
-        "authors": list(spec.authors),
+        "authors": authors,
         "tags": list(spec.tags),
         "body_blocks": body_blocks,
         "translation": translation,
@@ -926,15 +1187,135 @@ def _paragraph(rng: random.Random, lang: str, country: str, links: bool) -> str:
     return text
 
 
+_INTERVIEW = (
+    ("InSight Crime (IC)", "How has {g} changed since the arrests?"),
+    ("InSight Crime (IC)", "What does the government get wrong about {g}?"),
+)
+_INTERVIEW_ES = (
+    ("InSight Crime (IC)", "¿Cómo ha cambiado {g} desde las capturas?"),
+    ("InSight Crime (IC)", "¿Qué no entiende el gobierno sobre {g}?"),
+)
+_TABLE_HEADERS = (
+    ["Region", "Homicides", "Rate per 100,000"],
+    ["Year", "Cocaine seized (tons)", "Arrests"],
+)
+_TABLE_HEADERS_ES = (
+    ["Región", "Homicidios", "Tasa por 100.000"],
+    ["Año", "Cocaína incautada (toneladas)", "Capturas"],
+)
+_TWEET_TEXTS = (
+    "Hoy nuestra Fuerza Armada incautó 2,1 toneladas de cocaína en el Pacífico.",
+    "Capturamos a 14 integrantes de una red de extorsión que operaba desde la cárcel.",
+)
+_TWEETERS = (
+    ("Fuerza Armada de El Salvador", "FUERZARMADASV"),
+    ("Policía Nacional de Colombia", "PoliciaColombia"),
+)
+_CODE = string.ascii_letters + string.digits
+
+
+def _live_layout(rng: random.Random, spanish: bool, countries: list[str]) -> tuple[str, list[str]]:
+    """The section and the categories of a live-shape post: its primary category is a country
+    most often, else a theme, a region or a criminal group (SITE.md), placed anywhere among
+    its countries; sometimes a theme it is filed under too without showing it."""
+
+    def named(english: str, table: dict[str, str]) -> str:
+        return table[english] if spanish else english
+
+    categories = list(countries)
+    kind = rng.choices(("country", "theme", "region", "group"), (60, 20, 8, 12))[0]
+    if kind == "country":
+        # Usually the first country; now and then another (a Chile brief filed under Bolivia).
+        section = countries[0] if rng.random() < 0.8 else rng.choice(countries)
+    elif kind == "theme":
+        section = named(rng.choice(list(THEME_CATEGORIES)), THEME_CATEGORIES)
+    elif kind == "region":
+        section = named(rng.choice(list(REGION_CATEGORIES)), REGION_CATEGORIES)
+    else:
+        section = rng.choice(list(GROUP_CATEGORIES))
+    if kind != "country":
+        categories.insert(rng.randint(0, len(categories)), section)
+    if rng.random() < 0.2:
+        extra = named(rng.choice(list(THEME_CATEGORIES)), THEME_CATEGORIES)
+        if extra not in categories:
+            categories.insert(rng.randint(0, len(categories)), extra)
+    return section, categories
+
+
+def _live_authors(rng: random.Random) -> list[str]:
+    """Every live-shape byline names someone: people (one now and then with a footnote
+    mark), the organization or one of its units."""
+    kind = rng.choices(("people", "organization", "unit"), (75, 15, 10))[0]
+    if kind == "organization":
+        return [ORGANIZATIONS[0]]
+    if kind == "unit":
+        return [rng.choice(ORGANIZATIONS[1:])]
+    people = rng.sample(AUTHORS, rng.choice((1, 1, 1, 2, 2, 3)))
+    if rng.random() < 0.1:
+        marked = rng.randrange(len(people))
+        people[marked] += "*"
+    return people
+
+
+def _live_extras(rng: random.Random, spanish: bool, country: str) -> list[Block]:
+    """The blocks of live-shape articles the sample pages lack: tables, tweets, interviews."""
+    extras: list[Block] = []
+    if rng.random() < 0.08:
+        header = list(rng.choice(_TABLE_HEADERS_ES if spanish else _TABLE_HEADERS))
+        rows = [
+            [country if spanish else f"{country} {i}", str(rng.randint(10, 2000)),
+             f"{rng.randint(1, 90)}.{rng.randint(0, 9)}"]
+            for i in range(1, rng.randint(2, 5) + 1)
+        ]  # fmt: skip
+        extras.append(("table", header if rng.random() < 0.8 else None, rows))
+    if rng.random() < 0.1:
+        author, handle = rng.choice(_TWEETERS)
+        tweet = Tweet(
+            rng.choice(_TWEET_TEXTS),
+            author,
+            handle,
+            f"{rng.choice(_DAY_MONTHS_LONG)} {rng.randint(1, 28)}, {rng.randint(2012, 2023)}",
+            str(rng.randrange(10**17, 10**18)),
+            "".join(rng.choices(_CODE, k=10)),
+            "".join(rng.choices(_CODE, k=10)),
+        )
+        extras.append(("tweet", tweet))
+    if rng.random() < 0.06:
+        group = rng.choice(GROUPS_ES if spanish else GROUPS)
+        speaker = rng.choice(AUTHORS)
+        initials = "".join(word[0] for word in speaker.split())
+        for question in rng.sample(_INTERVIEW_ES if spanish else _INTERVIEW, 2):
+            extras.append(("qa", question[0], question[1].format(g=group)))
+            extras.append(
+                (
+                    "qa",
+                    f"{speaker} ({initials})",
+                    _sentence(rng, "es" if spanish else "en", country),
+                )
+            )
+    return extras
+
+
 def random_spec(rng: random.Random, n: int) -> BriefSpec:
-    """A varied brief numbered `n` (the number ends its slug and makes its post id):
-    ~10% Spanish, 0-3 authors, 1-3 countries, 0-2 tags, a quarter of them revised, mixed
-    blocks including the boilerplate a cleaner must drop; deterministic for the rng state."""
-    lang = "es" if rng.random() < 0.1 else "en"
+    """A varied brief numbered `n` (the number ends its slug and makes its post id),
+    deterministic for the rng state. Seven in ten are in the live site's shape (`shape=
+    "live"`), the rest in the sample pages'. Live: ~15% Spanish (most under "Noticias del
+    día"), English ones at /news/<slug>/ from 2021 on, a primary category that is not a
+    country for two in five, bylines of people, the organization or a unit, footnote marks,
+    tables, tweets, interviews, "Compartir" now and then. Sample: ~10% Spanish, 0-3 authors.
+    Both: 1-3 countries, 0-2 tags, a quarter revised, mixed blocks including the boilerplate
+    a cleaner must drop."""
+    live = rng.random() < 0.7
+    lang = "es" if rng.random() < (0.15 if live else 0.1) else "en"
     spanish = lang == "es"
     names = COUNTRIES_ES if spanish else COUNTRIES
     countries = rng.sample(names, rng.choice((1, 1, 1, 2, 2, 3)))
-    country = countries[0]
+    section, categories = _live_layout(rng, spanish, countries) if live else (None, None)
+    if live and section not in countries and rng.random() < 0.15:
+        # A region or theme piece filed under no country at all.
+        categories = [c for c in categories if c not in countries]
+        countries = []
+    country = countries[0] if countries else section
     published = datetime(2011, 1, 1, tzinfo=UTC) + timedelta(
         seconds=rng.randrange(int(timedelta(days=14 * 365).total_seconds()) // 60) * 60
     )
@@ -944,22 +1325,24 @@ def random_spec(rng: random.Random, n: int) -> BriefSpec:
         verb = rng.choice(_ES_VERBS)
         title = f"{country}: autoridades {verb} a miembros de {short}"
         path_style = "es"
+        if live and rng.random() < 0.8:
+            path_style = "noticias-del-dia"
     else:
         verb = rng.choice(("Probes", "Targets", "Struggles With", "Cracks Down on"))
         noun = rng.choice(("Routes", "Network", "Leaders", "Finances"))
         title = f"{country} {verb} {short} {noun}"
-        path_style = "news" if published.year >= 2024 else "brief"
+        path_style = "news" if published.year >= (2021 if live else 2024) else "brief"
 
     blocks: list[Block] = [("p", _paragraph(rng, lang, country, links=False))]
     for _ in range(rng.randint(2, 8)):
         blocks.append(("p", _paragraph(rng, lang, country, links=True)))
     extras: list[Block] = []
     if rng.random() < 0.6:
-        # The analysis heading opens the second half: never first, never last.
-        blocks.insert(
-            rng.randint(2, len(blocks) - 1),
-            ("h2", "Análisis de InSight Crime" if spanish else "InSight Crime Analysis"),
-        )
+        # The analysis heading opens the second half: never first, never last. Some live
+        # pages write it as a bold paragraph.
+        heading = "Análisis de InSight Crime" if spanish else "InSight Crime Analysis"
+        analysis = ("p", heading, "strong") if live and rng.random() < 0.3 else ("h2", heading)
+        blocks.insert(rng.randint(2, len(blocks) - 1), analysis)
     if rng.random() < 0.15:
         extras.append(("ul", [_sentence(rng, lang, country) for _ in range(rng.randint(2, 4))]))
     if rng.random() < 0.2:
@@ -972,16 +1355,31 @@ def random_spec(rng: random.Random, n: int) -> BriefSpec:
         )
         extras.append(("figure", caption))
     if rng.random() < 0.1:
-        video = "".join(rng.choices(string.ascii_letters + string.digits, k=11))
-        extras.append(("video", f"https://www.youtube.com/embed/{video}?feature=oembed"))
+        video: Block = (
+            "video",
+            f"https://www.youtube.com/embed/{''.join(rng.choices(_CODE, k=11))}?feature=oembed",
+        )
+        if live and rng.random() < 0.5:
+            caption = (
+                "Imágenes difundidas por la Armada" if spanish else "Footage released by police"
+            )
+            video = (*video, caption)
+        extras.append(video)
     if rng.random() < 0.35:
-        topic = rng.choice(TOPICS)
-        label = f"Cobertura de {topic}" if spanish else f"Coverage of {topic}"
-        extras.append(("see_also", f"/tag/{slugify(topic)}/", label))
+        if live and rng.random() < 0.3:
+            # A SEE ALSO line naming another article by its title.
+            story = f"{country}'s Fight Against {short}"
+            extras.append(("see_also", f"/news/analysis/{slugify(story)}/", story, "title"))
+        else:
+            topic = rng.choice(TOPICS)
+            label = f"Cobertura de {topic}" if spanish else f"Coverage of {topic}"
+            extras.append(("see_also", f"/tag/{slugify(topic)}/", label))
     if rng.random() < 0.15:
         extras.append(("newsletter",))
     if rng.random() < 0.1:
         extras.append(("donate",))
+    if live:
+        extras += _live_extras(rng, spanish, country)
     for extra in extras:
         # Never first: the first block is the paragraph the summary comes from.
         blocks.insert(rng.randint(1, len(blocks)), extra)
@@ -995,13 +1393,15 @@ def random_spec(rng: random.Random, n: int) -> BriefSpec:
     elif not spanish and rng.random() < 0.1:
         translation = f"/es/noticias/{slugify(country)}-{slugify(short)}-{n}/"
     related = rng.sample(RELATED_POOL, 3) if rng.random() < 0.9 else []
+    authors = _live_authors(rng) if live else rng.sample(AUTHORS, rng.choice((0, 1, 1, 1, 2, 2, 3)))
+    share_label = "Compartir" if live and not spanish and rng.random() < 0.15 else None
     return BriefSpec(
         slug=f"{slugify(title)}-{n}",
         title=title,
         language=lang,
         path_style=path_style,
         countries=countries,
-        authors=rng.sample(AUTHORS, rng.choice((0, 1, 1, 1, 2, 2, 3))),
+        authors=authors,
         tags=rng.sample(TOPICS, rng.choice((0, 1, 1, 2))),
         published=published,
         updated=updated,
@@ -1010,6 +1410,10 @@ def random_spec(rng: random.Random, n: int) -> BriefSpec:
         related=related,
         description=rng.random() >= 0.1,
         post_id=(520000 if spanish else 20000) + n,
+        shape="live" if live else "sample",
+        section=section,
+        categories=categories,
+        share_label=share_label,
     )
 
 
@@ -1035,7 +1439,7 @@ def site_brief(spec: BriefSpec, base: str = BASE, theme: str = "default") -> tup
         modified=_utc(spec.updated) if spec.updated else None,
         language=spec.language,
         countries=list(spec.countries),
-        authors=list(spec.authors),
+        authors=record["authors"],
         summary=record["summary"],
         tags=list(spec.tags),
         post_id=spec.post_id or _default_post_id(spec),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from gold import SAMPLES, gold_view, sample_pages
+from gold import SAMPLES, gold_view, live_shape_pages, sample_pages
 from sitegen import IDENTITY
 
 from crawler.cli import main
@@ -78,13 +78,27 @@ def test_a_bad_value_is_one_line_and_exit_2_before_anything_starts(tmp_path, cas
     assert list(tmp_path.iterdir()) == []  # no archive, no lock file
 
 
+BUNDLED = len(list(bundled_briefs()))
+DEMO_LIVE_SHAPE = REPO / "crawler" / "demo_site" / "live-shape"
+
+
+def bundled_gold() -> list[dict]:
+    """The gold records of the bundled pages: the sample pages and some of the live shape's."""
+    bundled = {page.stem for page in DEMO_LIVE_SHAPE.glob("*.html")}
+    live = [gold for name, _, gold in live_shape_pages() if name in bundled]
+    return [gold for _, _, gold in sample_pages()] + live
+
+
 def test_demo_archives_the_bundled_pages(tmp_path):
     db = tmp_path / "demo.sqlite"
     result = run("demo", "--db", str(db))
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "briefs: fetched 7, new 7, changed 0, unchanged 0, failed 0" in result.stdout
+    assert (
+        f"briefs: fetched {BUNDLED}, new {BUNDLED}, changed 0, unchanged 0, failed 0"
+        in result.stdout
+    )
     assert "briefs export" in result.stdout and "sqlite3" in result.stdout
-    assert count_briefs(db) == len(list(bundled_briefs())) == 7
+    assert count_briefs(db) == BUNDLED == len(bundled_gold())
     with sqlite3.connect(db) as conn:  # a plain SQLite file any tool reads
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
@@ -111,8 +125,8 @@ def test_scrapy_crawl_does_the_same(tmp_path):
             cwd=REPO,
         )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "briefs: fetched 7, new 7" in result.stderr
-    assert count_briefs(db) == 7
+    assert f"briefs: fetched {BUNDLED}, new {BUNDLED}" in result.stderr
+    assert count_briefs(db) == BUNDLED
 
 
 def test_export_writes_jsonl_and_refuses_to_overwrite(tmp_path):
@@ -121,14 +135,14 @@ def test_export_writes_jsonl_and_refuses_to_overwrite(tmp_path):
     out = tmp_path / "briefs.jsonl"
     assert run("export", "--db", str(db), "--format", "jsonl", "-o", str(out)).returncode == 0
     records = {r["url"]: r for r in map(json.loads, out.read_text().splitlines())}
-    for _, _, gold in sample_pages():
+    for gold in bundled_gold():
         assert gold_view(records[gold["url"]]) == gold
     out.write_text("keep me")
     refused = run("export", "--db", str(db), "--format", "jsonl", "-o", str(out))
     assert refused.returncode == 1 and "--force" in refused.stderr
     assert out.read_text() == "keep me"
     forced = run("export", "--db", str(db), "--format", "jsonl", "-o", str(out), "--force")
-    assert forced.returncode == 0 and len(out.read_text().splitlines()) == 7
+    assert forced.returncode == 0 and len(out.read_text().splitlines()) == BUNDLED
 
 
 def test_export_of_a_missing_archive_is_a_clear_error(tmp_path):
@@ -139,7 +153,8 @@ def test_export_of_a_missing_archive_is_a_clear_error(tmp_path):
 
 def test_clean_prints_records_and_reports_bad_files(tmp_path):
     folder = tmp_path / "pages"
-    shutil.copytree(SAMPLES, folder)
+    # The sample pages alone (the folder, the demo's, also holds the live-shape pages).
+    shutil.copytree(SAMPLES, folder, ignore=shutil.ignore_patterns("live-shape"))
     (folder / "zz-broken.html").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
     result = run("clean", str(folder))
     assert result.returncode == 1

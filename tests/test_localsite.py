@@ -9,6 +9,7 @@ import time
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from urllib.parse import urlsplit
@@ -17,7 +18,7 @@ import pytest
 from sitegen import site_brief, site_briefs, site_specs
 
 from crawler.demo import bundled_briefs
-from crawler.localsite import Fault, LocalSite
+from crawler.localsite import Fault, LocalSite, slugify
 
 SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
 BRIEFS = site_briefs(25, seed=11)
@@ -359,8 +360,67 @@ def test_demo_pages_are_served_untouched_at_their_canonical_paths() -> None:
     assert any(b.language == "es" and b.path.startswith("/es/noticias/") for b in briefs)
     haiti = next(b for b in briefs if "haiti" in b.path)
     assert haiti.authors == [] and haiti.countries == ["Haiti", "Peru"]
+    # The live shapes the demo shows: a theme-primary brief with an organization byline
+    # (its countries declared, not shown), a Spanish noticias-del-dia brief, a News brief.
+    ecuador = next(b for b in briefs if "ecuador-struggles" in b.path)
+    assert ecuador.authors == ["InSight Crime"] and ecuador.countries == ["Colombia", "Ecuador"]
+    assert b'rel="category tag">Elites and Crime</a>' in ecuador.html
+    assert any(b.path.startswith("/es/noticias/noticias-del-dia/") for b in briefs)
+    assert "/news/mexico-probes-ms13-leaders-57/" in paths
     with LocalSite(briefs) as site:
         status, _, body = fetch(site.url(haiti.path))
         assert status == 200
         assert body == haiti.html
-        assert len(listing_links(fetch(site.url("/news/brief/"))[2])) == 6  # English only
+        english = [b for b in briefs if b.language == "en"]
+        assert len(listing_links(fetch(site.url("/news/brief/"))[2])) == len(english)
+
+
+def sitemap_locs(body: bytes) -> list[str]:
+    return [e.text for e in ET.fromstring(body).findall("sm:url/sm:loc", SITEMAP_NS)]
+
+
+def test_page_sitemap_names_index_pages_that_are_served() -> None:
+    brief = next(b for b, _ in BRIEFS if b.countries)
+    with LocalSite([brief]) as site:
+        locs = sitemap_locs(fetch(site.url("/page-sitemap.xml"))[2])
+        paths = [urlsplit(loc).path for loc in locs]
+        assert {"/news/", "/news/brief/", "/news/analysis/", "/es/noticias/"} <= set(paths)
+        assert "/es/noticias/noticias-del-dia/" in paths and "/investigations/" in paths
+        assert f"/{slugify(brief.countries[0])}-organized-crime-news/" in paths
+        assert brief.path not in paths
+        assert {fetch(loc)[0] for loc in locs} == {200}
+
+
+def test_articles_of_other_sections_are_in_the_sitemaps_and_api_not_the_listing() -> None:
+    briefs = [brief for brief, _ in BRIEFS[:3]]
+    analysis = replace(briefs[0], path="/news/analysis/why-gangs-grow/", kind="analysis")
+    analysis.post_id = None
+    spanish = replace(analysis, path="/es/noticias/analisis/por-que-crecen/", language="es")
+    spanish.post_id = None
+    with LocalSite([*briefs, analysis, spanish]) as site:
+        assert fetch(site.url(analysis.path))[0] == 200
+        locs = sitemap_locs(fetch(site.url("/post-sitemap.xml"))[2])
+        assert {site.url(analysis.path), site.url(spanish.path)} <= set(locs)
+        posts = json.loads(fetch(site.url("/wp-json/wp/v2/posts?per_page=100"))[2])
+        assert site.url(analysis.path) in [post["link"] for post in posts]
+        listing = listing_links(fetch(site.url("/news/brief/"))[2])
+        assert analysis.path not in {urlsplit(link).path.rstrip("/") + "/" for link in listing}
+        feed = fetch(site.url("/news/brief/feed/"))[2].decode()
+        assert analysis.path not in feed
+
+
+def test_legacy_addresses_redirect_to_the_current_one() -> None:
+    specs = site_specs(40, seed=3)
+    schemes = {}
+    for spec in specs:
+        schemes.setdefault(spec.path_style, spec)
+    assert set(schemes) >= {"brief", "news", "noticias-del-dia"}
+    briefs = [site_brief(spec)[0] for spec in schemes.values()]
+    with LocalSite(briefs) as site:
+        for brief in briefs:
+            for legacy in (f"/news-briefs/{brief.slug}", f"/news/briefs/{brief.slug}/"):
+                status, headers, _ = fetch(site.url(legacy))
+                assert (status, headers["Location"]) == (301, site.url(brief.path)), legacy
+            status, headers, _ = fetch(site.url(f"/news-briefs/{brief.slug}?utm_source=x"))
+            assert headers["Location"] == site.url(brief.path + "?utm_source=x")
+        assert fetch(site.url("/news-briefs/no-such-brief"))[0] == 404

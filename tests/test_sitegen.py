@@ -6,6 +6,7 @@ import json
 import random
 import re
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,9 +14,15 @@ from pathlib import Path
 import lxml.html
 import pytest
 from sitegen import (
+    GROUP_CATEGORIES,
+    ORGANIZATIONS,
+    REGION_CATEGORIES,
     RELATED_POOL,
     RENAMED_CLASSES,
+    THEME_CATEGORIES,
+    Block,
     BriefSpec,
+    Tweet,
     generate_brief,
     random_spec,
     revise,
@@ -80,10 +87,115 @@ def test_reproduces_the_sample_pages_and_their_gold_records(name: str) -> None:
     assert page == sample
 
 
+# The live-shape pages: their blocks (texts from the gold record, in order; a callable takes
+# what it needs of them) and what the gold record does not say: the order of the post's
+# categories, the share bar's label, footnote marks.
+def _tweet(short: str, picture: str, status: str) -> Block:
+    text = "Hoy nuestra Fuerza Armada incautó 2,1 toneladas de cocaína en el Pacífico."
+    author, handle = "Fuerza Armada de El Salvador", "FUERZARMADASV"
+    return ("tweet", Tweet(text, author, handle, "March 12, 2019", status, short, picture))
+
+
+def _table(rows: int) -> Callable[[Iterator[str]], Block]:
+    def take(texts: Iterator[str]) -> Block:
+        header, *body = [next(texts).split(" | ") for _ in range(rows)]
+        return ("table", header, body)
+
+    return take
+
+
+VIDEO = "https://www.youtube.com/embed/LUBdtf6G0Fj?feature=oembed"
+LIVE_LAYOUTS: dict[str, dict] = {
+    "argentina-struggles-with-tren-de-aragua-leaders-2": {
+        "blocks": ["p", "p", ("donate",), "p", "p", "h2", _tweet(
+            "fBjpISQNPV", "VPNQSIpjBf", "429977231648117589"), "p"],
+        "categories": ["Argentina", "Jamaica"],
+    },
+    "ecuador-struggles-with-ms13-routes-31": {
+        "blocks": ["p"] * 7,
+        "categories": ["Colombia", "Elites and Crime", "Ecuador"],
+        "share_label": "Compartir",
+    },
+    "es-noticias-del-dia-colombia-autoridades-desmantelaron": {
+        "blocks": ["p", "p", lambda texts: ("video", VIDEO, next(texts)),
+                   lambda texts: ("p", next(texts), "strong"), "p", _tweet(
+                       "aTLmmyGhYy", "yYhGymmLTa", "396623665240658408")],
+        "categories": ["Colombia", "Élites y crimen", "Ecuador"],
+        "path_style": "noticias-del-dia",
+    },
+    "news-mexico-probes-ms13-leaders-57": {
+        "blocks": ["p", _tweet("84Mru13b4e", "e4b31urM48", "545460265588105027"),
+                   ("see_also", "/mexico-organized-crime-news/", "Coverage of Mexico"),
+                   ("newsletter",), "p", "p"],
+        "categories": ["Mexico", "Chile"],
+        "path_style": "news",
+        "authors": ["Lara Loaiza", "Steven Dudley*"],
+    },
+    "panama-probes-shining-path-routes-53": {
+        "blocks": ["p", _table(5), ("donate",), "p", (
+            "see_also", "/news/brief/ecuador-struggles-with-ms13-routes-31/",
+            "Ecuador Struggles With MS13 Routes", "title"), "p", "p", "h2"],
+        "categories": ["Panama", "Ecuador"],
+    },
+}  # fmt: skip
+
+
+def live_shape_spec(name: str) -> tuple[BriefSpec, dict, bytes]:
+    gold = json.loads((DATA / "live-shape" / "gold" / f"{name}.json").read_text(encoding="utf-8"))
+    page = (DATA / "live-shape" / "briefs" / f"{name}.html").read_bytes()
+    layout = LIVE_LAYOUTS[name]
+    texts = iter(gold["body_blocks"])
+    blocks = []
+    for item in layout["blocks"]:
+        if isinstance(item, str):
+            blocks.append((item, next(texts)))
+        else:
+            blocks.append(item(texts) if callable(item) else item)
+    assert next(texts, None) is None, "the layout uses every block of the gold record"
+    text = page.decode()
+    spec = BriefSpec(
+        slug=gold["url"].rstrip("/").rsplit("/", 1)[1],
+        title=gold["title"],
+        language=gold["language"],
+        path_style=layout.get("path_style", "brief"),
+        shape="live",
+        section=gold["section"],
+        categories=layout["categories"],
+        share_label=layout.get("share_label"),
+        countries=gold["countries"],
+        authors=layout.get("authors", gold["authors"]),
+        tags=gold["tags"],
+        published=datetime.fromisoformat(
+            re.search(r'article:published_time" content="([^"]+)"', text).group(1)
+        ),
+        blocks=blocks,
+        translation=gold["translation"],
+        related=RELATED_POOL[:3],
+        post_id=int(re.search(r"postid-(\d+)", text).group(1)),
+        word_count=int(re.search(r'"wordCount": (\d+)', text).group(1)),
+    )
+    return spec, gold, page
+
+
+@pytest.mark.parametrize("name", sorted(LIVE_LAYOUTS))
+def test_reproduces_the_live_shape_pages_and_their_records(name: str) -> None:
+    spec, gold, expected_page = live_shape_spec(name)
+    page, record = generate_brief(spec)
+    assert record == gold
+    assert page == expected_page
+    assert read_page(page) == record
+
+
 # --- an independent reading of a generated page ------------------------------------------
 
 RELATED_CARD_LINKS = '//section[@class="related-content"]//div[@class="excerpt"]/a/@href'
-BOILERPLATE = ("sharedaddy", "newspack-popup-container", "comments-cta", "cc-notice")
+BOILERPLATE = (
+    "sharedaddy",
+    "newspack-popup-container",
+    "newspack-newsletters-subscribe",
+    "comments-cta",
+    "cc-notice",
+)
 
 
 def text_of(element: lxml.html.HtmlElement) -> str:
@@ -111,23 +223,31 @@ def read_page(page: bytes) -> dict:
             continue
         if child.tag == "ul":
             blocks += [text_of(li) for li in child.xpath("./li")]
+        elif "wp-block-table" in classes:
+            blocks += [" | ".join(map(text_of, tr.xpath("./*"))) for tr in child.xpath(".//tr")]
         elif child.tag == "figure":
+            # An embed (video, tweet) says nothing; an image says its caption.
             blocks += [text_of(c) for c in child.xpath(".//figcaption")]
         else:
             blocks.append(text)
     updated = doc.xpath('//time[@class="updated"]/@datetime')
     own = doc.get("lang")[:2]
     translation = doc.xpath(f'//link[@rel="alternate" and @hreflang!="{own}"]/@href')
-    countries = [text_of(a) for a in doc.xpath('//a[@rel="category tag"]')]
+    # Categories: the JSON-LD's (after the section's own label), then the meta line's; the
+    # countries among them are those the gazetteer knows.
+    graph = json.loads(doc.xpath('//script[@type="application/ld+json"]')[0].text)
+    shown = [text_of(a) for a in doc.xpath('//a[@rel="category tag"]')]
+    categories = graph["@graph"][0]["articleSection"][1:] + shown
+    countries = list(dict.fromkeys(c for c in categories if country_code(c)))
     return {
         "url": doc.xpath('//link[@rel="canonical"]/@href')[0],
         "title": text_of(doc.xpath("//h1")[0]),
         "kind": "brief",
         "language": own,
         "summary": meta("og:description") or blocks[0].split(". ")[0].rstrip(".") + ".",
-        "section": countries[0] if countries else None,
+        "section": shown[0] if shown else None,
         "countries": countries,
-        "country_codes": [country_code(name) for name in countries],
+        "country_codes": [country_code(c) for c in countries],
         "published": doc.xpath('//time[@class="entry-date published"]/@datetime')[0][:10],
         "updated": updated[0][:10] if updated else None,
         "authors": [text_of(a) for a in doc.xpath('//span[@class="byline"]//a')],
@@ -287,25 +407,149 @@ def test_generation_is_deterministic_for_a_seed() -> None:
 
 
 BLOCK_KINDS = {"p", "h2", "ul", "quote", "figure", "video", "see_also", "newsletter", "donate"}
+LIVE_BLOCK_KINDS = {"table", "tweet", "qa"}
 
 
 def test_random_specs_vary_as_promised() -> None:
     rng = random.Random(8)
-    specs = [random_spec(rng, n) for n in range(600)]
-    spanish = sum(s.language == "es" for s in specs) / len(specs)
-    assert 0.05 < spanish < 0.16
-    assert {s.path_style for s in specs} == {"brief", "news", "es"}
-    assert {len(s.authors) for s in specs} == {0, 1, 2, 3}
-    assert {len(s.countries) for s in specs} == {1, 2, 3}
+    specs = [random_spec(rng, n) for n in range(1000)]
+    live = [s for s in specs if s.shape == "live"]
+    sample = [s for s in specs if s.shape == "sample"]
+    assert 0.6 < len(live) / len(specs) < 0.8
+
+    def share(specs: list[BriefSpec], test: Callable[[BriefSpec], bool]) -> float:
+        return sum(map(test, specs)) / len(specs)
+
+    assert 0.1 < share(live, lambda s: s.language == "es") < 0.2
+    assert 0.05 < share(sample, lambda s: s.language == "es") < 0.16
+    assert {s.path_style for s in live} == {"brief", "news", "es", "noticias-del-dia"}
+    assert {s.path_style for s in sample} == {"brief", "news", "es"}
+    spanish = [s for s in live if s.language == "es"]
+    assert share(spanish, lambda s: s.path_style == "noticias-del-dia") > 0.6
+    assert {len(s.authors) for s in sample} == {0, 1, 2, 3}
+    assert {len(s.countries) for s in sample} == {1, 2, 3}
+    assert {len(s.countries) for s in live} == {0, 1, 2, 3}
     assert {len(s.tags) for s in specs} == {0, 1, 2}
     assert any(s.updated for s in specs) and not all(s.updated for s in specs)
-    kinds = {block[0] for s in specs for block in s.blocks}
-    assert kinds == BLOCK_KINDS
+    assert {block[0] for s in sample for block in s.blocks} == BLOCK_KINDS
+    assert {block[0] for s in live for block in s.blocks} == BLOCK_KINDS | LIVE_BLOCK_KINDS
+    # The live shapes, each in a fair number of briefs.
+    others = [s for s in live if s.section not in s.countries]
+    assert 0.3 < len(others) / len(live) < 0.5
+    for names in (THEME_CATEGORIES, REGION_CATEGORIES, GROUP_CATEGORIES):
+        shown = {s.section for s in others}
+        assert shown & {*names, *(names.values() if names is not GROUP_CATEGORIES else ())}
+    assert share(live, lambda s: len(s.countries) > 1 and s.section != s.countries[0]) > 0.02
+    assert all(s.authors for s in live)
+    assert share(live, lambda s: s.authors in (["InSight Crime"],)) > 0.08
+    assert share(live, lambda s: len(s.authors) == 1 and s.authors[0] in ORGANIZATIONS[1:]) > 0.04
+    assert share(live, lambda s: any(a.endswith("*") for a in s.authors)) > 0.03
+    assert share(live, lambda s: s.share_label == "Compartir") > 0.08
     for spec in specs:
         assert spec.blocks[0][0] == "p"
         year = spec.published.year
         if spec.language == "en":
-            assert spec.path_style == ("news" if year >= 2024 else "brief")
+            since = 2021 if spec.shape == "live" else 2024
+            assert spec.path_style == ("news" if year >= since else "brief")
+
+
+def test_each_live_shape_gives_its_record() -> None:
+    """The generated page of each live shape says what its record says, read independently
+    of the generator (read_page), and the record follows RECORD.md."""
+    rng = random.Random(31)
+    seen: set[str] = set()
+    for n in range(400):
+        spec = random_spec(rng, n)
+        if spec.shape != "live":
+            continue
+        page, record = generate_brief(spec)
+        assert read_page(page) == record, spec.slug
+        section_kind = (
+            "country"
+            if record["section"] in record["countries"]
+            else "group"
+            if record["section"] in GROUP_CATEGORIES
+            else "region"
+            if record["section"] in {*REGION_CATEGORIES, *REGION_CATEGORIES.values()}
+            else "theme"
+        )
+        seen.add(f"{section_kind}-primary")
+        assert record["country_codes"] == [country_code(c) for c in record["countries"]]
+        assert None not in record["country_codes"]
+        assert all(not a.endswith("*") for a in record["authors"])
+        text = page.decode()
+        assert text.count('rel="category tag"') == 1
+        if spec.path_style == "news":
+            # A News brief says "Brief" nowhere: not in its kicker, crumbs or JSON-LD.
+            assert ">Brief<" not in text and '"Brief"' not in text, spec.slug
+        for kind in ("table", "tweet", "qa"):
+            if any(b[0] == kind for b in spec.blocks):
+                seen.add(kind)
+        seen.add(spec.path_style)
+    assert seen >= {
+        "country-primary", "theme-primary", "region-primary", "group-primary",
+        "table", "tweet", "qa", "brief", "news", "es", "noticias-del-dia",
+    }  # fmt: skip
+
+
+def test_live_shape_markup_of_each_new_block() -> None:
+    tweet = Tweet(
+        "Un tuit.", "Policía", "policia", "May 1, 2020", "123", "abcdefghij", "ABCDEFGHIJ"
+    )
+    spec = BriefSpec(
+        slug="news-shape-1",
+        title="Caribbean Gangs Extort Transport Workers",
+        published=datetime(2022, 5, 4, 10, 30, tzinfo=UTC),
+        path_style="news",
+        shape="live",
+        countries=["Jamaica", "Haiti"],
+        section="Caribbean",
+        categories=["Jamaica", "Caribbean", "Extortion", "Haiti"],
+        authors=["Venezuela Investigative Unit", "Steven Dudley*"],
+        share_label="Compartir",
+        blocks=[
+            ("p", "First paragraph."),
+            ("table", ["Country", "Cases"], [["Jamaica", "12"], ["Haiti", "[30](/x/)"]]),
+            ("tweet", tweet),
+            ("qa", "InSight Crime (IC)", "What changed?"),
+            ("qa", "Steven Dudley (SD)", "Everything."),
+            ("donate",),
+            ("p", "Last paragraph."),
+        ],
+    )
+    page, record = generate_brief(spec)
+    text = page.decode()
+    assert record["section"] == "Caribbean"
+    assert record["countries"] == ["Jamaica", "Haiti"]
+    assert record["country_codes"] == ["JM", "HT"]
+    assert record["authors"] == ["Venezuela Investigative Unit", "Steven Dudley"]
+    assert record["body_blocks"] == [
+        "First paragraph.",
+        "Country | Cases",
+        "Jamaica | 12",
+        "Haiti | 30",
+        "InSight Crime (IC): What changed?",
+        "Steven Dudley (SD): Everything.",
+        "Last paragraph.",
+    ]
+    assert '<a href="https://insightcrime.org/caribbean/" rel="category tag">Caribbean</a>' in text
+    assert '"articleSection": ["News", "Jamaica", "Caribbean", "Extortion", "Haiti"]' in text
+    assert (
+        "hentry category-news category-jamaica category-caribbean category-extortion"
+        " category-haiti" in text
+    )
+    assert '<div class="post-kicker"><a href="https://insightcrime.org/news/">News</a>' in text
+    assert ">Brief<" not in text and "/news/brief/" not in text
+    assert "Steven Dudley</a>*</span>" in text
+    assert '<meta name="author" content="Venezuela Investigative Unit, Steven Dudley" />' in text
+    assert '<span class="share-title">Compartir</span>' in text
+    assert '<blockquote class="twitter-tweet"' in text and "Un tuit." not in record["body_blocks"]
+    # The donate prompt: once inside the article (flush against the next paragraph), once
+    # after the content, once more after the Tags heading, inside the entry footer.
+    assert text.count("Was this content helpful?") == 3
+    assert re.search(r"DONATE</a></div></div></div></div><p[^>]*>Last paragraph", text)
+    assert re.search(r'<span class="tags-title">Tags</span></div><div class="newspack-popup', text)
+    assert read_page(page) == record
 
 
 def test_site_briefs_translations_point_at_each_other() -> None:
@@ -336,10 +580,12 @@ def test_renamed_theme_drops_the_chrome_class_names_and_keeps_the_signals() -> N
         doc = lxml.html.fromstring(page)
         assert doc.xpath('//link[@rel="canonical"]/@href') == [record["url"]]
         assert doc.xpath('//meta[@property="og:title"]/@content') == [record["title"]]
-        assert [a.text for a in doc.xpath('//a[@rel="category tag"]')] == record["countries"]
+        graph = json.loads(doc.xpath('//script[@type="application/ld+json"]')[0].text)
+        shown = [a.text for a in doc.xpath('//a[@rel="category tag"]')]
+        assert shown[:1] == ([record["section"]] if record["section"] else [])
+        assert set(record["countries"]) <= set(graph["@graph"][0]["articleSection"])
         assert [a.text for a in doc.xpath('//a[@rel="tag"]')] == record["tags"]
         assert doc.xpath("//time/@datetime")[0][:10] == record["published"]
-        graph = json.loads(doc.xpath('//script[@type="application/ld+json"]')[0].text)
         assert graph["@graph"][0]["headline"] == spec.title
         # Same page otherwise: only class attributes differ.
         strip = re.compile(rb'class="[^"]*"')
