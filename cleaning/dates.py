@@ -52,7 +52,13 @@ def to_iso(value: str | None) -> str | None:
         except ValueError:
             return None
     try:
-        parsed = dateutil_parser.isoparse(value)
+        # The standard library reads the site's own form (2011-08-24T14:32:00+00:00) several
+        # times faster than dateutil, which is for the rest.
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    try:
+        parsed = parsed or dateutil_parser.isoparse(value)
     except (ValueError, OverflowError):
         try:
             parsed = dateutil_parser.parse(value, tzinfos=_zone)

@@ -55,6 +55,14 @@ def join_url(base: str, href: str) -> str | None:
     Python can read (an unbalanced `[` in the host): one broken link on a page must cost
     that link, not the page's record."""
     href = href.strip()
+    if (
+        href.startswith(("https://", "http://"))
+        and not any(c in href for c in "[\\")
+        and "/." not in href
+    ):
+        # Already absolute, with no dot segment to resolve: urljoin would return it as it is,
+        # at the cost of splitting both URLs.
+        return href
     try:
         return urljoin(base, href)
     except ValueError:
