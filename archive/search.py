@@ -26,8 +26,8 @@ WEIGHTS = (10.0, 4.0, 1.0)
 # Indexed only so that filters on them are index lookups; they weigh nothing in the rank.
 # (In the index's order, after the text columns.)
 FILTER_COLUMNS = ("countries", "authors", "tags", "country_codes")
-# The row columns a hit is made of, after its rowid.
-_HIT_COLUMNS = (
+# The row columns a hit is made of (after its rowid), in the order a hit is printed.
+HIT_COLUMNS = (
     "url",
     "title",
     "published",
@@ -188,7 +188,7 @@ def _exact(
     checks."""
     scores = dict(batch)
     rows = db.execute(
-        f"SELECT rowid, {', '.join(_HIT_COLUMNS)} FROM briefs"
+        f"SELECT rowid, {', '.join(HIT_COLUMNS)} FROM briefs"
         f" WHERE rowid IN ({', '.join('?' * len(batch))})",
         list(scores),
     ).fetchall()
@@ -200,7 +200,7 @@ def _exact(
             continue
         fields = {
             name: json.loads(value) if name in _LIST_COLUMNS else value
-            for name, value in zip(_HIT_COLUMNS, row[1:], strict=True)
+            for name, value in zip(HIT_COLUMNS, row[1:], strict=True)
         }
         if not all(check(fields["language"], fields["published"]) for check in checks):
             continue

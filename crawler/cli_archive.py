@@ -19,7 +19,7 @@ from tabulate import tabulate
 import archive
 from archive.connection import NotAnArchive
 from archive.export import count_records, write_csv, write_jsonl
-from archive.search import SearchQueryError, check_query, country_filter, search
+from archive.search import HIT_COLUMNS, SearchQueryError, check_query, country_filter, search
 from archive.snapshots import (
     TargetExists,
     TargetRefused,
@@ -328,18 +328,8 @@ def search_command(
     elif fmt == "csv":
         # RFC 4180 line ends; standard output translates no "\n" on the systems briefs runs on.
         writer = csv.writer(sys.stdout, lineterminator="\r\n")
-        fields = [
-            "url",
-            "title",
-            "published",
-            "language",
-            "section",
-            "countries",
-            "country_codes",
-            "authors",
-            "tags",
-        ]
-        writer.writerow([*fields, "snippet", "score"])
+        fields = [*HIT_COLUMNS, "snippet", "score"]
+        writer.writerow(fields)
         for hit in hits:
             row = hit.as_dict()
             writer.writerow(
@@ -347,7 +337,7 @@ def search_command(
                     json.dumps(row[name], ensure_ascii=False)
                     if isinstance(row[name], list)
                     else row[name]
-                    for name in (*fields, "snippet", "score")
+                    for name in fields
                 ]
             )
         sys.stdout.flush()  # so that a write error is raised here, not when Python exits
