@@ -105,6 +105,9 @@ class Fault:
       page (a PNG, random bytes labelled text/html, an empty body...).
     - `Fault.slow(seconds, times=None)`: wait before answering normally (timeout tests); the
       wait ends early when the site is stopped.
+    - `Fault.held(gate, times=None)`: wait until the `threading.Event` `gate` is set (or the
+      site stopped), then answer normally: requests held in flight until a test lets them
+      go.
     - `Fault.oversized(n_bytes, times=None)`: a 200 text/html of exactly n bytes that looks
       like HTML (the page itself padded with paragraphs when the path is a brief), streamed.
     - `Fault.redirect(location, code=302, times=None)`: a redirect to `location` (a path on
@@ -125,6 +128,7 @@ class Fault:
     size: int = 0
     location: str = ""
     headers: tuple[tuple[str, str], ...] = ()
+    gate: threading.Event | None = field(default=None, compare=False)
 
     @classmethod
     def status(
@@ -143,6 +147,10 @@ class Fault:
     @classmethod
     def slow(cls, seconds: float, times: int | None = None) -> Fault:
         return cls("slow", times=times, seconds=seconds)
+
+    @classmethod
+    def held(cls, gate: threading.Event, times: int | None = None) -> Fault:
+        return cls("held", times=times, gate=gate)
 
     @classmethod
     def oversized(cls, n_bytes: int, times: int | None = None) -> Fault:
@@ -864,8 +872,12 @@ class _Handler(BaseHTTPRequestHandler):
         fault = site._take_fault(path)
         if fault is not None:
             entry.fault = fault.kind
-        if fault is not None and fault.kind == "slow":
-            site._sleep(fault.seconds)
+        if fault is not None and fault.kind in ("slow", "held"):
+            if fault.gate is not None:
+                while not fault.gate.wait(0.05) and not site._stopping.is_set():
+                    pass
+            else:
+                site._sleep(fault.seconds)
             if site._stopping.is_set():
                 self.close_connection = True
                 return

@@ -162,9 +162,13 @@ def fixture_site() -> tuple[LocalSite, list]:
     return site, generated
 
 
-def set_faults(site: LocalSite, generated: list, slow: float) -> None:
+def set_faults(
+    site: LocalSite, generated: list, slow: float, gate: threading.Event | None = None
+) -> None:
+    """Every brief page slow (or, with `gate`, held until it is set), and the faults of
+    BROKEN, UNAVAILABLE and ROBOTS."""
     for brief in site.briefs:
-        site.set_fault(brief.path, Fault.slow(slow))
+        site.set_fault(brief.path, Fault.held(gate) if gate else Fault.slow(slow))
     site.set_fault(generated[BROKEN][0].path, Fault.status(500, times=None))
     site.set_fault(generated[UNAVAILABLE][0].path, Fault.status(503, times=1))
     site.set_page(
@@ -187,9 +191,16 @@ def test_two_crawlers_and_one_writer_archive_what_one_crawl_does(tmp_path, serve
         set_faults(site, generated, slow=0.02)
         assert briefs("crawl", "--site", site.base_url, "--db", str(local), *FAST).returncode == 0
         site.clear_requests()
-        set_faults(site, generated, slow=0.02)
+        # The brief pages are held until both crawlers have leased some: otherwise the one
+        # that starts first may have fetched them all before the other asks for work.
+        gate = threading.Event()
+        set_faults(site, generated, slow=0.02, gate=gate)
         crawlers = [crawler(site, redis_url) for _ in range(2)]
         ingest = writer(redis_url, shared)
+        try:
+            wait_for(lambda: all(leased_by(server, process.pid) for process in crawlers))
+        finally:
+            gate.set()
         results = [finish(process) for process in crawlers]
         assert [code for code, _, _ in results] == [0, 0], results
         pushed = sorted(int(out.split()[2].rstrip(",")) for _, out, _ in results)

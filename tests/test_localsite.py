@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -287,6 +288,17 @@ def test_slow_fault_times_a_client_out_and_is_logged(site: LocalSite) -> None:
     assert time.monotonic() - started < 0.45
     assert [r.fault for r in site.requests_for(path)] == ["slow"]
     assert fetch(site.url(path))[0] == 200
+
+
+def test_held_fault_answers_only_once_its_gate_is_set(site: LocalSite) -> None:
+    path = BRIEFS[6][0].path
+    gate = threading.Event()
+    site.set_fault(path, Fault.held(gate))
+    with pytest.raises((TimeoutError, socket.timeout, urllib.error.URLError)):
+        fetch(site.url(path), timeout=0.3)
+    gate.set()
+    assert fetch(site.url(path))[0] == 200
+    assert [r.fault for r in site.requests_for(path)] == ["held", "held"]
 
 
 def test_oversized_fault_sends_exactly_n_bytes_of_html(site: LocalSite) -> None:
