@@ -21,6 +21,7 @@ import html as htmllib
 import json
 import math
 import re
+import select
 import socket
 import sys
 import threading
@@ -89,6 +90,39 @@ class RequestLog:
     fault: str | None = None  # the Fault kind applied, if any
 
 
+class Gate:
+    """What `Fault.held` requests wait at: closed at first; `release(n)` lets n more requests
+    through, `open()` every one from then on."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._passes = 0
+        self._open = False
+
+    def release(self, n: int) -> None:
+        with self._condition:
+            self._passes += n
+            self._condition.notify_all()
+
+    def open(self) -> None:
+        with self._condition:
+            self._open = True
+            self._condition.notify_all()
+
+    def pass_through(self, stopping: threading.Event, gone: Callable[[], bool]) -> bool:
+        """Wait for a pass (or the gate's opening, or `stopping`); False, without taking a
+        pass, once the client has `gone` (a crawler killed while its request waited must
+        not use up a pass meant for the next one)."""
+        with self._condition:
+            while not (self._open or self._passes or stopping.is_set()):
+                if gone():
+                    return False
+                self._condition.wait(0.05)
+            if not self._open and self._passes:
+                self._passes -= 1
+            return True
+
+
 @dataclass(frozen=True)
 class Fault:
     """A misbehaviour for one path. Each request to the path consumes one of `times`
@@ -105,9 +139,9 @@ class Fault:
       page (a PNG, random bytes labelled text/html, an empty body...).
     - `Fault.slow(seconds, times=None)`: wait before answering normally (timeout tests); the
       wait ends early when the site is stopped.
-    - `Fault.held(gate, times=None)`: wait until the `threading.Event` `gate` is set (or the
-      site stopped), then answer normally: requests held in flight until a test lets them
-      go.
+    - `Fault.held(gate, times=None)`: wait until the Gate `gate` lets the request through
+      (or the site is stopped), then answer normally: requests held in flight until a test
+      lets them go, all at once or a number at a time.
     - `Fault.oversized(n_bytes, times=None)`: a 200 text/html of exactly n bytes that looks
       like HTML (the page itself padded with paragraphs when the path is a brief), streamed.
     - `Fault.redirect(location, code=302, times=None)`: a redirect to `location` (a path on
@@ -128,7 +162,7 @@ class Fault:
     size: int = 0
     location: str = ""
     headers: tuple[tuple[str, str], ...] = ()
-    gate: threading.Event | None = field(default=None, compare=False)
+    gate: Gate | None = field(default=None, compare=False)
 
     @classmethod
     def status(
@@ -149,7 +183,7 @@ class Fault:
         return cls("slow", times=times, seconds=seconds)
 
     @classmethod
-    def held(cls, gate: threading.Event, times: int | None = None) -> Fault:
+    def held(cls, gate: Gate, times: int | None = None) -> Fault:
         return cls("held", times=times, gate=gate)
 
     @classmethod
@@ -864,6 +898,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _other
 
+    def _client_gone(self) -> bool:
+        """Whether the client closed its end (its socket reads as ended)."""
+        readable, _, _ = select.select([self.connection], [], [], 0)
+        if not readable:
+            return False
+        try:
+            return self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
     def _answer(self, head: bool) -> None:
         site = self.server.site
         headers = dict(self.headers.items())
@@ -873,12 +917,12 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None:
             entry.fault = fault.kind
         if fault is not None and fault.kind in ("slow", "held"):
+            passed = True
             if fault.gate is not None:
-                while not fault.gate.wait(0.05) and not site._stopping.is_set():
-                    pass
+                passed = fault.gate.pass_through(site._stopping, self._client_gone)
             else:
                 site._sleep(fault.seconds)
-            if site._stopping.is_set():
+            if site._stopping.is_set() or not passed:
                 self.close_connection = True
                 return
             fault = None

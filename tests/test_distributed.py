@@ -44,7 +44,7 @@ from crawler import distributed, ingest, messages
 from crawler.distributed import Keys
 from crawler.ingest import IngestReport, Writer, WriterBusy
 from crawler.items import FetchedPage
-from crawler.localsite import Fault, LocalSite
+from crawler.localsite import Fault, Gate, LocalSite
 from crawler.spiders.briefs import BriefsSpider
 
 if shutil.which("redis-server") is None:
@@ -162,9 +162,7 @@ def fixture_site() -> tuple[LocalSite, list]:
     return site, generated
 
 
-def set_faults(
-    site: LocalSite, generated: list, slow: float, gate: threading.Event | None = None
-) -> None:
+def set_faults(site: LocalSite, generated: list, slow: float, gate: Gate | None = None) -> None:
     """Every brief page slow (or, with `gate`, held until it is set), and the faults of
     BROKEN, UNAVAILABLE and ROBOTS."""
     for brief in site.briefs:
@@ -193,14 +191,14 @@ def test_two_crawlers_and_one_writer_archive_what_one_crawl_does(tmp_path, serve
         site.clear_requests()
         # The brief pages are held until both crawlers have leased some: otherwise the one
         # that starts first may have fetched them all before the other asks for work.
-        gate = threading.Event()
+        gate = Gate()
         set_faults(site, generated, slow=0.02, gate=gate)
         crawlers = [crawler(site, redis_url) for _ in range(2)]
         ingest = writer(redis_url, shared)
         try:
             wait_for(lambda: all(leased_by(server, process.pid) for process in crawlers))
         finally:
-            gate.set()
+            gate.open()
         results = [finish(process) for process in crawlers]
         assert [code for code, _, _ in results] == [0, 0], results
         pushed = sorted(int(out.split()[2].rstrip(",")) for _, out, _ in results)
