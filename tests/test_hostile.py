@@ -238,8 +238,9 @@ def test_an_unreachable_site_is_a_few_lines_and_exit_3(whole_runs):
     assert result.returncode == 3
     assert result.stdout.startswith("briefs: fetched 0") and "did not answer" in result.stdout
     lines = result.stderr.splitlines()
-    # A line for each of the four entry points, and the error.
-    assert len(lines) == 5 and "Traceback" not in result.stderr
+    # The summary (on standard output) and the error, which names every entry point.
+    assert len(result.stdout.splitlines()) == 1
+    assert len(lines) == 1 and "Traceback" not in result.stderr
     assert lines[-1] == (
         "error: the site did not answer (listing, feed, sitemaps, api: connection_refused)"
     )
@@ -265,7 +266,7 @@ def test_junk_at_every_entry_point_fails_the_crawl(whole_runs):
         "error: every entry point failed: listing: no_briefs; feed: not_a_feed;"
         " sitemaps: not_a_sitemap; api: not_json"
     )
-    assert len(result.stderr.splitlines()) == 5 and "Traceback" not in result.stderr
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
     ((status, error),) = rows(db, "SELECT status, error FROM runs")
     assert status == "failed" and error.startswith("every entry point failed: listing: no_briefs")
 
@@ -300,6 +301,15 @@ def test_robots_txt_binds_every_request_that_waited_for_it(tmp_path):
         asked = [request.path for request in site.requests]
     assert "Traceback" not in result.stderr
     assert not [path for path in asked if path.startswith(tuple(forbidden))]
+    # The listing answered: each entry point that failed has its line.
+    assert sorted(result.stderr.splitlines()) == sorted(
+        f"failed {site.base_url}{path}: robots: Forbidden by robots.txt"
+        for path in (
+            "/news/brief/feed/",
+            "/sitemap_index.xml",
+            "/wp-json/wp/v2/posts?per_page=100&page=1",
+        )
+    )
     # The listing, allowed, still gives its (English) briefs, the forbidden one excepted.
     listed = [b.path for b in built[1:] if b.language == "en"]
     assert listed and sorted(path for path in asked if path in {b.path for b in built}) == sorted(

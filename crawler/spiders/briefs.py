@@ -204,7 +204,9 @@ class BriefsSpider(scrapy.Spider):
             self.index_gave_up(response.request, str(error))
             return None
         if name := response.request.meta.get("entry_point"):
-            self.crawler.signals.send_catch_log(entry_point_done, name=name, error=None)
+            self.crawler.signals.send_catch_log(
+                entry_point_done, name=name, url=first_url(response.request), error=None
+            )
         return document
 
     def index_failed(self, failure: Failure) -> None:
@@ -216,10 +218,14 @@ class BriefsSpider(scrapy.Spider):
         self.index_gave_up(request, reason)
 
     def index_gave_up(self, request: scrapy.Request, reason: str) -> None:
-        FAILURES.warning("failed %s: %s", first_url(request), reason)
         self.crawler.stats.inc_value("briefs/index_failed")
         if name := request.meta.get("entry_point"):
-            self.crawler.signals.send_catch_log(entry_point_done, name=name, error=reason)
+            # Said by whoever listens, once every entry point is known to have failed or not.
+            self.crawler.signals.send_catch_log(
+                entry_point_done, name=name, url=first_url(request), error=reason
+            )
+        else:
+            FAILURES.warning("failed %s: %s", first_url(request), reason)
 
     def select(
         self,
