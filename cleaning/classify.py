@@ -14,9 +14,9 @@ each declared by a different part of the site so one theme change cannot hide th
 4. the JSON-LD BreadcrumbList passes through a brief section's index page;
 5. the article's kicker (a link in the article outside its text) points to one;
 6. the HTML breadcrumbs pass through one.
-Before any of them, in_other_section(): any of the same signals naming analysis or
-investigations rules the page out, as the News section is the parent of Analysis, so its
-index page alone proves nothing.
+Before any of them, any of the same signals naming analysis or investigations rules the
+page out, as the News section is the parent of Analysis, so its index page alone proves
+nothing.
 """
 
 from __future__ import annotations
@@ -60,46 +60,37 @@ _BREADCRUMB_LINKS = (
 )
 
 
-def in_other_section(layout: Layout, meta: PageMetadata, page_url: str) -> bool:
-    """Whether any signal files the page under a section whose articles are not briefs."""
+def not_a_brief(layout: Layout, meta: PageMetadata, page_url: str) -> str | None:
+    """Why the page (its listing case ruled out already) is not a brief; None when it is."""
     article = layout.article
+    sections = {section.casefold() for section in meta.ld.sections}
     classes = set(class_tokens(article)) if article is not None else set()
-    return bool(
-        {section.casefold() for section in meta.ld.sections} & OTHER_SECTIONS
+    canonical = meta.canonical or meta.og.get("og:url") or page_url
+    # The article text is set apart by now (layout.set_apart_content), so these are its
+    # kicker and meta line, never links inside the text.
+    kicker = [a.get("href") for a in article.iter("a")] if article is not None else []
+    if (
+        sections & OTHER_SECTIONS
         or classes & _OTHER_CLASSES
-        or is_other_section(_canonical(meta, page_url))
-        or any(is_other_section(url) for url in [*meta.ld.breadcrumb_urls, *_kicker(layout)])
-    )
-
-
-def is_brief(layout: Layout, meta: PageMetadata, page_url: str) -> bool:
-    """Whether a page not in_other_section() is a brief."""
+        or is_other_section(canonical)
+        or any(is_other_section(url) for url in [*meta.ld.breadcrumb_urls, *kicker])
+    ):
+        return "filed under analysis or investigations, not a brief section"
     # The page's own declaration comes first: a brief whose markup the cleaner can no longer
     # read must fail extraction (and be counted as a failure), not pass as "not a brief".
-    if {section.casefold() for section in meta.ld.sections} & BRIEF_SECTIONS:
-        return True
-    article = layout.article
-    if article is None and layout.article_count > 1:
-        return False
+    if sections & BRIEF_SECTIONS:
+        return None
     # Cheapest checks first: the first signal found decides.
     checks = (
-        lambda: article is not None and bool(set(class_tokens(article)) & _BRIEF_CLASSES),
-        lambda: is_brief_path(url_path(_canonical(meta, page_url))),
+        lambda: bool(classes & _BRIEF_CLASSES),
+        lambda: is_brief_path(url_path(canonical)),
         lambda: any(is_brief_index(url) for url in meta.ld.breadcrumb_urls),
-        lambda: any(is_brief_index(href) for href in _kicker(layout)),
+        lambda: any(is_brief_index(href) for href in kicker),
         lambda: _brief_breadcrumbs(layout.root.xpath(_BREADCRUMB_LINKS)),
     )
-    return any(check() for check in checks)
-
-
-def _canonical(meta: PageMetadata, page_url: str) -> str:
-    return meta.canonical or meta.og.get("og:url") or page_url
-
-
-def _kicker(layout: Layout) -> list[str | None]:
-    """The links of the article outside its text (set apart by layout.set_apart_content by
-    now): its kicker and meta line, never links inside the text."""
-    return [a.get("href") for a in layout.article.iter("a")] if layout.article is not None else []
+    if any(check() for check in checks):
+        return None
+    return "no brief signal (JSON-LD section, category class, kicker, breadcrumb)"
 
 
 def _brief_breadcrumbs(hrefs: list[str]) -> bool:

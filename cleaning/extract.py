@@ -43,7 +43,7 @@ import re
 
 from .body import extract_body
 from .boilerplate import holds_boilerplate
-from .classify import in_other_section, is_brief
+from .classify import not_a_brief
 from .dates import same_moment, to_iso, visible_to_iso
 from .document import parse, raise_if_swallowed
 from .errors import CleaningError, ExtractionError, NotABrief, TooDeep
@@ -117,10 +117,8 @@ def _clean(body: bytes, url: str, encoding: str | None) -> BriefRecord:
     set_apart_content(layout)
     if layout.article is None and layout.article_count > 1:
         raise NotABrief(f"a listing: {layout.article_count} articles and no main one")
-    if in_other_section(layout, meta, url):
-        raise NotABrief("filed under analysis or investigations, not a brief section")
-    if not is_brief(layout, meta, url):
-        raise NotABrief("no brief signal (JSON-LD section, category class, kicker, breadcrumb)")
+    if reason := not_a_brief(layout, meta, url):
+        raise NotABrief(reason)
 
     line = read_metaline(layout.scope)
     # Links resolve against <base href> when the page sets one, as in a browser.
