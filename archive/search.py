@@ -38,6 +38,8 @@ HIT_COLUMNS = (
     "authors",
     "tags",
 )
+# What a hit gives its reader (json, csv), in order: its columns, its snippet and score.
+HIT_FIELDS = (*HIT_COLUMNS, "snippet", "score")
 _LIST_COLUMNS = frozenset({"countries", "country_codes", "authors", "tags"})
 SNIPPET_TOKENS = 24
 # The most candidates read, or rowids bound as parameters, at a time: so that a limit of any
@@ -66,19 +68,8 @@ class Hit:
     rowid: int = field(default=0, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "url": self.url,
-            "title": self.title,
-            "published": self.published,
-            "language": self.language,
-            "section": self.section,
-            "countries": self.countries,
-            "country_codes": self.country_codes,
-            "authors": self.authors,
-            "tags": self.tags,
-            "snippet": self.snippet,
-            "score": self.score,
-        }
+        """The hit as printed (json, csv): its columns, snippet and score; not its rowid."""
+        return {name: getattr(self, name) for name in HIT_FIELDS}
 
 
 def search(

@@ -19,7 +19,7 @@ from tabulate import tabulate
 import archive
 from archive.connection import NotAnArchive
 from archive.export import count_records, write_csv, write_jsonl
-from archive.search import HIT_COLUMNS, SearchQueryError, check_query, country_filter, search
+from archive.search import HIT_FIELDS, SearchQueryError, check_query, country_filter, search
 from archive.snapshots import (
     TargetExists,
     TargetRefused,
@@ -328,16 +328,12 @@ def search_command(
     elif fmt == "csv":
         # RFC 4180 line ends; standard output translates no "\n" on the systems briefs runs on.
         writer = csv.writer(sys.stdout, lineterminator="\r\n")
-        fields = [*HIT_COLUMNS, "snippet", "score"]
-        writer.writerow(fields)
-        for hit in hits:
-            row = hit.as_dict()
+        writer.writerow(HIT_FIELDS)
+        for row in (hit.as_dict() for hit in hits):
             writer.writerow(
                 [
-                    json.dumps(row[name], ensure_ascii=False)
-                    if isinstance(row[name], list)
-                    else row[name]
-                    for name in fields
+                    json.dumps(value, ensure_ascii=False) if isinstance(value, list) else value
+                    for value in row.values()
                 ]
             )
         sys.stdout.flush()  # so that a write error is raised here, not when Python exits
