@@ -3,8 +3,10 @@
 Three passes over the (small) text container, which is modified in place:
 1. prune: drop non-text elements (scripts, forms, embeds, page-structure tags) and the
    widgets known by class;
-2. promotions and widgets by text: "SEE ALSO:" paragraphs are taken out and their links
-   kept for `related`; a known widget sentence takes its whole widget with it;
+2. promotions and widgets by text, looked for in the elements that hold a stretch of the
+   container's text where one may be (one scan of that text finds them): "SEE ALSO:"
+   paragraphs are taken out and their links kept for `related`; a known widget sentence
+   takes its whole widget with it;
 3. blocks: one per paragraph, heading, list item, quote, figure caption or table row (its
    cells joined by " | "), and
    one per run of loose inline text (old posts without `<p>`), whitespace collapsed; the
@@ -15,6 +17,7 @@ Three passes over the (small) text container, which is modified in place:
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -23,7 +26,16 @@ from lxml import etree
 
 from . import boilerplate
 from .errors import TooLarge
-from .text import DROP_TAGS, HEADING_TAGS, Element, collapse, drop_tree, short_text_of, text_of
+from .text import (
+    DROP_TAGS,
+    HEADING_TAGS,
+    Element,
+    collapse,
+    drop_tree,
+    raw_text_of,
+    short_text_of,
+    text_of,
+)
 
 BLOCK_TAGS = frozenset(
     {
@@ -102,9 +114,6 @@ _LEADING_DEBRIS = re.compile(r"^(?:/?[A-Za-z][\w-]*\s*/?>\s*)+")
 # widget's edge from walking a large or deep tree once per marker.
 _WIDGET_MAX_ELEMENTS = 200
 _WIDGET_MAX_LEVELS = 12
-# The longest text read whole to rule out any widget text inside an element (a long
-# paragraph); a longer one is looked into instead, so that no text is read over and over.
-_LOOK_MAX_CHARS = 8_000
 
 
 @dataclass
@@ -118,21 +127,21 @@ def extract_body(container: Element) -> Body:
     body = Body()
     measures = _Measures(container)
     doomed = [_widget_root(el, container, measures) for el in widgets]
-    # One look at the whole text tells whether any widget sentence or SEE ALSO label is
-    # there at all: on most pages none is (the widgets went by their classes), and no
-    # element or block need be checked for one.
-    holds_widget_text = boilerplate.may_hold_boilerplate_text("".join(container.itertext()))
-    # Elements whose whole text the widget search read and found free of widget text: the
-    # blocks they give need no second look.
+    # One look at the whole text finds every stretch that may be a widget sentence or a SEE
+    # ALSO label: on most pages there is none (the widgets went by their classes), and no
+    # element or block need be checked for one; on the others only the elements holding one.
+    spans = boilerplate.signature_spans(raw_text_of(container))
+    # Elements whose text the widget search found free of widget text: the blocks they give
+    # need no second look.
     clean: set[Element] = set()
-    if holds_widget_text:
-        doomed.extend(_promotions_and_widgets(container, body.see_also, measures, clean))
+    if spans:
+        doomed.extend(_promotions_and_widgets(container, spans, body.see_also, measures, clean))
     for el in doomed:
         if el is not container:
             drop_tree(el)
     body.blocks = []
     for block, source in _blocks(container):
-        checked = holds_widget_text and not _known_clean(source, clean)
+        checked = bool(spans) and not _known_clean(source, clean)
         if checked or ">" in block:
             block = _repaired(block)
             if not block or (checked and boilerplate.is_boilerplate_text(block)):
@@ -142,14 +151,16 @@ def extract_body(container: Element) -> Body:
 
 
 def _known_clean(source: Element | None, clean: set[Element]) -> bool:
-    """Whether a block's element (or its parent) was found free of widget text, and its
-    block text is that same text (no nested blocks, whose separating spaces could join two
-    halves of a widget sentence)."""
+    """Whether a block's element (or an element around it) was found free of widget text,
+    and its block text is that same text (no nested blocks, whose separating spaces could
+    join two halves of a widget sentence)."""
     if source is None or not clean:
         return False
-    parent = source.getparent()
-    if source not in clean and (parent is None or parent not in clean):
-        return False
+    node = source
+    while node not in clean:
+        node = node.getparent()
+        if node is None:
+            return False
     return all(node.tag in INLINE_TAGS for node in source.iterdescendants())
 
 
@@ -174,10 +185,10 @@ def _repaired(block: str) -> str:
 
 
 class _Measures:
-    """What the widget passes ask about an element, each answer bounded in cost: its text
-    while short (the reading stops past the limit), whether it has more elements or blocks
-    than a widget (a count that stops past the bound), whether it merely wraps one child.
-    Widget sizes are remembered, for the markers that share ancestors.
+    """What the widget passes ask about an element: its text while short, the length of
+    its text, whether it has more elements or blocks than a widget (a count that stops past
+    the bound), whether it merely wraps one child. Widget sizes are remembered, for the
+    markers that share ancestors.
 
     The work of all the questions asked on one container is bounded too (WORK_BOUND plus
     WORK_PER_ELEMENT a container element, counted in elements walked and 16-character runs
@@ -202,17 +213,12 @@ class _Measures:
         self._charge(1 + (len(text) if text is not None else 2 * limit) // 16)
         return text
 
-    def text_up_to(self, el: Element, limit: int) -> str | None:
-        """The element's raw text, or None past `limit` characters."""
-        parts: list[str] = []
-        size = 0
-        for piece in el.itertext():
-            size += len(piece)
-            if size > limit:
-                break
-            parts.append(piece)
-        self._charge(1 + size // 16)
-        return "".join(parts) if size <= limit else None
+    def text_length(self, el: Element) -> int:
+        """The length of the element's raw text (the stretch of the container's text it
+        holds)."""
+        length = len(raw_text_of(el))
+        self._charge(1 + length // 16)
+        return length
 
     @staticmethod
     def is_wrapper(el: Element) -> bool:
@@ -257,14 +263,14 @@ def _prune(container: Element) -> list[Element]:
         if not isinstance(tag, str):
             doomed.append(el)
             continue
+        classes = el.get("class")
         if (
             tag in DROP_TAGS
             or tag in _STRUCTURE_TAGS
             or (tag == "footer" and next(el.iterancestors("blockquote", "figure"), None) is None)
             or el.get("hidden") is not None
             or el.get("aria-hidden") == "true"
-            or boilerplate.is_boilerplate_by_class(el)
-            or boilerplate.is_embed(el)
+            or (classes and any(boilerplate.class_kinds(classes)))
         ):
             doomed.append(el)
             walker.skip_subtree()
@@ -280,45 +286,52 @@ def _prune(container: Element) -> list[Element]:
 
 def _promotions_and_widgets(
     container: Element,
+    spans: list[tuple[int, int]],
     see_also: list[tuple[str, str]],
     measures: _Measures,
     clean: set[Element],
 ) -> list[Element]:
-    """SEE ALSO paragraphs (their links go to `see_also`) and widgets found by their text;
-    the elements found free of either go to `clean`."""
+    """SEE ALSO paragraphs (their links go to `see_also`) and widgets found by their text,
+    looked for only in the elements whose text meets one of `spans` (signature_spans of the
+    container's text); the elements found free of either go to `clean`."""
     doomed: list[Element] = []
     promoted: set[Element] = set()
+    # A SEE ALSO line's text goes with it, once the walk, which counts text, is over.
+    untailed: list[Element] = []
+    span_ends = [end for _, end in spans]
     # A widget found by its text may be an ancestor of the element that told it (the walk is
     # inside it): the rest of it is skipped up to its end, without testing every element's
     # ancestry against every widget found.
     skipping: Element | None = None
+    # Where the element visited starts in the container's text.
+    position = 0
     walker = etree.iterwalk(container, events=("start", "end"))
     for event, el in walker:
+        if el is container:
+            position += len(el.text or "") if event == "start" else 0
+            continue
         if event == "end":
             if el is skipping:
                 skipping = None
+            position += len(el.tail or "")
             continue
-        if skipping is not None:
-            walker.skip_subtree()
+        if skipping is None and measures.is_wrapper(el):
+            continue  # (its one child, with the same text, is checked instead)
+        end = position + measures.text_length(el)
+        if skipping is not None or el in promoted:
+            pass
+        elif not _meets(spans, span_ends, position, end):
+            clean.add(el)
+        elif el.tag not in _PHRASE_TAGS:
+            position += len(el.text or "")
             continue
-        if el in promoted:
-            walker.skip_subtree()
+        elif (text := measures.short_text(el, boilerplate.PHRASE_MAX_CHARS)) is None:
+            # Longer than any widget text: look inside.
+            position += len(el.text or "")
             continue
-        if el is container or el.tag not in _PHRASE_TAGS or measures.is_wrapper(el):
-            continue  # (a wrapper's one child, with the same text, is checked instead)
-        text = measures.short_text(el, boilerplate.PHRASE_MAX_CHARS)
-        if text is None:
-            # Longer than any widget text: look inside, unless no text inside can match
-            # (a paragraph with its links), which one look at its text tells.
-            whole = measures.text_up_to(el, _LOOK_MAX_CHARS)
-            if whole is not None and not boilerplate.may_hold_boilerplate_text(whole):
-                clean.add(el)
-                walker.skip_subtree()
-            continue
-        if not boilerplate.may_hold_boilerplate_text(text):
+        elif not boilerplate.may_hold_boilerplate_text(text):
             # Nothing inside can match either: every text inside is part of this one.
             clean.add(el)
-            walker.skip_subtree()
         elif boilerplate.is_see_also(text):
             # A SEE ALSO paragraph; or, inside a block, the label and what follows it on its
             # line (a paragraph that lost its own `<p>` and ran into the one before).
@@ -328,17 +341,28 @@ def _promotions_and_widgets(
                     (a.get("href", "").strip(), text_of(a)) for a in node.iter("a") if a.get("href")
                 )
                 if len(run) > 1 or node.tag in INLINE_TAGS:
-                    node.tail = None  # the line's text goes with it
+                    untailed.append(node)
             doomed.extend(run)
             promoted.update(run)
-            walker.skip_subtree()
         elif boilerplate.is_boilerplate_text(text):
             root = _widget_root(el, container, measures)
             doomed.append(root)
-            walker.skip_subtree()
             if root is not el:
                 skipping = root
+        else:
+            position += len(el.text or "")
+            continue
+        position = end
+        walker.skip_subtree()
+    for node in untailed:
+        node.tail = None
     return doomed
+
+
+def _meets(spans: list[tuple[int, int]], span_ends: list[int], start: int, end: int) -> bool:
+    """Whether the stretch [start, end) of a text meets one of `spans` (sorted, apart)."""
+    index = bisect_right(span_ends, start)
+    return index < len(spans) and spans[index][0] < end
 
 
 def _rest_of_line(el: Element) -> list[Element]:

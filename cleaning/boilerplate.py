@@ -12,7 +12,9 @@ Two independent detectors, because the site's theme can rename its classes at an
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from functools import lru_cache
+from itertools import accumulate
 
 from .text import Element
 
@@ -131,7 +133,6 @@ _SIGNATURES = (
     "ver también",
     "lea también",
 )
-
 # Widgets are small; an element holding more text than this is article, not chrome.
 WIDGET_MAX_CHARS = 600
 # Past this length a text is an article paragraph even when it quotes a phrase above.
@@ -150,16 +151,11 @@ _EMBED_CLASSES = _class_pattern(EMBED_CLASS_PARTS)
 
 def is_boilerplate_by_class(el: Element) -> bool:
     value = el.get("class")
-    return bool(value) and _class_kinds(value)[0]
-
-
-def is_embed(el: Element) -> bool:
-    value = el.get("class")
-    return bool(value) and _class_kinds(value)[1]
+    return bool(value) and class_kinds(value)[0]
 
 
 @lru_cache(maxsize=4096)
-def _class_kinds(value: str) -> tuple[bool, bool]:
+def class_kinds(value: str) -> tuple[bool, bool]:
     """(chrome, embed) for a class attribute. A theme uses a few hundred distinct ones,
     page after page, so they are looked up rather than searched (the cache is bounded: a
     page of made-up classes costs searches, not memory)."""
@@ -173,7 +169,9 @@ def _class_kinds(value: str) -> tuple[bool, bool]:
 def _trie_pattern(words: tuple[str, ...], flags: int = 0) -> re.Pattern[str]:
     """One regular expression for a set of literal strings, their common prefixes shared
     (a trie): Python's re then tries one branch per character instead of every string at
-    every position; about twice as fast as one `in` scan per string."""
+    every position; about twice as fast as one `in` scan per string. A space in a string
+    matches any run of whitespace, so raw text (a line break inside a sentence) matches as
+    its collapsed form does."""
     trie: dict[str, dict] = {}
     for word in words:
         node = trie
@@ -182,13 +180,17 @@ def _trie_pattern(words: tuple[str, ...], flags: int = 0) -> re.Pattern[str]:
         node[""] = {}
 
     def pattern(node: dict[str, dict]) -> str:
-        branches = [re.escape(char) + pattern(node[char]) for char in sorted(node) if char]
+        branches = [_literal(char) + pattern(node[char]) for char in sorted(node) if char]
         if not branches:
             return ""
         body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
         return f"(?:{body})?" if "" in node else body
 
     return re.compile(pattern(trie), flags)
+
+
+def _literal(char: str) -> str:
+    return r"\s+" if char == " " else re.escape(char)
 
 
 _PHRASES = _trie_pattern(BOILERPLATE_PHRASES)
@@ -212,6 +214,20 @@ def may_hold_boilerplate_text(text: str) -> bool:
     """Whether a stretch of text could hold any widget sentence or SEE ALSO label at all: one
     scan over a whole container spares checking its elements one by one when it cannot."""
     return _ANY_SIGNATURE.search(text.casefold()) is not None
+
+
+def signature_spans(text: str) -> list[tuple[int, int]]:
+    """Where in `text` a widget sentence or SEE ALSO label may be: the (start, end) offsets
+    of the stretches may_hold_boilerplate_text would find, in order and apart, one meeting
+    each. A text holds none outside them, so an element whose text meets none holds none."""
+    folded = text.casefold()
+    spans = [match.span() for match in _ANY_SIGNATURE.finditer(folded)]
+    if len(folded) == len(text) or not spans:
+        return spans
+    # Case folding lengthened some characters ("ß" is "ss"): offsets in the folded text are
+    # taken back to the characters they came from.
+    ends = list(accumulate(len(char.casefold()) for char in text))
+    return [(bisect_right(ends, start), bisect_left(ends, end) + 1) for start, end in spans]
 
 
 def is_see_also(text: str) -> bool:

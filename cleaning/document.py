@@ -100,8 +100,14 @@ _LOCAL = threading.local()
 def _parser() -> etree.HTMLParser:
     parser = getattr(_LOCAL, "parser", None)
     if parser is None:
+        # collect_ids: nothing here looks an element up by its id, and libxml2's table of
+        # them is built while parsing.
         parser = etree.HTMLParser(
-            encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True
+            encoding="utf-8",
+            remove_comments=True,
+            remove_pis=True,
+            huge_tree=True,
+            collect_ids=False,
         )
         _LOCAL.parser = parser
     return parser

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .boilerplate import is_boilerplate_by_class
-from .text import Element, class_tokens, is_inside
+from .text import Element, class_tokens, is_inside, raw_text_of
 
 # Elements whose paragraphs are never the article text.
 _NOT_CONTENT_TAGS = frozenset({"header", "footer", "nav", "aside", "form"})
@@ -72,7 +72,7 @@ def _article_by_content(articles: list[Element], declares_article: bool) -> Elem
     if not declares_article:
         return None
     outermost = [a for a in articles if next(a.iterancestors("article"), None) is None]
-    return max(outermost, key=lambda a: sum(len("".join(p.itertext())) for p in a.iter("p")))
+    return max(outermost, key=lambda a: sum(len(raw_text_of(p)) for p in a.iter("p")))
 
 
 def _headline_and_article(body: Element) -> tuple[Element | None, Element | None]:
@@ -146,7 +146,7 @@ def _paragraph_scores(scope: Element) -> tuple[Element | None, float]:
             continue
         if is_boilerplate_by_class(p):
             continue
-        size = len("".join(p.itertext()).strip())
+        size = len(raw_text_of(p).strip())
         if not size:
             continue
         scores[parent] = scores.get(parent, 0.0) + size

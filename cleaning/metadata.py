@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from .text import Element, collapse
+from .text import Element, collapse, text_of
 
 # JSON-LD node types that describe the article itself (schema.org Article and subtypes).
 _ARTICLE_TYPES = frozenset(
@@ -83,7 +83,7 @@ def read_metadata(root: Element) -> PageMetadata:
                 meta.alternates.append((el.get("hreflang", "").strip(), href))
         elif tag == "title":
             if meta.title_tag is None:
-                meta.title_tag = collapse("".join(el.itertext()))
+                meta.title_tag = text_of(el)
         elif "ld+json" in (el.get("type") or "").lower() and el.text:
             ld_texts.append(el.text)
     meta.ld = _read_linked_data(ld_texts)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 
+from lxml import etree
 from lxml.etree import _Element
 
 # Plain lxml elements: the lxml.html element classes cost a Python-level class lookup
 # for every element touched, which doubled the time spent walking the tree.
 Element = _Element
+
+_STRING_VALUE = etree.XPath("string()", smart_strings=False)
 
 # Elements whose text is never reader-facing text.
 DROP_TAGS = frozenset(
@@ -52,25 +55,26 @@ def collapse(text: str) -> str:
     return " ".join(text.split())
 
 
+def raw_text_of(el: Element) -> str:
+    """The element's text as `"".join(el.itertext())` gives it (its own tail left out),
+    read by libxml2 (XPath string()) without a Python object per piece: several times
+    faster on every element the cleaner reads."""
+    return _STRING_VALUE(el)
+
+
 def text_of(el: Element) -> str:
     """The element's visible text, whitespace collapsed. Comments are never included."""
-    return collapse("".join(el.itertext()))
+    return collapse(_STRING_VALUE(el))
 
 
 def short_text_of(el: Element, limit: int) -> str | None:
-    """The element's text, or None as soon as it passes `limit` characters.
+    """The element's text, whitespace collapsed, or None when it is longer than `limit`.
 
-    Used where only small elements matter (boilerplate widgets): stopping early keeps a
-    big container from being read in full once per descendant.
-    """
-    parts: list[str] = []
-    size = 0
-    for piece in el.itertext():
-        size += len(piece)
-        if size > limit * 2:
-            return None
-        parts.append(piece)
-    text = collapse("".join(parts))
+    Used where only small elements matter (boilerplate widgets)."""
+    text = _STRING_VALUE(el)
+    if len(text) > limit * 2:
+        return None
+    text = collapse(text)
     return text if len(text) <= limit else None
 
 

@@ -220,6 +220,31 @@ def test_prompts_between_paragraphs_are_dropped(widgets: str) -> None:
     assert run(PERU, html).body_blocks == gold(PERU)["body_blocks"]
 
 
+def test_a_widget_sentence_broken_across_source_lines_is_still_found() -> None:
+    # Without a class, a button or any other widget word: the line breaks inside its
+    # sentences are all that the cleaner's look at the whole text has to go by.
+    prompt = (
+        "<div><p><strong>Was this\n      content helpful?</strong></p>"
+        "<p>We want to\n sustain Latin America\u2019s largest organized crime database.</p></div>"
+    )
+    first_paragraph_end = "trans-national organized crime.</p>"
+    html = edit(PERU, (first_paragraph_end, first_paragraph_end + prompt))
+    assert run(PERU, html).body_blocks == gold(PERU)["body_blocks"]
+
+
+def test_text_that_case_folding_lengthens_leaves_the_widget_search_on_target() -> None:
+    # "ß" folds to "ss": each one moves the folded text a character further from the page's.
+    sentences = "Die Straße ist groß. " * 60
+    box = (
+        "<div><h3>Sign up for our weekly newsletter</h3>"
+        "<p>Get the week's organized crime news.</p></div>"
+    )
+    first_paragraph_end = "trans-national organized crime.</p>"
+    html = edit(PERU, (first_paragraph_end, f"{first_paragraph_end}<p>{sentences}</p>{box}"))
+    blocks = gold(PERU)["body_blocks"]
+    assert run(PERU, html).body_blocks == [blocks[0], sentences.strip(), *blocks[1:]]
+
+
 def test_widget_known_only_by_its_class_is_dropped() -> None:
     box = (
         '<div class="wp-block-newspack-newsletters-subscribe">'
