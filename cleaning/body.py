@@ -114,6 +114,8 @@ _LEADING_DEBRIS = re.compile(r"^(?:/?[A-Za-z][\w-]*\s*/?>\s*)+")
 # widget's edge from walking a large or deep tree once per marker.
 _WIDGET_MAX_ELEMENTS = 200
 _WIDGET_MAX_LEVELS = 12
+_BLOCK_OR_HEADING_TAGS = BLOCK_TAGS | HEADING_TAGS
+_ELEMENT_COUNT = etree.XPath("count(.//*)")
 
 
 @dataclass
@@ -209,6 +211,9 @@ class _Measures:
         larger one: look inside it)."""
         if self._more_than(el.iter(), _WIDGET_MAX_ELEMENTS):
             return None
+        return self._text_if_short(el, limit)
+
+    def _text_if_short(self, el: Element, limit: int) -> str | None:
         text = short_text_of(el, limit)
         self._charge(1 + (len(text) if text is not None else 2 * limit) // 16)
         return text
@@ -228,9 +233,14 @@ class _Measures:
     def is_widget_sized(self, el: Element) -> bool:
         fits = self._fits.get(el)
         if fits is None:
+            # One bounded read of its elements answers both counts (lxml's iter() by tag
+            # names costs more to set up than it saves on an element of widget size).
+            tags = [node.tag for node in islice(el.iter(), _WIDGET_MAX_ELEMENTS + 1)]
+            self._charge(len(tags))
             fits = (
-                not self._more_than(el.iter(*BLOCK_TAGS, *HEADING_TAGS), _WIDGET_MAX_BLOCKS)
-                and self.short_text(el, boilerplate.WIDGET_MAX_CHARS) is not None
+                len(tags) <= _WIDGET_MAX_ELEMENTS
+                and sum(tag in _BLOCK_OR_HEADING_TAGS for tag in tags) <= _WIDGET_MAX_BLOCKS
+                and self._text_if_short(el, boilerplate.WIDGET_MAX_CHARS) is not None
             )
             self._fits[el] = fits
         return fits
@@ -243,7 +253,7 @@ class _Measures:
 
     def _charge(self, units: int) -> None:
         if self._work_left is None:
-            elements = int(self.container.xpath("count(.//*)"))
+            elements = int(_ELEMENT_COUNT(self.container))
             self._work_left = self.WORK_BOUND + self.WORK_PER_ELEMENT * elements
         self._work_left -= units
         if self._work_left < 0:
@@ -296,43 +306,52 @@ def _promotions_and_widgets(
     container's text); the elements found free of either go to `clean`."""
     doomed: list[Element] = []
     promoted: set[Element] = set()
-    # A SEE ALSO line's text goes with it, once the walk, which counts text, is over.
+    # A SEE ALSO line's text goes with it, once the search, which counts text, is over.
     untailed: list[Element] = []
     span_ends = [end for _, end in spans]
-    # A widget found by its text may be an ancestor of the element that told it (the walk is
-    # inside it): the rest of it is skipped up to its end, without testing every element's
-    # ancestry against every widget found.
-    skipping: Element | None = None
-    # Where the element visited starts in the container's text.
-    position = 0
-    walker = etree.iterwalk(container, events=("start", "end"))
-    for event, el in walker:
-        if el is container:
-            position += len(el.text or "") if event == "start" else 0
-            continue
-        if event == "end":
-            if el is skipping:
-                skipping = None
-            position += len(el.tail or "")
-            continue
-        if skipping is None and measures.is_wrapper(el):
-            continue  # (its one child, with the same text, is checked instead)
-        end = position + measures.text_length(el)
-        if skipping is not None or el in promoted:
-            pass
-        elif not _meets(spans, span_ends, position, end):
-            clean.add(el)
-        elif el.tag not in _PHRASE_TAGS:
-            position += len(el.text or "")
-            continue
-        elif (text := measures.short_text(el, boilerplate.PHRASE_MAX_CHARS)) is None:
-            # Longer than any widget text: look inside.
-            position += len(el.text or "")
-            continue
-        elif not boilerplate.may_hold_boilerplate_text(text):
+
+    def look_inside(el: Element, position: int) -> tuple[int, Element | None]:
+        """Look at the children of `el`, whose text starts at `position` of the container's.
+        Gives where its text ends, and the widget found around the element that told it, when
+        that widget holds `el` (the rest of it need not be looked at)."""
+        position += len(el.text or "")
+        for child in el:
+            end: int | None = None
+            found: Element | None = None
+            if child in promoted:
+                pass
+            elif measures.is_wrapper(child):
+                # Its one child, with the same text, is looked at instead.
+                end, found = look_inside(child, position)
+            else:
+                end = position + measures.text_length(child)
+                if not _meets(spans, span_ends, position, end):
+                    clean.add(child)
+                elif (verdict := _verdict(child)) is None:
+                    end, found = look_inside(child, position)
+                elif verdict is not child:
+                    return end, verdict  # a widget holding `el` too
+            if found is not None and found is not child:
+                return position, found
+            if end is None or found is child:
+                end = position + measures.text_length(child)
+            position = end + len(child.tail or "")
+        return position, None
+
+    def _verdict(el: Element) -> Element | None:
+        """For an element whose text may hold widget text: the widget or promotion it tells
+        (taken out, `el` itself when nothing around it is part of it), `el` when it holds
+        neither, or None when its children are to be looked at."""
+        if el.tag not in _PHRASE_TAGS:
+            return None
+        text = measures.short_text(el, boilerplate.PHRASE_MAX_CHARS)
+        if text is None:
+            return None  # longer than any widget text
+        if not boilerplate.may_hold_boilerplate_text(text):
             # Nothing inside can match either: every text inside is part of this one.
             clean.add(el)
-        elif boilerplate.is_see_also(text):
+            return el
+        if boilerplate.is_see_also(text):
             # A SEE ALSO paragraph; or, inside a block, the label and what follows it on its
             # line (a paragraph that lost its own `<p>` and ran into the one before).
             run = [el] if el.tag not in INLINE_TAGS else _rest_of_line(el)
@@ -344,16 +363,14 @@ def _promotions_and_widgets(
                     untailed.append(node)
             doomed.extend(run)
             promoted.update(run)
-        elif boilerplate.is_boilerplate_text(text):
+            return el
+        if boilerplate.is_boilerplate_text(text):
             root = _widget_root(el, container, measures)
             doomed.append(root)
-            if root is not el:
-                skipping = root
-        else:
-            position += len(el.text or "")
-            continue
-        position = end
-        walker.skip_subtree()
+            return root
+        return None
+
+    look_inside(container, 0)
     for node in untailed:
         node.tail = None
     return doomed
