@@ -460,6 +460,8 @@ def _block_text(el: Element) -> str:
 def _raw_text(el: Element) -> str:
     """The element's text with nested block-level elements (paragraphs in a list item, cells
     of a row) set apart by a space, so their words do not run together as in itertext()."""
+    if all(node.tag in INLINE_TAGS for node in el.iterdescendants()):
+        return raw_text_of(el)  # (nothing to set apart)
     parts: list[str] = []
     for event, node in etree.iterwalk(el, events=("start", "end")):
         if not isinstance(node.tag, str):

@@ -146,7 +146,7 @@ def _paragraph_scores(scope: Element) -> tuple[Element | None, float]:
             continue
         if is_boilerplate_by_class(p):
             continue
-        size = len(raw_text_of(p).strip())
+        size = len((raw_text_of(p) if len(p) else p.text or "").strip())
         if not size:
             continue
         scores[parent] = scores.get(parent, 0.0) + size
