@@ -22,10 +22,12 @@ bytes.find scan) cost more than it saved (measured: 0.17 ms scan + 0.34 ms parse
 0.42 ms for the whole page). Nothing downstream reads them: the extractors visit elements
 by tag and never take the text of `<head>`, `<style>` or `<script>`.
 
-The parser runs with libxml2's "huge" limits (a text node may pass 10 MB, as an inline
-stylesheet or JSON blob of a 10 MB page does; nesting may reach 2,048 levels). A document
-nested deeper stops the parser where the limit is hit: that is TooDeep, not a record of
-the part before it; so is one nested more than MAX_DEPTH levels. A document without
+The parser runs with libxml2's normal limits, which stop it at 256 levels of nesting:
+such a document is TooDeep, not a record of the part before it. A document that passes
+another of those limits (a text node over 10 MB, as an inline stylesheet or JSON blob of a
+10 MB page has) is parsed again with the "huge" limits, which let nesting reach 2,048
+levels; it is then TooDeep when nested more than MAX_DEPTH levels, or where the parser
+stopped. A document without
 `</body>` or `</html>` is Truncated, and so is one whose end lies inside an unclosed
 raw-text element (`<script>`, `<title>`, `<plaintext>`...): its markup stops there. One
 with more than MAX_ELEMENTS elements is TooLarge. Within those two bounds every later pass
@@ -80,14 +82,15 @@ _ARTICLE_END = re.compile(r"</article\s*>", re.IGNORECASE)
 _RAW_TEXT_TAGS = (
     "script", "style", "title", "textarea", "xmp", "plaintext", "iframe", "noembed", "noframes",
 )  # fmt: skip
+_DEPTH_LIMIT = re.compile(r"\bdepth\b", re.IGNORECASE)
 _PARSER_ADVICE = re.compile(r"[,:]?\s*(?:use|try) XML_PARSE_HUGE.*$", re.IGNORECASE | re.DOTALL)
 _CONTROL_BYTES = bytes((*range(0, 9), 11, *range(14, 32)))
 # A brief page has about 500 elements on the sample pages, a few thousand at most with a
 # large menu; past this many the page is not one, and cleaning it would take seconds.
 MAX_ELEMENTS = 50_000
 # How deeply elements may nest below the root: libxml2's own limit without its "huge"
-# option (a brief page nests about 15 levels). Every walk up an element's ancestors is then
-# short, whatever the page.
+# option, checked here when that option is on (a brief page nests about 15 levels). Every
+# walk up an element's ancestors is then short, whatever the page.
 MAX_DEPTH = 256
 _BELOW_MAX_DEPTH = etree.XPath("boolean(/*" + "/*" * MAX_DEPTH + ")")
 # How much of the start of a document is inspected for binary content.
@@ -97,19 +100,21 @@ _SNIFF_BYTES = 2048
 _LOCAL = threading.local()
 
 
-def _parser() -> etree.HTMLParser:
-    parser = getattr(_LOCAL, "parser", None)
+def _parser(*, huge: bool) -> etree.HTMLParser:
+    parsers = getattr(_LOCAL, "parsers", None)
+    if parsers is None:
+        parsers = _LOCAL.parsers = {}
+    parser = parsers.get(huge)
     if parser is None:
         # collect_ids: nothing here looks an element up by its id, and libxml2's table of
         # them is built while parsing.
-        parser = etree.HTMLParser(
+        parser = parsers[huge] = etree.HTMLParser(
             encoding="utf-8",
             remove_comments=True,
             remove_pis=True,
-            huge_tree=True,
+            huge_tree=huge,
             collect_ids=False,
         )
-        _LOCAL.parser = parser
     return parser
 
 
@@ -138,19 +143,25 @@ def parse(body: bytes, encoding: str | None = None) -> Element:
         raise NotHTML("no HTML markup in the document")
     if not _has_end(data):
         raise Truncated(f"the document stops after {len(data)} bytes, before </body> or </html>")
-    parser = _parser()
+    parser = _parser(huge=False)
     root = _parsed(data, parser)
     if not checked and any(e.type_name == "ERR_INVALID_ENCODING" for e in parser.error_log):
         # Not UTF-8 after all: read by the labels (module docstring, 4 and 5) and parse again.
-        root = _parsed(_legacy(body, encoding), parser)
-    for error in parser.error_log:
-        if error.level_name == "FATAL" and error.type_name == "ERR_RESOURCE_LIMIT":
-            # libxml2's own wording ends with advice for its API users; keep the finding.
-            finding = _PARSER_ADVICE.sub("", error.message).strip()
-            raise TooDeep(
-                f"markup nested deeper than the parser reads ({finding}); it stopped at line"
-                f" {error.line}"
-            )
+        data = _legacy(body, encoding)
+        root = _parsed(data, parser)
+    limit = _resource_limit(parser)
+    huge = limit is not None and not _DEPTH_LIMIT.search(limit.message)
+    if huge:
+        parser = _parser(huge=True)
+        root = _parsed(data, parser)
+        limit = _resource_limit(parser)
+    if limit is not None:
+        # libxml2's own wording ends with advice for its API users; keep the finding.
+        finding = _PARSER_ADVICE.sub("", limit.message).strip()
+        raise TooDeep(
+            f"markup nested deeper than the parser reads ({finding}); it stopped at line"
+            f" {limit.line}"
+        )
     if root is None or not isinstance(root.tag, str):
         raise NotHTML("document has no root element")
     last = _last_element(root)
@@ -163,9 +174,17 @@ def parse(body: bytes, encoding: str | None = None) -> Element:
     elements = int(root.xpath("count(//*)"))
     if elements > MAX_ELEMENTS:
         raise TooLarge(f"{elements:,} elements; a brief page has a few thousand")
-    if _BELOW_MAX_DEPTH(root):
+    if huge and _BELOW_MAX_DEPTH(root):
         raise TooDeep(f"markup nested more than {MAX_DEPTH} levels deep")
     return root
+
+
+def _resource_limit(parser: etree.HTMLParser) -> etree._LogEntry | None:
+    """The limit of libxml2's that stopped the last parse, if one did."""
+    for error in parser.error_log:
+        if error.level_name == "FATAL" and error.type_name == "ERR_RESOURCE_LIMIT":
+            return error
+    return None
 
 
 def _parsed(data: bytes, parser: etree.HTMLParser) -> Element:
