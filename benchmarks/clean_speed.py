@@ -4,6 +4,7 @@
     python benchmarks/clean_speed.py                # 300 pages of the site's theme
     python benchmarks/clean_speed.py --theme renamed --pages 500
     python benchmarks/clean_speed.py --profile      # where the cleaner's time goes (pyinstrument)
+    git worktree add /tmp/before HEAD~1 && python benchmarks/clean_speed.py --against /tmp/before
 
 Generates brief pages with tests/sitegen.py (the site's anatomy: ~110 KB of inline CSS and
 script settings, the mega menu, share bar, donate/newsletter/comments prompts, related
@@ -11,8 +12,11 @@ cards; ~160 KB a page), then times, page by page and in turn, three things on th
 bytes: `lxml.html.fromstring` (the floor: no cleaner can parse less), `cleaning.clean`, and
 `trafilatura.extract(html, output_format="txt", include_comments=False)`. Each page is
 timed `--rounds` times; a page's time is its median, and the figure is the median over the
-pages. Quality: the mean token F1 (lowercase words, counted with repeats) of each body
-against the page's expected body, and the number of bodies holding a widget text.
+pages. `--against CHECKOUT` times that checkout's `cleaning.clean` too, in the same run and
+on the same pages (the way to compare two versions of the cleaner: this machine's ratios
+move from one run to the next more than most changes do). Quality: the mean token F1
+(lowercase words, counted with repeats) of each body against the page's expected body, and
+the number of bodies holding a widget text.
 
 Run by hand, not in CI (pytest never collects it).
 """
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
+import importlib.util
 import os
 import platform
 import random
@@ -95,6 +100,9 @@ def main() -> None:
     parser.add_argument("--theme", choices=["default", "renamed", "mixed"], default="default")
     parser.add_argument("--no-trafilatura", action="store_true")
     parser.add_argument("--profile", action="store_true", help="profile clean() instead")
+    parser.add_argument(
+        "--against", type=Path, metavar="CHECKOUT", help="also time this checkout's clean()"
+    )
     args = parser.parse_args()
 
     pages = pages_of(args.pages, args.seed, args.theme)
@@ -116,6 +124,9 @@ def main() -> None:
         return trafilatura.extract(html, url=expected["url"], **TRAFILATURA_SETTINGS) or ""
 
     contenders: dict[str, Callable[[bytes, dict], object]] = {"floor": floor, "clean": cleaner}
+    if args.against:
+        clean_against = cleaner_of(args.against)
+        contenders["against"] = lambda page, expected: clean_against(page, expected["url"])
     if use_trafilatura:
         contenders["trafilatura"] = extractor
 
@@ -164,7 +175,7 @@ def main() -> None:
     )
     print(f"{'':12} {'median ms/page':>15} {'body token F1':>14} {'leaks':>6}")
     for name in contenders:
-        if name == "floor":
+        if name in ("floor", "against"):
             print(f"{name:12} {median_ms[name]:15.3f} {'':>14} {'':>6}")
             continue
         f1 = statistics.mean(map(token_f1, bodies[name], expected_bodies))
@@ -172,10 +183,27 @@ def main() -> None:
         print(f"{name:12} {median_ms[name]:15.3f} {f1:14.4f} {leaked:6d}")
     print()
     print(f"clean / floor        {median_ms['clean'] / median_ms['floor']:6.2f}   (target <= 2.2)")
+    if args.against:
+        ratio = median_ms["clean"] / median_ms["against"]
+        print(f"clean / against      {ratio:6.3f}   ({args.against})")
     if use_trafilatura:
         ratio = median_ms["trafilatura"] / median_ms["clean"]
         print(f"trafilatura / clean  {ratio:6.2f}   (target >= 6)")
     print(f"records equal to the expected ones: {exact} of {len(pages)} ({failed} failed)")
+
+
+def cleaner_of(checkout: Path) -> Callable[[bytes, str], object]:
+    """The `clean` of another checkout's cleaning package, imported under another name."""
+    package = checkout.resolve() / "cleaning"
+    if not (package / "__init__.py").is_file():
+        sys.exit(f"no cleaning package in {checkout}")
+    spec = importlib.util.spec_from_file_location(
+        "cleaning_against", package / "__init__.py", submodule_search_locations=[str(package)]
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module.clean
 
 
 def profile(pages: list[tuple[bytes, dict]]) -> None:
