@@ -115,7 +115,7 @@ _LEADING_DEBRIS = re.compile(r"^(?:/?[A-Za-z][\w-]*\s*/?>\s*)+")
 _WIDGET_MAX_ELEMENTS = 200
 _WIDGET_MAX_LEVELS = 12
 _BLOCK_OR_HEADING_TAGS = BLOCK_TAGS | HEADING_TAGS
-_ELEMENT_COUNT = etree.XPath("count(.//*)")
+_ELEMENT_COUNT = etree.XPath("count(.//*)", regexp=False)
 
 
 @dataclass

@@ -21,6 +21,8 @@ nothing.
 
 from __future__ import annotations
 
+from lxml import etree
+
 from .layout import Layout
 from .metadata import PageMetadata
 from .text import class_tokens
@@ -55,8 +57,9 @@ _OTHER_CLASSES = frozenset(
         "category-investigaciones",
     }
 )
-_BREADCRUMB_LINKS = (
-    "//*[contains(translate(@class, 'BREADCUM', 'breadcum'), 'breadcrumb')]//a/@href"
+_BREADCRUMB_LINKS = etree.XPath(
+    "//*[contains(translate(@class, 'BREADCUM', 'breadcum'), 'breadcrumb')]//a/@href",
+    regexp=False,
 )
 
 
@@ -86,7 +89,7 @@ def not_a_brief(layout: Layout, meta: PageMetadata, page_url: str) -> str | None
         lambda: is_brief_path(url_path(canonical)),
         lambda: any(is_brief_index(url) for url in meta.ld.breadcrumb_urls),
         lambda: any(is_brief_index(href) for href in kicker),
-        lambda: _brief_breadcrumbs(layout.root.xpath(_BREADCRUMB_LINKS)),
+        lambda: _brief_breadcrumbs(_BREADCRUMB_LINKS(layout.root)),
     )
     if any(check() for check in checks):
         return None

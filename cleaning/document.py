@@ -92,7 +92,8 @@ MAX_ELEMENTS = 50_000
 # option, checked here when that option is on (a brief page nests about 15 levels). Every
 # walk up an element's ancestors is then short, whatever the page.
 MAX_DEPTH = 256
-_BELOW_MAX_DEPTH = etree.XPath("boolean(/*" + "/*" * MAX_DEPTH + ")")
+_BELOW_MAX_DEPTH = etree.XPath("boolean(/*" + "/*" * MAX_DEPTH + ")", regexp=False)
+_ELEMENT_COUNT = etree.XPath("count(//*)", regexp=False)
 # How much of the start of a document is inspected for binary content.
 _SNIFF_BYTES = 2048
 
@@ -171,7 +172,7 @@ def parse(body: bytes, encoding: str | None = None) -> Element:
             " of the page is its text"
         )
     # Counted by libxml2's XPath engine: no Python object per element (about 4 ms a 100,000).
-    elements = int(root.xpath("count(//*)"))
+    elements = int(_ELEMENT_COUNT(root))
     if elements > MAX_ELEMENTS:
         raise TooLarge(f"{elements:,} elements; a brief page has a few thousand")
     if huge and _BELOW_MAX_DEPTH(root):

@@ -11,7 +11,9 @@ from lxml.etree import _Element
 # for every element touched, which doubled the time spent walking the tree.
 Element = _Element
 
-_STRING_VALUE = etree.XPath("string()", smart_strings=False)
+# regexp=False: lxml would otherwise register its EXSLT regular-expression functions at
+# every evaluation, which costs more than a short expression's own work.
+_STRING_VALUE = etree.XPath("string()", smart_strings=False, regexp=False)
 
 # Elements whose text is never reader-facing text.
 DROP_TAGS = frozenset(
