@@ -27,6 +27,7 @@ from crawler.report import (
     CrawlReport,
     stats_key,
 )
+from crawler.selection import IncrementalSelection
 from crawler.workers import IN_FLIGHT, WorkerDied, Workers
 
 logger = logging.getLogger(__name__)
@@ -113,8 +114,11 @@ class IdentityPipeline:
         if is_own_page(record.url, fetched, spider.identity_origin):
             return item
         item.record, item.canonical = None, record.url
-        for request in spider.canonical_requests(record.url):
-            self.crawler.engine.crawl(request)
+        request = spider.canonical_request(record.url)
+        if request is not None:
+            selection = self.crawler.get_spider_middleware(IncrementalSelection)
+            for wanted in selection.select([request])[0] if selection else [request]:
+                self.crawler.engine.crawl(wanted)
         return item
 
 

@@ -98,8 +98,12 @@ class FrontierScheduler:
         self.cursor = pending.seq
         self.handed_out += 1
         self.crawler.stats.inc_value("frontier/dequeued")
+        # (The frontier is the seen-set: the request is not filtered again.)
         return self.spider.brief_request(
-            pending.url, discovered_via=pending.discovered_via, lastmod=pending.lastmod
+            pending.url,
+            discovered_via=pending.discovered_via,
+            date=pending.lastmod,
+            dont_filter=True,
         )
 
     def _bound_reached(self) -> bool:

@@ -79,6 +79,8 @@ DOWNLOAD_HANDLERS = {
 }
 # Brief requests wait in the archive's frontier table: crash-safe, and memory stays flat.
 SCHEDULER = "crawler.scheduler.FrontierScheduler"
+# Closest to the spider: what the others see of its output is what the crawl asks for.
+SPIDER_MIDDLEWARES = {"crawler.selection.IncrementalSelection": 950}
 
 # --- an unattended crawler opens no control port ----------------------------------------
 TELNETCONSOLE_ENABLED = False

@@ -28,6 +28,7 @@ from twisted.web.client import ResponseFailed
 from cleaning.urls import is_own_page
 from crawler.download import HeadersTooLarge
 from crawler.middlewares import OffSite, same_site
+from crawler.selection import IncrementalSelection
 from crawler.spiders.briefs import (
     BriefsSpider,
     UnreadableIndex,
@@ -58,11 +59,12 @@ def test_a_sitemaps_requests_are_made_as_scrapy_takes_them(tmp_path):
     crawler = get_crawler(BriefsSpider, {"BRIEFS_DB": str(tmp_path / "a.sqlite")})
     crawler.stats.open_spider()
     spider = BriefsSpider.from_crawler(crawler, site=SITE)
+    selection = IncrementalSelection.from_crawler(crawler)
     urls = [f"{SITE}/news/brief/brief-{i}/" for i in range(1000)]
     url = f"{SITE}/post-sitemap.xml"
     response = XmlResponse(url, body=sitemap(urls), request=scrapy.Request(url))
     before = live_requests()
-    output = spider.parse_sitemap(response)
+    output = selection.process_spider_output(response, spider.parse_sitemap(response))
     first = next(output)
     # Scrapy works through several sitemaps' output at once, a few requests at a time: a
     # thousand requests made ahead for each would be held all that while.
@@ -71,7 +73,7 @@ def test_a_sitemaps_requests_are_made_as_scrapy_takes_them(tmp_path):
     assert [request.url for request in [first, *rest]] == urls
     assert all(request.meta["frontier"] for request in rest)
     assert crawler.stats.get_value("briefs/discovered/sitemap") == 1000
-    spider.closed("finished")
+    selection.close()
 
 
 LISTING = (
@@ -121,7 +123,6 @@ def test_an_index_page_is_freed_without_the_garbage_collector(
     finally:
         gc.enable()
     assert len(requests) == expected
-    spider.closed("finished")
 
 
 @given(st.binary(max_size=3000))

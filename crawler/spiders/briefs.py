@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import scrapy
-import sqlite_utils
 from scrapy.crawler import Crawler
 from scrapy.exceptions import (
     CannotResolveHostError,
@@ -30,17 +28,16 @@ from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
 from w3lib.url import add_or_replace_parameter, url_query_parameter
 
-import archive
-from archive import Capture, frontier
-from archive.connection import utc_now, utc_now_precise
+from archive import Capture
+from archive.connection import utc_now
 from cleaning.dates import to_iso
 from cleaning.urls import is_brief_path, strip_tracking, url_path, with_trailing_slash
-from crawler.archive_failure import from_the_archive
 from crawler.download import HeadersTooLarge
 from crawler.items import FetchedPage, capture_from_response, first_url
 from crawler.middlewares import ForbiddenByRobots, Refused, same_site
-from crawler.options import DISCOVERERS, check_settings, since_bound, site_origin
+from crawler.options import DISCOVERERS, check_settings, site_origin
 from crawler.report import FAILURES
+from crawler.selection import BRIEF, CONTINUES_LISTING, DATE_IS_LASTMOD, INDEX_DATE
 from crawler.signals import entry_point_done
 
 T = TypeVar("T")
@@ -54,21 +51,15 @@ class UnreadableIndex(Exception):
 
 
 class BriefsSpider(scrapy.Spider):
-    """Settings it reads: BRIEFS_SITE (or `-a site=URL`), BRIEFS_IDENTITY_ORIGIN, BRIEFS_DB,
-    BRIEFS_DISCOVERY, BRIEFS_FULL (ask for every brief again, conditionally), BRIEFS_SINCE
-    (only briefs published or modified since this date).
-
-    With an empty BRIEFS_DB (a distributed crawl, whose crawlers read no archive) it asks for
-    every brief it finds (within --since), and the scheduler's shared dupefilter is the
-    seen-set instead of the archive's frontier.
-    """
+    """Settings it reads: BRIEFS_SITE (or `-a site=URL`), BRIEFS_IDENTITY_ORIGIN,
+    BRIEFS_DISCOVERY. It yields a request for every brief an index names; which of them a
+    crawl sends (the incremental crawl, --full, --since) is crawler.selection's choice."""
 
     name = "briefs"
 
     def __init__(self, site: str | None = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.site = (site or "").rstrip("/")
-        self._archive: sqlite_utils.Database | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> BriefsSpider:
@@ -82,39 +73,14 @@ class BriefsSpider(scrapy.Spider):
         # Scrapy's offsite filter drops links off the host (SameSiteMiddleware the rest).
         spider.allowed_domains = [parts.hostname]
         spider.discoverers = settings.getlist("BRIEFS_DISCOVERY", list(DISCOVERERS))
-        spider.full = settings.getbool("BRIEFS_FULL")
-        since = settings.get("BRIEFS_SINCE")
-        spider.since = since_bound(str(since)) if since else None
-        spider.started_at = utc_now_precise()  # compared with frontier.updated_at
         return spider
 
-    @property
-    def has_archive(self) -> bool:
-        """Whether there is an archive to select against (none in a distributed crawl)."""
-        return bool(self.settings.get("BRIEFS_DB"))
-
-    @property
-    def archive(self) -> sqlite_utils.Database:
-        if not self.has_archive:
-            # AttributeError: what inspect.getmembers() (request serialization) skips.
-            raise AttributeError("no archive: this crawler reads none (BRIEFS_DB is empty)")
-        if self._archive is None:
-            self._archive = archive.connect(self.settings.get("BRIEFS_DB"))
-        return self._archive
-
-    def closed(self, reason: str) -> None:
-        if self._archive is not None:
-            self._archive.close()
-
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        api = f"/wp-json/wp/v2/posts?per_page={API_PAGE_SIZE}&page=1"
-        if modified_after := self.modified_after():
-            api += f"&modified_after={modified_after[:19]}"
         entry_points = {
             "listing": ("/news/brief/", self.parse_listing),
             "feed": ("/news/brief/feed/", self.parse_feed),
             "sitemaps": ("/sitemap_index.xml", self.parse_sitemap),
-            "api": (api, self.parse_api),
+            "api": (f"/wp-json/wp/v2/posts?per_page={API_PAGE_SIZE}&page=1", self.parse_api),
         }
         for name in self.discoverers:
             path, callback = entry_points[name]
@@ -125,18 +91,6 @@ class BriefsSpider(scrapy.Spider):
                 meta={"entry_point": name},
             )
 
-    def modified_after(self) -> str | None:
-        """The API's `modified_after` bound: --since, else a day before the last finished run
-        began (a day of slack for clocks and time zones), else none (the first crawl)."""
-        if self.since or self.full or not self.has_archive:
-            return self.since
-        started = from_the_archive(
-            self.crawler, None, archive.last_finished_run_start, self.archive
-        )
-        if started is None:
-            return None
-        return (datetime.fromisoformat(started) - timedelta(days=1)).isoformat()
-
     # --- discovery ------------------------------------------------------------------------
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
@@ -144,20 +98,16 @@ class BriefsSpider(scrapy.Spider):
         if listing is None:
             return
         entries, next_page = listing
-        wanted, all_archived = self.select(response.url, entries, "listing", lastmod_known=False)
-        yield from wanted
-        # The listing is newest first: a page of briefs all archived (or all older than
-        # --since) means the pages after it hold nothing new.
-        older = self.since is not None and any(date and date < self.since for _, date in entries)
-        if (all_archived or older) and not self.full:
-            return
+        yield from self.brief_requests(response.url, entries, "listing", date_is_lastmod=False)
         if next_page and (url := self.on_site(response.url, next_page)):
-            yield self.index_request(url, self.parse_listing)
+            request = self.index_request(url, self.parse_listing)
+            request.meta[CONTINUES_LISTING] = True
+            yield request
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
         entries = self.read_index(response, read_feed)
         if entries is not None:
-            yield from self.select(response.url, entries, "feed", lastmod_known=False)[0]
+            yield from self.brief_requests(response.url, entries, "feed", date_is_lastmod=False)
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
         sitemap = self.read_index(response, read_sitemap)
@@ -171,7 +121,7 @@ class BriefsSpider(scrapy.Spider):
                 if url := self.on_site(response.url, location):
                     yield self.index_request(url, self.parse_sitemap)
         else:
-            yield from self.select(response.url, entries, "sitemap")[0]
+            yield from self.brief_requests(response.url, entries, "sitemap")
 
     def parse_api(self, response: Response) -> Iterator[scrapy.Request]:
         posts = self.read_index(response, read_api_page)
@@ -183,7 +133,7 @@ class BriefsSpider(scrapy.Spider):
             if isinstance(post.get("link"), str)
             and isinstance(post.get("modified_gmt"), str | None)
         ]
-        yield from self.select(response.url, entries, "api")[0]
+        yield from self.brief_requests(response.url, entries, "api")
         page = _number(url_query_parameter(response.url, "page", "1"))
         total_pages = _number(response.headers.get("X-WP-TotalPages", b"0").decode("latin-1"))
         if page < total_pages:
@@ -227,71 +177,31 @@ class BriefsSpider(scrapy.Spider):
         else:
             FAILURES.warning("failed %s: %s", first_url(request), reason)
 
-    def select(
+    def brief_requests(
         self,
         base_url: str,
         entries: Iterable[tuple[str, str | None]],
         source: str,
         *,
-        lastmod_known: bool = True,
-    ) -> tuple[Iterator[scrapy.Request], bool]:
-        """Requests for the briefs among `entries` (link, date) that may be new or changed,
-        and whether every one of them is already archived.
-
-        A brief never seen, or whose fetch failed in an earlier run, is asked for. One
-        archived is asked for again only with --full, or when its index declares a `lastmod`
-        other than the one recorded (`lastmod_known`: the listing's and feed's dates are
-        publication dates, which say nothing of edits). One already waiting, or already
-        handled in this run, is not asked for twice.
-        """
-        candidates: dict[str, str | None] = {}
+        date_is_lastmod: bool = True,
+    ) -> Iterator[scrapy.Request]:
+        """A request for each brief page among `entries` (link, the date the index gives):
+        the listing's and the feed's dates are publication dates, the others' lastmods."""
         for link, date in entries:
             url = self.on_site(base_url, link.strip())
-            if url is None or not is_brief_path(urlsplit(url).path):
-                continue
-            if self.since and date and date < self.since:
-                continue
-            candidates.setdefault(url, date if lastmod_known else None)
-        known = (
-            from_the_archive(self.crawler, {}, frontier.known, self.archive, candidates)
-            if self.has_archive
-            else {}
-        )
-        wanted: list[tuple[str, str | None]] = []
-        for url, lastmod in candidates.items():
-            entry = known.get(url)
-            if entry is None:
-                ask = True
-            elif entry.state == "pending" or entry.updated_at >= self.started_at:
-                # Waiting already, or handled earlier in this run: learn its lastmod only.
-                ask = False
-                if lastmod and entry.lastmod is None:
-                    from_the_archive(
-                        self.crawler, None, frontier.note_lastmod, self.archive, url, lastmod
-                    )
-            else:
-                ask = (
-                    entry.state == "failed"
-                    or self.full
-                    or (lastmod is not None and lastmod != entry.lastmod)
+            if url is not None and is_brief_path(urlsplit(url).path):
+                yield self.brief_request(
+                    url, discovered_via=source, date=date, date_is_lastmod=date_is_lastmod
                 )
-            if ask:
-                wanted.append((url, lastmod))
-        self.crawler.stats.inc_value(f"briefs/discovered/{source}", len(wanted))
-        all_archived = bool(candidates) and all(
-            (entry := known.get(url)) is not None and entry.state in ("done", "skipped")
-            for url in candidates
-        )
-        # Made as Scrapy takes them (a few at a time): a sitemap names a thousand briefs, and
-        # Scrapy works through the output of several sitemaps at once.
-        requests = (
-            self.brief_request(url, discovered_via=source, lastmod=lastmod)
-            for url, lastmod in wanted
-        )
-        return requests, all_archived
 
     def brief_request(
-        self, url: str, *, discovered_via: str | None = None, lastmod: str | None = None
+        self,
+        url: str,
+        *,
+        discovered_via: str | None = None,
+        date: str | None = None,
+        date_is_lastmod: bool = True,
+        dont_filter: bool = False,
     ) -> scrapy.Request:
         """The request for a brief page. It waits in the archive's frontier (the scheduler
         keeps it there), carries its archived copy's validators (a downloader middleware adds
@@ -300,26 +210,27 @@ class BriefsSpider(scrapy.Spider):
             url,
             callback=self.parse_brief,
             errback=self.brief_failed,
-            # The frontier is the seen-set; without an archive, the scheduler's dupefilter is.
-            dont_filter=self.has_archive,
+            dont_filter=dont_filter,
             meta={
-                "frontier": True,
+                BRIEF: True,
                 "discovered_via": discovered_via,
-                "lastmod": lastmod,
+                INDEX_DATE: date,
+                DATE_IS_LASTMOD: date_is_lastmod,
+                "lastmod": date if date_is_lastmod else None,
                 "handle_httpstatus_list": [304],
             },
         )
 
-    def canonical_requests(self, canonical: str) -> Iterator[scrapy.Request]:
+    def canonical_request(self, canonical: str) -> scrapy.Request | None:
         """The request for the canonical URL a page names as its own when it is not (the
-        page is an alias), if the URL is on the identity origin and may be new or changed."""
+        page is an alias), if the URL is on the identity origin."""
         if not same_site(canonical, self.identity_parts):
-            return iter(())
+            return None
         parts = urlsplit(canonical)
         on_site = urlunsplit(
             (self.site_parts.scheme, self.site_parts.netloc, parts.path, parts.query, "")
         )
-        return self.select(on_site, [(on_site, None)], "canonical")[0]
+        return self.brief_request(on_site, discovered_via="canonical")
 
     def on_site(self, base_url: str, link: str) -> str | None:
         """The link as a request to this site (the site's scheme, no tracking parameters,
