@@ -3,7 +3,7 @@
 from archive import frontier
 from archive.capture import Capture, decompress_body
 from archive.connection import ArchiveError, NotAnArchive, connect, transaction
-from archive.export import iter_records, write_csv, write_jsonl
+from archive.export import write_csv, write_jsonl
 from archive.lock import ArchiveLock, ArchiveLocked
 from archive.schema import SCHEMA_VERSION, SchemaTooNew
 from archive.search import SearchQueryError, search
@@ -34,7 +34,6 @@ __all__ = [
     "decompress_body",
     "finish_run",
     "frontier",
-    "iter_records",
     "last_finished_run_start",
     "latest_runs",
     "search",

@@ -7,8 +7,7 @@ Every reader iterates a cursor (memory stays flat however large the archive) in 
 from __future__ import annotations
 
 import csv
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TextIO
 
 import sqlite_utils
@@ -35,21 +34,6 @@ def since_clause(since: str | None) -> tuple[str, list[str]]:
 def count_records(db: sqlite_utils.Database, since: str | None = None) -> int:
     where, params = since_clause(since)
     return db.execute("SELECT COUNT(*) FROM briefs" + where, params).fetchone()[0]
-
-
-def iter_records(
-    db: sqlite_utils.Database, since: str | None = None
-) -> Iterator[dict[str, object]]:
-    """Each brief's latest record, oldest publication first (then by URL, so output is stable)."""
-    where, params = since_clause(since)
-    cursor = db.execute(
-        "SELECT " + ", ".join(RECORD_FIELDS) + " FROM briefs" + where + ORDER, params
-    )
-    for row in cursor:
-        yield {
-            name: json.loads(value) if name in JSON_FIELDS else value
-            for name, value in zip(RECORD_FIELDS, row, strict=True)
-        }
 
 
 # One JSON object a line, built by SQLite itself: the list and object columns already hold

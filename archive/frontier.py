@@ -48,6 +48,46 @@ def known(db: sqlite_utils.Database, urls: Iterable[str]) -> dict[str, FrontierE
     return entries
 
 
+# Every write of a frontier entry is this statement; what each keeps of an entry already
+# there is its ON CONFLICT clause.
+_UPSERT = (
+    "INSERT INTO frontier (url, state, seq, discovered_via, lastmod, updated_at)"
+    " VALUES (:url, :state, :seq, :discovered_via, :lastmod, :updated_at)"
+    " ON CONFLICT (url) DO UPDATE SET "
+)
+_REQUEUED = (
+    "state = 'pending', seq = excluded.seq,"
+    " discovered_via = COALESCE(excluded.discovered_via, discovered_via),"
+    " lastmod = COALESCE(excluded.lastmod, lastmod), updated_at = excluded.updated_at"
+)
+_LASTMOD_LEARNT = "lastmod = excluded.lastmod"
+_SETTLED = (
+    "state = excluded.state, updated_at = excluded.updated_at,"
+    " discovered_via = COALESCE(discovered_via, excluded.discovered_via),"
+    " lastmod = COALESCE(excluded.lastmod, lastmod)"
+)
+
+
+def _upsert(
+    db: sqlite_utils.Database,
+    on_conflict: str,
+    url: str,
+    state: str,
+    seq: int = 0,
+    discovered_via: str | None = None,
+    lastmod: str | None = None,
+) -> None:
+    values = {
+        "url": url,
+        "state": state,
+        "seq": seq,
+        "discovered_via": discovered_via,
+        "lastmod": lastmod,
+        "updated_at": utc_now_precise(),
+    }
+    db.execute(_UPSERT + on_conflict, values)
+
+
 def enqueue(
     db: sqlite_utils.Database,
     url: str,
@@ -57,21 +97,39 @@ def enqueue(
 ) -> bool:
     """Mark `url` pending, after every URL enqueued with a smaller `seq`."""
     with transaction(db):
-        db.execute(
-            "INSERT INTO frontier (url, state, seq, discovered_via, lastmod, updated_at)"
-            " VALUES (?, 'pending', ?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET"
-            " state = 'pending', seq = excluded.seq,"
-            " discovered_via = COALESCE(excluded.discovered_via, discovered_via),"
-            " lastmod = COALESCE(excluded.lastmod, lastmod), updated_at = excluded.updated_at",
-            [url, seq, discovered_via, lastmod, utc_now_precise()],
-        )
+        _upsert(db, _REQUEUED, url, "pending", seq, discovered_via, lastmod)
     return True
 
 
-def note_lastmod(db: sqlite_utils.Database, url: str, lastmod: str) -> None:
-    """Record the lastmod an index declares for a URL without asking for it again."""
+def note_lastmod(
+    db: sqlite_utils.Database, url: str, lastmod: str, discovered_via: str | None = None
+) -> None:
+    """Record the lastmod an index declares for `url`, found again after it was queued (or
+    handled in this run), without asking for it again; a URL new to the archive (a
+    distributed crawl's, which its writer has not stored yet) becomes pending."""
     with transaction(db):
-        db.execute("UPDATE frontier SET lastmod = ? WHERE url = ?", [lastmod, url])
+        _upsert(db, _LASTMOD_LEARNT, url, "pending", 0, discovered_via, lastmod)
+
+
+def settle(
+    db: sqlite_utils.Database,
+    url: str,
+    state: str,
+    *,
+    discovered_via: str | None = None,
+    lastmod: str | None = None,
+    create: bool = False,
+) -> None:
+    """Give `url` the state its fetch left it in (done, failed, skipped), inside the
+    caller's transaction; `create`: make the entry when the archive has none (a distributed
+    crawl's URL, queued in Redis, not here)."""
+    if create:
+        _upsert(db, _SETTLED, url, state, 0, discovered_via, lastmod)
+    else:
+        db.execute(
+            "UPDATE frontier SET state = ?, updated_at = ? WHERE url = ?",
+            [state, utc_now_precise(), url],
+        )
 
 
 def max_seq(db: sqlite_utils.Database) -> int:

@@ -11,13 +11,13 @@ from typing import Any
 
 import sqlite_utils
 
+from archive import frontier
 from archive.capture import Capture
 from archive.connection import (
     ArchiveError,
     connect,
     transaction,
     utc_now,
-    utc_now_precise,
 )
 from archive.schema import CONTENT_COLUMNS, JSON_FIELDS
 from cleaning.record import BriefRecord, canonical_json
@@ -249,25 +249,14 @@ def store_capture(
                 keep_body=not skipped,
                 message_id=message_id,
             )
-        if frontier_url is not None and message_id is not None:
-            db.execute(
-                "INSERT INTO frontier (url, state, seq, discovered_via, lastmod, updated_at)"
-                " VALUES (?, ?, 0, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET"
-                " state = excluded.state, updated_at = excluded.updated_at,"
-                " discovered_via = COALESCE(discovered_via, excluded.discovered_via),"
-                " lastmod = COALESCE(excluded.lastmod, lastmod)",
-                [
-                    frontier_url,
-                    FRONTIER_STATE[outcome],
-                    discovered_via,
-                    lastmod,
-                    utc_now_precise(),
-                ],
-            )
-        elif frontier_url is not None:
-            db.execute(
-                "UPDATE frontier SET state = ?, updated_at = ? WHERE url = ?",
-                [FRONTIER_STATE[outcome], utc_now_precise(), frontier_url],
+        if frontier_url is not None:
+            frontier.settle(
+                db,
+                frontier_url,
+                FRONTIER_STATE[outcome],
+                discovered_via=discovered_via,
+                lastmod=lastmod,
+                create=message_id is not None,
             )
         return outcome
 
@@ -296,20 +285,6 @@ def _message_stored(db: sqlite_utils.Database, message_id: str) -> bool:
         db.execute("SELECT 1 FROM captures WHERE message_id = ?", [message_id]).fetchone()
         is not None
     )
-
-
-def note_lastmod(
-    db: sqlite_utils.Database, url: str, lastmod: str, discovered_via: str | None = None
-) -> None:
-    """Record the lastmod an index declares for `url` (a distributed crawl found it again
-    after queueing it); the URL becomes pending if it is new to the archive."""
-    with transaction(db):
-        db.execute(
-            "INSERT INTO frontier (url, state, seq, discovered_via, lastmod, updated_at)"
-            " VALUES (?, 'pending', 0, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET"
-            " lastmod = excluded.lastmod",
-            [url, discovered_via, lastmod, utc_now_precise()],
-        )
 
 
 # What a stored capture makes of the frontier URL it was fetched for.

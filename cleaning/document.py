@@ -218,18 +218,6 @@ def _swallows_end(text: str) -> bool:
     return text.find("</", start) >= 0 and _DOCUMENT_END_TEXT.search(text, start) is not None
 
 
-def to_utf8(body: bytes, encoding: str | None) -> bytes:
-    """The document as UTF-8 bytes, decoded by the precedence in the module docstring."""
-    data, checked = _prepared(body, encoding)
-    if checked:
-        return data
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return _legacy(body, encoding)
-    return data
-
-
 def _prepared(body: bytes, encoding: str | None) -> tuple[bytes, bool]:
     """The document as bytes for the parser, and whether they are known to be UTF-8.
 

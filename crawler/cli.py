@@ -18,7 +18,7 @@ from crawler.options import SettingError, since_bound, site_origin
 from crawler.report import FAILURES, CrawlReport
 
 if TYPE_CHECKING:
-    from crawler.ingest import IngestReport
+    from crawler.distributed.ingest import IngestReport
 
 EXIT_OK = 0
 EXIT_SOME_PAGES_FAILED = 1  # `briefs clean`: a page could not be cleaned, the others were
@@ -297,7 +297,8 @@ def quiet_log(*, verbose: bool, log_file: str | None) -> None:
 def distributed_crawl(site: str, redis_url: str, prefix: str, settings: dict) -> None:
     import redis
 
-    from crawler.distributed import REDIS_LOST, redacted
+    from crawler.distributed.keys import redacted
+    from crawler.distributed.scheduler import REDIS_LOST
     from crawler.run import CrawlFailed, crawl_distributed
 
     try:
@@ -362,8 +363,8 @@ def ingest(
 
     import redis
 
-    from crawler.distributed import redacted
-    from crawler.ingest import Writer, WriterBusy
+    from crawler.distributed.ingest import Writer, WriterBusy
+    from crawler.distributed.keys import redacted
     from crawler.run import crawl_settings
 
     if not redis_url:

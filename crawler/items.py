@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from scrapy import Request
-from scrapy.http import Response
+from typing import TYPE_CHECKING
 
 from archive.capture import Capture
 from archive.connection import utc_now
 from cleaning.record import BriefRecord
+
+if TYPE_CHECKING:  # (the writer of a distributed crawl reads these items and loads no Scrapy)
+    from scrapy import Request
+    from scrapy.http import Response
 
 
 @dataclass

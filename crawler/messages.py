@@ -23,7 +23,7 @@ from typing import Any
 
 from archive.capture import Capture, PackedBody, decompress_body
 from cleaning.record import CONTENT_FIELDS, BriefRecord, canonical_json
-from crawler.items import FetchedPage, first_url
+from crawler.items import FetchedPage
 
 FORMAT = 1
 
@@ -68,7 +68,8 @@ def message_id(crawl: str, url: str) -> str:
 def encode(page: FetchedPage, crawl: str, cleaner_version: str) -> bytes:
     capture = page.capture
     blob = capture.body_gzip()
-    url = page.capture.requested_url if page.request is None else first_url(page.request)
+    # (The URL first asked for, before any redirect: the frontier's.)
+    url = capture.requested_url
     meta = page.request.meta if page.request is not None else {}
     message: dict[str, Any] = {
         "format": FORMAT,

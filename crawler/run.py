@@ -84,23 +84,25 @@ def crawl_distributed(
     redis.RedisError when Redis does not answer, ValueError when a crawl of another site is
     under way under the prefix.
     """
-    from crawler import distributed
+    from crawler.distributed.components import PUSHED
+    from crawler.distributed.keys import Keys, connect, current_crawl
+    from crawler.distributed.settings import configure
 
     site_origin(site)
     settings = crawl_settings("", overrides)
-    server = distributed.connect(redis_url)
-    keys = distributed.Keys(prefix)
-    under_way = distributed.current_crawl(server, keys)
+    server = connect(redis_url)
+    keys = Keys(prefix)
+    under_way = current_crawl(server, keys)
     if under_way.get("status") in ("seeding", "running") and under_way.get("site") != site:
         raise ValueError(
             f"a crawl of {under_way.get('site')} is under way under the Redis prefix {prefix!r}:"
             " give another --redis-prefix (or Redis database) for another site"
         )
     server.close()
-    distributed.configure(settings, redis_url, prefix)
+    configure(settings, redis_url, prefix)
     process = CrawlerProcess(settings)
     collect_less()
     crawler = process.create_crawler(BriefsSpider)
     _run(process, crawler, site)
     stats = crawler.stats.get_stats()
-    return CrawlReport.from_stats(stats), stats.get(distributed.PUSHED, 0)
+    return CrawlReport.from_stats(stats), stats.get(PUSHED, 0)

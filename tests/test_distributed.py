@@ -40,9 +40,12 @@ from archive.capture import PackedBody
 from cleaning import CLEANER_VERSION, clean
 from cleaning.record import CONTENT_FIELDS, canonical_json
 from cleaning.urls import is_brief_path
-from crawler import distributed, ingest, messages
-from crawler.distributed import Keys
-from crawler.ingest import IngestReport, Writer, WriterBusy
+from crawler import messages
+from crawler.distributed import ingest
+from crawler.distributed import scheduler as distributed
+from crawler.distributed.ingest import IngestReport, Writer, WriterBusy
+from crawler.distributed.keys import Keys
+from crawler.distributed.settings import configure
 from crawler.items import FetchedPage
 from crawler.localsite import Fault, Gate, LocalSite
 from crawler.spiders.briefs import BriefsSpider
@@ -427,7 +430,7 @@ def new_scheduler(url: str) -> tuple[distributed.RedisScheduler, BriefsSpider]:
     if not is_reactor_installed():  # the scheduler's heartbeat runs on the reactor
         install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
     settings = Settings()
-    distributed.configure(settings, url)
+    configure(settings, url)
     crawler = get_crawler(BriefsSpider, settings.copy_to_dict())
     spider = BriefsSpider.from_crawler(crawler, site=SITE)
     return distributed.RedisScheduler.from_crawler(crawler), spider

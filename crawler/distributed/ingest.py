@@ -33,9 +33,16 @@ import sqlite_utils
 
 import archive
 from archive import frontier
-from archive.store import note_lastmod
+from archive.frontier import note_lastmod
 from crawler import messages
-from crawler.distributed import CRAWLER_COUNTS, DEFAULT_PREFIX, Keys, current_crawl, redacted
+from crawler.distributed.keys import (
+    CRAWLER_COUNTS,
+    DEFAULT_PREFIX,
+    Keys,
+    client,
+    current_crawl,
+    redacted,
+)
 from crawler.report import CrawlReport
 
 logger = logging.getLogger(__name__)
@@ -74,7 +81,6 @@ class IngestReport:
     stored: int = 0
     duplicates: int = 0
     rejected: int = 0
-    notes: int = 0  # lastmods learnt for URLs queued already
     counts: CrawlReport = field(default_factory=CrawlReport)
     crawls: set[str] = field(default_factory=set)
     interrupted: bool = False
@@ -136,7 +142,9 @@ class Writer:
         archive cannot be written, archive.ArchiveLocked / WriterBusy when another process
         writes the archive / drains the prefix.
         """
-        server = redis.Redis.from_url(self.redis_url, socket_connect_timeout=10)
+        # Bounded calls, as the crawlers' (a hung Redis is an outage, not a hang), each
+        # waiting longer than the blocking pop it makes.
+        server = client(self.redis_url, outage=max(60.0, 8 * self.poll))
         server.ping()
         self.server = server
         self.move = server.register_script(_MOVE)
@@ -268,7 +276,6 @@ class Writer:
             return None
         if isinstance(message, messages.LastmodNote):
             note_lastmod(db, message.url, message.lastmod, message.discovered_via)
-            report.notes += 1
             return None
         outcome = archive.store_capture(
             db,

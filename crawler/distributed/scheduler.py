@@ -1,61 +1,8 @@
-"""Distributed crawls: any number of crawler processes share one frontier in Redis.
-
-`briefs crawl --redis URL` runs the spider on scrapy-redis's scheduler and dupefilter: the
-queue of requests and the seen-set live in Redis, so crawler processes on one machine or many
-share them. Crawlers never open the archive: each fetched page (its capture, its cleaned
-record or why there is none) is pushed to Redis as a message (`crawler.messages`), and
-`briefs ingest` (`crawler.ingest`), the one writer, stores them in the archive.
-
-Redis keys, under a prefix (BRIEFS_REDIS_PREFIX, "briefs"):
-
-    <p>:crawl        hash: the crawl under way (id, site, status seeding|running|done, times)
-    <p>:requests     list: requests waiting (scrapy-redis's queue, JSON, not pickle)
-    <p>:dupefilter   set: fingerprints of every request queued in this crawl
-    <p>:leases       hash: token -> request, for each request a crawler has taken
-    <p>:crawlers     hash: crawler id -> what it is (host, pid, since)
-    <p>:alive:<id>   a crawler's heartbeat, expiring after BRIEFS_REDIS_LEASE seconds
-    <p>:messages     list: fetched pages for the writer
-    <p>:messages:processing   list: the writer's batch, deleted once it is committed
-    <p>:writer       the writer's heartbeat: one `briefs ingest` per prefix
-    <p>:validators   hash: URL -> [ETag, Last-Modified] of its archived page, for conditional
-                     requests (the writer keeps it: crawlers read no archive)
-    <p>:stats:<crawl>         hash: the crawlers' request counts, for the writer's run ledger
-
-Guarantees (at-least-once, and idempotent where it matters):
-
-- A request taken from the queue is moved atomically into `leases` (a Lua script) and stays
-  there until everything it gave is safe: a brief page's lease is released in the same Redis
-  transaction that pushes its message; a discovery page's (listing, sitemap, feed, API) when
-  the requests it found are queued, or when it failed for good. Retries and redirects of a
-  leased request stay in the crawler's memory under the same lease.
-- The leases of a crawler that stops are put back in the queue when it closes; those of a
-  crawler that dies (kill -9, a lost machine) when its heartbeat expires, by any other crawler.
-- A request is marked seen and queued in one Lua script, so a crash cannot leave a URL seen
-  but not queued.
-- A crawl is done when it was seeded (its seeder says so once the entry points are all
-  queued: after an outage, if one hit) and no request waits or is leased (checked
-  atomically); each crawler then exits. A crawler started after that begins the next crawl:
-  the seen-set is cleared, and it fetches the discovery entry points (one crawler per crawl
-  does: the first).
-- Messages are deleted by the writer only after its SQLite commit; each has an id recorded in
-  the archive, so a message delivered twice is stored once.
-- A step whose answer is lost (Redis did it, then the connection broke) may be asked again,
-  by redis-py's retry or by the crawler once Redis is back: a pop asked again under its token
-  gives the request it leased (not a second one, the first left leased for good), the crawler
-  that began a crawl still seeds it, a request queued twice is queued once, a message pushed
-  twice is stored once.
-- When Redis stops answering, a crawler fetches nothing new and waits for it, up to
-  BRIEFS_REDIS_OUTAGE seconds (60): the requests it found and the pages it fetched wait in
-  its memory, and the leases they depend on are not ended, until Redis takes them. Past
-  that, it stops (finish reason `redis_lost`); what it held in memory is lost, but not the
-  leases: once its heartbeat has expired, another crawler puts them back in the queue.
-
-Standalone Redis (not Redis Cluster: the scripts read keys they compute), version 6.2 or later.
-"""
+"""The leasing scheduler of a distributed crawl (see the package's docstring) and the Lua
+scripts that make each of its steps atomic."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import itertools
 import json
@@ -68,11 +15,9 @@ from collections import deque
 from typing import Any
 
 import redis
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import CloseSpider, DontCloseSpider, DropItem
+from scrapy.exceptions import CloseSpider, DontCloseSpider
 from scrapy.settings import Settings
 from scrapy.spiders import Spider
 from scrapy.utils.defer import deferred_from_coro
@@ -81,134 +26,14 @@ from scrapy_redis.queue import Base as RedisQueueBase
 from scrapy_redis.scheduler import Scheduler as ScrapyRedisScheduler
 from twisted.internet.task import LoopingCall
 
-from archive import Outcome
-from cleaning import CLEANER_VERSION
 from crawler import messages
-from crawler.items import FetchedPage
-from crawler.middlewares import ConditionalRequestMiddleware
-from crawler.report import STATS_PREFIX, CrawlReport, stats_key
+from crawler.distributed.keys import CRAWLER_COUNTS, DEFAULT_PREFIX, Keys, client
+from crawler.report import CrawlReport
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_PREFIX = "briefs"
 LEASE = "briefs_lease"  # request.meta key: the lease token of the request (or of its origin)
-PUSHED = f"{STATS_PREFIX}pushed"
 REDIS_LOST = "redis_lost"  # the finish reason of a crawler that gave up waiting for Redis
-# The crawler counts the writer's run ledger adds up from every crawler.
-CRAWLER_COUNTS = (
-    "requests",
-    "responses_2xx",
-    "responses_3xx",
-    "responses_4xx",
-    "responses_5xx",
-    "not_modified",
-    "bytes",
-)
-
-
-class Keys:
-    def __init__(self, prefix: str = DEFAULT_PREFIX) -> None:
-        self.prefix = prefix
-        self.crawl = f"{prefix}:crawl"
-        self.requests = f"{prefix}:requests"
-        self.dupefilter = f"{prefix}:dupefilter"
-        self.leases = f"{prefix}:leases"
-        self.crawlers = f"{prefix}:crawlers"
-        self.alive_prefix = f"{prefix}:alive:"
-        self.messages = f"{prefix}:messages"
-        self.processing = f"{prefix}:messages:processing"
-        self.rejected = f"{prefix}:messages:rejected"
-        self.writer = f"{prefix}:writer"
-        self.validators = f"{prefix}:validators"
-
-    def alive(self, crawler_id: str) -> str:
-        return self.alive_prefix + crawler_id
-
-    def stats(self, crawl_id: str) -> str:
-        return f"{self.prefix}:stats:{crawl_id}"
-
-
-def client(url: str, outage: float = 60.0) -> redis.Redis:
-    """A client of the Redis at `url` whose every call gives up in bounded time: a Redis that
-    hangs (a stopped process, a network partition) is an outage like one that is gone, found
-    within `outage` (BRIEFS_REDIS_OUTAGE) seconds. (redis-py's own default tries a call up to
-    11 times, each waiting on the socket as long as it is told: minutes, for a hung server.)"""
-    timeout = min(10.0, max(1.0, outage / 4))
-    return redis.Redis.from_url(
-        url,
-        socket_connect_timeout=timeout,
-        socket_timeout=timeout,
-        retry=Retry(ExponentialBackoff(cap=timeout, base=0.1), 1),
-    )
-
-
-def connect(url: str) -> redis.Redis:
-    """A client of the Redis at `url`, checked; redis.RedisError when it does not answer."""
-    server = client(url)
-    server.ping()
-    return server
-
-
-def redacted(url: str) -> str:
-    """The URL without its password, for logs and the run ledger."""
-    parts = url.split("@", 1)
-    if len(parts) == 1:
-        return url
-    scheme, _, credentials = parts[0].rpartition("//")
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}//{user + ':***' if user else '***'}@{parts[1]}"
-
-
-def current_crawl(server: redis.Redis, keys: Keys) -> dict[str, str]:
-    """The crawl hash (id, site, status...), {} when no crawl ever ran under the prefix."""
-    return {k.decode(): v.decode() for k, v in server.hgetall(keys.crawl).items()}
-
-
-def live_crawlers(server: redis.Redis, keys: Keys) -> list[str]:
-    ids = [crawler.decode() for crawler in server.hkeys(keys.crawlers)]
-    return [crawler for crawler in ids if server.exists(keys.alive(crawler))]
-
-
-def configure(settings: Settings, redis_url: str, prefix: str = DEFAULT_PREFIX) -> None:
-    """Turn the project's settings into a distributed crawler's: the scrapy-redis scheduler
-    and dupefilter, the push pipeline instead of the archive pipeline, no archive read."""
-    keys = Keys(prefix)
-    values: dict[str, Any] = {
-        "BRIEFS_DB": "",
-        "BRIEFS_REDIS_URL": redis_url,
-        "BRIEFS_REDIS_PREFIX": prefix,
-        "REDIS_URL": redis_url,
-        "SCHEDULER": "crawler.distributed.RedisScheduler",
-        "SCHEDULER_QUEUE_CLASS": "crawler.distributed.LeasedQueue",
-        "SCHEDULER_QUEUE_KEY": keys.requests,
-        "SCHEDULER_DUPEFILTER_KEY": keys.dupefilter,
-        "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
-        # The queue and seen-set are the crawl's, shared: no crawler may clear them on exit.
-        "SCHEDULER_PERSIST": True,
-        "SCHEDULER_FLUSH_ON_START": False,
-    }
-    if max_pages := settings.getint("BRIEFS_MAX_PAGES"):
-        # Leases, not the archive's frontier, hold what waits: this crawler stops after
-        # pushing that many pages, and the others (or its next start) take the rest.
-        values["CLOSESPIDER_ITEMCOUNT"] = max_pages
-    for name, value in values.items():
-        settings.set(name, value, priority="cmdline")
-    pipelines = settings.getdict("ITEM_PIPELINES")
-    pipelines.pop("crawler.pipelines.ArchivePipeline", None)
-    pipelines["crawler.distributed.RedisPushPipeline"] = 800
-    settings.set("ITEM_PIPELINES", pipelines, priority="cmdline")
-    downloader = settings.getdict("DOWNLOADER_MIDDLEWARES")
-    # In the local one's place, reading the validators from Redis instead of the archive.
-    conditional = downloader.get("crawler.middlewares.ConditionalRequestMiddleware") or 560
-    downloader["crawler.middlewares.ConditionalRequestMiddleware"] = None
-    downloader["crawler.distributed.RedisConditionalRequestMiddleware"] = conditional
-    # Outermost: its process_exception sees only what no other middleware retried.
-    downloader["crawler.distributed.LeaseDownloaderMiddleware"] = 10
-    settings.set("DOWNLOADER_MIDDLEWARES", downloader, priority="cmdline")
-    spider = settings.getdict("SPIDER_MIDDLEWARES")
-    # Below HttpErrorMiddleware (50): it sees the output that middleware lets through.
-    spider["crawler.distributed.LeaseSpiderMiddleware"] = 10
-    settings.set("SPIDER_MIDDLEWARES", spider, priority="cmdline")
 
 
 # --- Lua: each step that must not be cut in two by a crash ---------------------------------
@@ -757,125 +582,5 @@ class RedisScheduler(ScrapyRedisScheduler):
 def _scheduler(crawler: Crawler) -> RedisScheduler:
     scheduler = crawler.engine.scheduler
     if not isinstance(scheduler, RedisScheduler):
-        raise RuntimeError("the distributed components need crawler.distributed.RedisScheduler")
+        raise RuntimeError("the distributed components need the RedisScheduler of this module")
     return scheduler
-
-
-class LeaseSpiderMiddleware:
-    """Feeds the entry points once per crawl (only the crawler that begins it yields them),
-    and ends the lease of a discovery page once the requests it found are queued."""
-
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> LeaseSpiderMiddleware:
-        return cls(crawler)
-
-    async def process_start(self, start: Any) -> Any:
-        scheduler = _scheduler(self.crawler)
-        if scheduler.seeding:
-            async for item_or_request in start:
-                yield item_or_request
-            scheduler.seeded()
-
-    async def process_spider_output(self, response: Any, result: Any) -> Any:
-        try:
-            async for item_or_request in result:
-                yield item_or_request
-        finally:
-            # A brief page's lease ends when its message is pushed (RedisPushPipeline).
-            if not response.request.meta.get("frontier"):
-                _scheduler(self.crawler).release(response.request)
-
-
-class LeaseDownloaderMiddleware:
-    """Ends the lease of a discovery request whose download failed for good (no retry left,
-    forbidden by robots.txt, off the site): its errback, which the spider's own failure
-    accounting is, runs outside the spider middlewares. A brief request's failure becomes a
-    message, which ends its lease."""
-
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> LeaseDownloaderMiddleware:
-        return cls(crawler)
-
-    def process_exception(self, request: Request, exception: Exception) -> None:
-        if not request.meta.get("frontier"):
-            _scheduler(self.crawler).release(request)
-
-
-class RedisConditionalRequestMiddleware(ConditionalRequestMiddleware):
-    """Conditional requests in a distributed crawl: the validators of the archived pages come
-    from Redis, where the writer publishes them. Without them (Redis away, a page never
-    archived) the page is asked for whole, which costs a fetch and loses nothing."""
-
-    def validators(self, url: str) -> tuple[str | None, str | None]:
-        scheduler = _scheduler(self.crawler)
-        if scheduler.lost:
-            return None, None  # stopping already: no wait on Redis for a page not pushed
-        try:
-            known = scheduler.server.hget(scheduler.keys.validators, url)
-        except redis.RedisError as error:
-            scheduler.redis_failed(error)
-            return None, None
-        if known is None:
-            return None, None
-        etag, last_modified = json.loads(known)
-        return etag, last_modified
-
-
-class RedisPushPipeline:
-    """Pushes each fetched page to Redis for the writer (`briefs ingest`), in place of the
-    archive pipeline. Waits while BRIEFS_REDIS_MAX_BACKLOG messages are waiting already, so
-    that a writer that falls behind slows the crawl instead of filling Redis's memory."""
-
-    RETRY_WAIT = 0.5  # seconds between pushes while Redis does not answer
-
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-        self.max_backlog = crawler.settings.getint("BRIEFS_REDIS_MAX_BACKLOG", 5000)
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> RedisPushPipeline:
-        return cls(crawler)
-
-    async def _push(self, scheduler: RedisScheduler, data: bytes, request: Request | None) -> None:
-        waited = False
-        while scheduler.backlog() >= self.max_backlog:
-            if not waited:
-                logger.info("the writer is behind (%d messages): waiting", self.max_backlog)
-                waited = True
-            self.crawler.stats.inc_value("briefs/backlog_waits")
-            await asyncio.sleep(0.5)
-        scheduler.push_message(data, request)
-
-    async def process_item(self, item: FetchedPage) -> FetchedPage:
-        scheduler = _scheduler(self.crawler)
-        if scheduler.lost:
-            # Stopping already: another wait on Redis would only hold up the stop.
-            raise DropItem("not pushed: this crawler gave up on Redis")
-        # Compressing a page takes milliseconds: off the reactor, on another core.
-        data = await asyncio.to_thread(messages.encode, item, scheduler.crawl_id, CLEANER_VERSION)
-        while True:
-            try:
-                await self._push(scheduler, data, item.request)
-                break
-            except redis.RedisError as error:
-                scheduler.redis_failed(error)
-                if scheduler.lost:
-                    # Its request stays leased: fetched again by another crawler.
-                    raise DropItem(f"not pushed, Redis does not answer: {error}") from None
-                await asyncio.sleep(self.RETRY_WAIT)
-        scheduler.redis_answered()
-        stats = self.crawler.stats
-        stats.inc_value(PUSHED)
-        if item.record is None and item.error:
-            stats.inc_value(stats_key(_outcome(item)))
-        return item
-
-
-def _outcome(item: FetchedPage) -> Outcome:
-    return Outcome.SKIPPED if item.skipped else Outcome.FAILED
