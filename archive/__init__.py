@@ -11,6 +11,7 @@ from archive.snapshots import snapshot_sqlite
 from archive.store import (
     Outcome,
     close_stale_runs,
+    crawled_sites,
     finish_run,
     last_finished_run_start,
     latest_runs,
@@ -31,6 +32,7 @@ __all__ = [
     "SearchQueryError",
     "close_stale_runs",
     "connect",
+    "crawled_sites",
     "decompress_body",
     "finish_run",
     "frontier",

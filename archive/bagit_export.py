@@ -26,7 +26,8 @@ import sqlite_utils
 from archive.connection import connect
 from archive.export import Progress, count_records, write_csv, write_jsonl
 from archive.snapshots import BAG_SOFTWARE_AGENT, snapshot_sqlite
-from archive.warc import captures_clause, count_captures, write_warc
+from archive.store import crawled_sites
+from archive.warc import capture_span, count_captures, write_warc
 
 CHECKSUMS = ["sha256", "sha512"]
 # bagit.py logs a bag it could not make, traceback and all, then raises the error: the caller
@@ -80,11 +81,8 @@ def write_bag(
 def bag_info(
     db: sqlite_utils.Database, since: str | None, records: int, *, with_warc: bool = False
 ) -> dict[str, str]:
-    sites = [row[0] for row in db.execute("SELECT DISTINCT site FROM runs ORDER BY site")]
-    where, params = captures_clause(since)
-    first, last, captures = db.execute(
-        "SELECT MIN(fetched_at), MAX(fetched_at), COUNT(*) FROM captures" + where, params
-    ).fetchone()
+    sites = crawled_sites(db)
+    first, last, captures = capture_span(db, since)
     info = {
         "External-Description": (
             "Snapshot of a briefs archive of the news briefs of "

@@ -7,7 +7,7 @@ Every reader iterates a cursor (memory stays flat however large the archive) in 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TextIO
 
 import sqlite_utils
@@ -72,13 +72,21 @@ def write_csv(
     with newline="".
     """
     where, params = since_clause(since)
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(RECORD_FIELDS)
-    count = 0
     cursor = db.execute(
         "SELECT " + ", ".join(RECORD_FIELDS) + " FROM briefs" + where + ORDER, params
     )
-    for row in cursor:
+    return write_csv_rows(out, RECORD_FIELDS, cursor, progress)
+
+
+def write_csv_rows(
+    out: TextIO, header: Sequence[str], rows: Iterable[Sequence[object]], progress: Progress = None
+) -> int:
+    """RFC 4180 CSV of `rows` under `header`: CRLF line ends, fields with a comma, quote or
+    line break quoted, None an empty cell. Returns the number of rows written."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    count = 0
+    for row in rows:
         writer.writerow(row)
         count += 1
         if progress is not None:

@@ -98,6 +98,11 @@ def last_finished_run_start(db: sqlite_utils.Database) -> str | None:
     return None if row is None else row[0]
 
 
+def crawled_sites(db: sqlite_utils.Database) -> list[str]:
+    """The sites the archive's runs crawled, in order."""
+    return [row[0] for row in db.execute("SELECT DISTINCT site FROM runs ORDER BY site")]
+
+
 def latest_runs(db: sqlite_utils.Database, limit: int = 20) -> list[dict[str, object]]:
     """The latest crawls, newest first, each as the `runs` row."""
     cursor = db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", [limit])

@@ -35,6 +35,7 @@ from warcio.warcwriter import WARCWriter
 
 from archive.capture import decompress_body
 from archive.export import Progress
+from archive.store import crawled_sites
 
 RECORD_NAMESPACE = uuid.UUID("0f0c8a4e-5b1e-4c55-9d0e-6b7269656673")
 DROPPED_HEADERS = frozenset({"content-encoding", "transfer-encoding", "content-length"})
@@ -63,6 +64,16 @@ def count_captures(db: sqlite_utils.Database, since: str | None = None) -> int:
     return db.execute("SELECT COUNT(*) FROM captures" + where, params).fetchone()[0]
 
 
+def capture_span(
+    db: sqlite_utils.Database, since: str | None = None
+) -> tuple[str | None, str | None, int]:
+    """When the first and the last capture (since `since`) were fetched, and how many."""
+    where, params = captures_clause(since)
+    return db.execute(
+        "SELECT MIN(fetched_at), MAX(fetched_at), COUNT(*) FROM captures" + where, params
+    ).fetchone()
+
+
 def write_warc(
     db: sqlite_utils.Database,
     out: BinaryIO,
@@ -75,11 +86,8 @@ def write_warc(
 ) -> int:
     """Write the captures (fetched at or after `since`) as WARC/1.1; returns how many."""
     writer = WARCWriter(out, gzip=gzip, warc_version="1.1")
-    where, params = captures_clause(since)
-    span = db.execute(
-        "SELECT MIN(fetched_at), MAX(fetched_at), COUNT(*) FROM captures" + where, params
-    ).fetchone()
-    sites = [row[0] for row in db.execute("SELECT DISTINCT site FROM runs ORDER BY site")]
+    span = capture_span(db, since)
+    sites = crawled_sites(db)
     info = {
         "software": software,
         "format": "WARC File Format 1.1",
@@ -104,6 +112,7 @@ def write_warc(
         )
     )
     count = 0
+    where, params = captures_clause(since)
     cursor = db.execute(
         "SELECT " + ", ".join(COLUMNS) + " FROM captures" + where + " ORDER BY id", params
     )

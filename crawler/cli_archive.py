@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import sqlite3
 import sys
@@ -18,7 +17,7 @@ from tabulate import tabulate
 
 import archive
 from archive.connection import NotAnArchive
-from archive.export import count_records, write_csv, write_jsonl
+from archive.export import count_records, write_csv, write_csv_rows, write_jsonl
 from archive.search import HIT_FIELDS, SearchQueryError, check_query, country_filter, search
 from archive.snapshots import (
     TargetExists,
@@ -326,16 +325,8 @@ def search_command(
     if fmt == "json":
         click.echo(json.dumps([hit.as_dict() for hit in hits], ensure_ascii=False, indent=2))
     elif fmt == "csv":
-        # RFC 4180 line ends; standard output translates no "\n" on the systems briefs runs on.
-        writer = csv.writer(sys.stdout, lineterminator="\r\n")
-        writer.writerow(HIT_FIELDS)
-        for row in (hit.as_dict() for hit in hits):
-            writer.writerow(
-                [
-                    json.dumps(value, ensure_ascii=False) if isinstance(value, list) else value
-                    for value in row.values()
-                ]
-            )
+        # (Standard output translates no "\n" on the systems briefs runs on.)
+        write_csv_rows(sys.stdout, HIT_FIELDS, (hit.as_row() for hit in hits))
         sys.stdout.flush()  # so that a write error is raised here, not when Python exits
     else:
         if not hits:
@@ -373,7 +364,7 @@ def serve(db: str, host: str, port: int) -> None:
     from archive import datasette_metadata
 
     with open_archive(db) as source:
-        sites = [row[0] for row in source.execute("SELECT DISTINCT site FROM runs ORDER BY site")]
+        sites = archive.crawled_sites(source)
     wal = Path(db + "-wal")
     if wal.exists() and wal.stat().st_size:
         click.echo(

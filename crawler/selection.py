@@ -149,8 +149,12 @@ class IncrementalSelection:
     async def process_spider_output_async(
         self, response: Response, result: AsyncIterator[Any]
     ) -> AsyncIterator[Any]:
-        for item in self.selected([item async for item in result]):
-            yield item
+        selecting = _Selecting(self)
+        async for item in result:
+            for selected in selecting.take(item):
+                yield selected
+        for selected in selecting.end():
+            yield selected
 
     # --- the selection --------------------------------------------------------------------
 
@@ -176,34 +180,10 @@ class IncrementalSelection:
         """A callback's output with its brief requests selected (a batch at a time: one
         frontier query each) and its listing's next page held back when it names nothing
         new; everything else as it came."""
-        listing = _Listing()
-        batch: dict[str, Request] = {}
+        selecting = _Selecting(self)
         for item in output:
-            meta = item.meta if isinstance(item, Request) else {}
-            if meta.get(BRIEF):
-                date = meta.get(INDEX_DATE)
-                if self.since is not None and date and date < self.since:
-                    listing.older = True
-                    continue
-                batch.setdefault(item.url, item)
-                if len(batch) >= _BATCH:
-                    yield from self._weighed(batch, listing)
-                    batch = {}
-            elif meta.get(CONTINUES_LISTING):
-                listing.next_page = item
-            else:
-                yield item
-        yield from self._weighed(batch, listing)
-        if listing.next_page is not None and (self.full or listing.may_hold_new_briefs()):
-            yield listing.next_page
-
-    def _weighed(self, batch: dict[str, Request], listing: _Listing) -> list[Request]:
-        if not batch:
-            return []
-        wanted, all_archived = self.select(batch.values())
-        listing.weighed = True
-        listing.all_archived = listing.all_archived and all_archived
-        return wanted
+            yield from selecting.take(item)
+        yield from selecting.end()
 
     def select(self, requests: Iterable[Request]) -> tuple[list[Request], bool]:
         """Those of these brief requests (one per URL) to send, and whether every one of
@@ -229,3 +209,45 @@ class IncrementalSelection:
             source = next(iter(by_url.values())).meta.get("discovered_via")
             self.crawler.stats.inc_value(f"briefs/discovered/{source}", len(wanted))
         return wanted, choice.all_archived
+
+
+class _Selecting:
+    """The selection of one callback's output, an item at a time (see
+    IncrementalSelection.selected)."""
+
+    def __init__(self, selection: IncrementalSelection) -> None:
+        self.selection = selection
+        self.listing = _Listing()
+        self.batch: dict[str, Request] = {}
+
+    def take(self, item: Any) -> list[Any]:
+        """What to pass on now that `item` came."""
+        meta = item.meta if isinstance(item, Request) else {}
+        if meta.get(CONTINUES_LISTING):
+            self.listing.next_page = item
+            return []
+        if not meta.get(BRIEF):
+            return [item]
+        since, date = self.selection.since, meta.get(INDEX_DATE)
+        if since is not None and date and date < since:
+            self.listing.older = True
+            return []
+        self.batch.setdefault(item.url, item)
+        return self._weighed() if len(self.batch) >= _BATCH else []
+
+    def end(self) -> list[Any]:
+        """What to pass on once the output is over."""
+        passed = self._weighed()
+        listing = self.listing
+        if listing.next_page is not None and (self.selection.full or listing.may_hold_new_briefs()):
+            passed.append(listing.next_page)
+        return passed
+
+    def _weighed(self) -> list[Request]:
+        if not self.batch:
+            return []
+        wanted, all_archived = self.selection.select(self.batch.values())
+        self.batch = {}
+        self.listing.weighed = True
+        self.listing.all_archived = self.listing.all_archived and all_archived
+        return wanted

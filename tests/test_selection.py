@@ -206,3 +206,26 @@ def test_the_api_entry_point_asks_only_for_posts_modified_since_the_last_run(tmp
     since = asyncio.run(started(selection_over(db, BRIEFS_SINCE="2026-06-01")))[0]
     assert since.endswith("&modified_after=2026-06-01")
     assert asyncio.run(started(selection_over(tmp_path / "new.sqlite")))[0] == api.url
+
+
+def test_an_async_output_is_selected_as_it_comes_not_held_whole(tmp_path):
+    # Scrapy hands a middleware the spider's output as an async iterable: a sitemap's
+    # thousand requests, held whole, would stay in memory (several sitemaps at a time).
+    selection = selection_over(tmp_path / "a.sqlite")
+    made = 0
+
+    async def output():
+        nonlocal made
+        for n in range(1000):
+            made += 1
+            yield brief(n)
+
+    async def take_first():
+        stream = selection.process_spider_output_async(RESPONSE, output())
+        first = await anext(stream)
+        made_by_then = made
+        return first, made_by_then, [request async for request in stream]
+
+    first, made_by_then, rest = asyncio.run(take_first())
+    assert made_by_then < 10
+    assert urls([first, *rest]) == [f"brief-{n}" for n in range(1000)]

@@ -304,13 +304,10 @@ class Writer:
             counts.extraction_failed += 1
         if outcome is archive.Outcome.FAILED:
             logger.warning("failed %s: %s", message.capture.requested_url, message.error)
-        capture = message.capture
-        # (frontier.validators' rule: a page fetched whole that gave a brief, or an alias.)
-        if capture.status == 200 and (message.record is not None or message.canonical):
-            etag, last_modified = capture.header("ETag"), capture.header("Last-Modified")
-            if etag or last_modified:
-                return capture.requested_url, etag, last_modified
-        return None
+        # What a conditional request for the URL now carries, by the archive's own rule.
+        url = message.capture.requested_url
+        etag, last_modified = frontier.validators(db, url)
+        return (url, etag, last_modified) if etag or last_modified else None
 
     def _finished(self) -> bool:
         """Nothing to drain, and no crawler is left to push more: the crawl is done, or every
