@@ -304,31 +304,57 @@ def _promotions_and_widgets(
     """SEE ALSO paragraphs (their links go to `see_also`) and widgets found by their text,
     looked for only in the elements whose text meets one of `spans` (signature_spans of the
     container's text); the elements found free of either go to `clean`."""
-    doomed: list[Element] = []
-    promoted: set[Element] = set()
-    # A SEE ALSO line's text goes with it, once the search, which counts text, is over.
-    untailed: list[Element] = []
-    span_ends = [end for _, end in spans]
+    search = _WidgetSearch(container, spans, see_also, measures, clean)
+    search.look_inside(container, 0)
+    for node in search.untailed:
+        node.tail = None
+    return search.doomed
 
-    def look_inside(el: Element, position: int) -> tuple[int, Element | None]:
+
+class _WidgetSearch:
+    """The walk of _promotions_and_widgets. (A class rather than nested functions: a
+    recursive closure is a reference cycle, which would keep each page's tree alive until
+    the garbage collector's next pass.)"""
+
+    def __init__(
+        self,
+        container: Element,
+        spans: list[tuple[int, int]],
+        see_also: list[tuple[str, str]],
+        measures: _Measures,
+        clean: set[Element],
+    ) -> None:
+        self.container = container
+        self.spans = spans
+        self.span_ends = [end for _, end in spans]
+        self.see_also = see_also
+        self.measures = measures
+        self.clean = clean
+        self.doomed: list[Element] = []
+        self.promoted: set[Element] = set()
+        # A SEE ALSO line's text goes with it, once the search, which counts text, is over.
+        self.untailed: list[Element] = []
+
+    def look_inside(self, el: Element, position: int) -> tuple[int, Element | None]:
         """Look at the children of `el`, whose text starts at `position` of the container's.
         Gives where its text ends, and the widget found around the element that told it, when
         that widget holds `el` (the rest of it need not be looked at)."""
+        measures = self.measures
         position += len(el.text or "")
         for child in el:
             end: int | None = None
             found: Element | None = None
-            if child in promoted:
+            if child in self.promoted:
                 pass
             elif measures.is_wrapper(child):
                 # Its one child, with the same text, is looked at instead.
-                end, found = look_inside(child, position)
+                end, found = self.look_inside(child, position)
             else:
                 end = position + measures.text_length(child)
-                if not _meets(spans, span_ends, position, end):
-                    clean.add(child)
-                elif (verdict := _verdict(child)) is None:
-                    end, found = look_inside(child, position)
+                if not _meets(self.spans, self.span_ends, position, end):
+                    self.clean.add(child)
+                elif (verdict := self.verdict(child)) is None:
+                    end, found = self.look_inside(child, position)
                 elif verdict is not child:
                     return end, verdict  # a widget holding `el` too
             if found is not None and found is not child:
@@ -338,42 +364,37 @@ def _promotions_and_widgets(
             position = end + len(child.tail or "")
         return position, None
 
-    def _verdict(el: Element) -> Element | None:
+    def verdict(self, el: Element) -> Element | None:
         """For an element whose text may hold widget text: the widget or promotion it tells
         (taken out, `el` itself when nothing around it is part of it), `el` when it holds
         neither, or None when its children are to be looked at."""
         if el.tag not in _PHRASE_TAGS:
             return None
-        text = measures.short_text(el, boilerplate.PHRASE_MAX_CHARS)
+        text = self.measures.short_text(el, boilerplate.PHRASE_MAX_CHARS)
         if text is None:
             return None  # longer than any widget text
         if not boilerplate.may_hold_boilerplate_text(text):
             # Nothing inside can match either: every text inside is part of this one.
-            clean.add(el)
+            self.clean.add(el)
             return el
         if boilerplate.is_see_also(text):
             # A SEE ALSO paragraph; or, inside a block, the label and what follows it on its
             # line (a paragraph that lost its own `<p>` and ran into the one before).
             run = [el] if el.tag not in INLINE_TAGS else _rest_of_line(el)
             for node in run:
-                see_also.extend(
+                self.see_also.extend(
                     (a.get("href", "").strip(), text_of(a)) for a in node.iter("a") if a.get("href")
                 )
                 if len(run) > 1 or node.tag in INLINE_TAGS:
-                    untailed.append(node)
-            doomed.extend(run)
-            promoted.update(run)
+                    self.untailed.append(node)
+            self.doomed.extend(run)
+            self.promoted.update(run)
             return el
         if boilerplate.is_boilerplate_text(text):
-            root = _widget_root(el, container, measures)
-            doomed.append(root)
+            root = _widget_root(el, self.container, self.measures)
+            self.doomed.append(root)
             return root
         return None
-
-    look_inside(container, 0)
-    for node in untailed:
-        node.tail = None
-    return doomed
 
 
 def _meets(spans: list[tuple[int, int]], span_ends: list[int], start: int, end: int) -> bool:

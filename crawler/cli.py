@@ -8,13 +8,14 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import click
 
 import archive
-from crawler.options import SettingError, since_bound, site_origin
+from archive.snapshots import parse_since
+from crawler.options import SettingError, site_origin
 from crawler.report import FAILURES, CrawlReport
 
 if TYPE_CHECKING:
@@ -61,13 +62,18 @@ def check_site(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     return value.strip().rstrip("/")
 
 
-def check_since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return since_bound(value)
-    except SettingError as error:
-        raise click.BadParameter(str(error)) from None
+def since_option(name: str = "--since", help: str = "") -> Callable:
+    """A DATE option (an ISO date, or a date and time), as the archive compares it."""
+
+    def convert(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return parse_since(value, name.lstrip("-"))
+        except ValueError as error:
+            raise click.BadParameter(str(error)) from None
+
+    return click.option(name, metavar="DATE", callback=convert, help=help)
 
 
 def parse_setting(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict:
@@ -190,12 +196,7 @@ redis_prefix_option = click.option(
 @redis_option
 @redis_prefix_option
 @click.option("--full", is_flag=True, help="Ask for every archived brief again (conditionally).")
-@click.option(
-    "--since",
-    metavar="DATE",
-    callback=check_since,
-    help="Only briefs published or modified since DATE (ISO date, or date and time).",
-)
+@since_option(help="Only briefs published or modified since DATE (ISO date, or date and time).")
 @click.option(
     "--max-pages", type=click.IntRange(min=1), help="Stop after N brief pages (the rest wait)."
 )

@@ -23,10 +23,9 @@ from archive.snapshots import (
     TargetExists,
     TargetRefused,
     atomic_target,
-    parse_since,
     snapshot_sqlite,
 )
-from crawler.cli import CouldNotRun, Refused, db_option, main
+from crawler.cli import CouldNotRun, Refused, db_option, main, since_option
 
 FORMATS = ("jsonl", "csv", "sqlite", "warc", "bagit")
 # Formats that are a file or folder of their own, never standard output.
@@ -74,18 +73,6 @@ def open_archive(db: str) -> Iterator[sqlite_utils.Database]:
         raise CouldNotRun(str(error)) from None
     except sqlite3.Error as error:
         raise CouldNotRun(f"cannot read the archive at {db}: {error}") from None
-
-
-def since_option(name: str = "--since", help: str = "") -> Callable:
-    def convert(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return parse_since(value, name.lstrip("-"))
-        except ValueError as error:
-            raise click.BadParameter(str(error)) from None
-
-    return click.option(name, metavar="DATE", callback=convert, help=help)
 
 
 @main.command()
