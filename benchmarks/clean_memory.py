@@ -10,6 +10,8 @@ process's peak resident memory (VmHWM from /proc/self/status, else getrusage's r
 and its current one (VmRSS) after 1,000, 5,000 and 10,000 pages. Pages are generated one
 at a time and dropped, so the figures are the cleaner's (and the generator's fixed chrome).
 A leak (an unbounded cache, trees kept alive) shows as growth between the checkpoints.
+The garbage collector runs as in the crawler's cleaning process (`crawler.gc_tuning`: its
+passes rare), so that a reference cycle holding a page's tree shows too.
 
 `--made-up-names N` gives every page N elements with tag names seen nowhere else: lxml
 keeps every element and attribute name it has parsed in a dictionary of the thread, for
@@ -37,6 +39,7 @@ from gold import gold_view  # noqa: E402
 from sitegen import generate_brief, random_spec  # noqa: E402
 
 from cleaning import CleaningError, clean  # noqa: E402
+from crawler.gc_tuning import collect_less  # noqa: E402
 
 MIB = 1024 * 1024
 
@@ -91,6 +94,7 @@ def main() -> None:
         f"clean_memory: {dt.date.today()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, {args.pages:,} pages"
     )
+    collect_less()
     peak, current = memory()
     print(f"{'after imports':>14}: peak {peak:7.1f} MiB, current {current:7.1f} MiB")
     rows = []
