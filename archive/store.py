@@ -110,6 +110,17 @@ def latest_runs(db: sqlite_utils.Database, limit: int = 20) -> list[dict[str, ob
     return [dict(zip(names, row, strict=True)) for row in cursor]
 
 
+# A run's counts that a crawler's downloader keeps (a distributed crawl's writer adds up
+# every crawler's), then the run ledger's columns of counts.
+DOWNLOADER_COUNTS = (
+    "requests",
+    "responses_2xx",
+    "responses_3xx",
+    "responses_4xx",
+    "responses_5xx",
+    "not_modified",
+    "bytes",
+)
 RUN_COUNTS = (
     "fetched",
     "new",
@@ -119,13 +130,7 @@ RUN_COUNTS = (
     "skipped",
     "alias",
     "stale",
-    "requests",
-    "responses_2xx",
-    "responses_3xx",
-    "responses_4xx",
-    "responses_5xx",
-    "not_modified",
-    "bytes",
+    *DOWNLOADER_COUNTS,
     "extraction_failed",
 )
 

@@ -34,9 +34,9 @@ import sqlite_utils
 import archive
 from archive import frontier
 from archive.frontier import note_lastmod
+from archive.store import DOWNLOADER_COUNTS
 from crawler import messages
 from crawler.distributed.keys import (
-    CRAWLER_COUNTS,
     DEFAULT_PREFIX,
     Keys,
     client,
@@ -336,7 +336,7 @@ class Writer:
         if failure is None:
             for crawl in self.report.crawls:
                 totals = self.server.hgetall(self.keys.stats(crawl))
-                for name in CRAWLER_COUNTS:
+                for name in DOWNLOADER_COUNTS:
                     value = int(totals.get(name.encode(), 0))
                     setattr(counts, name, getattr(counts, name) + value)
             site = current_crawl(self.server, self.keys).get("site")

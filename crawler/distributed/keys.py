@@ -8,16 +8,6 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 DEFAULT_PREFIX = "briefs"
-# The crawler counts the writer's run ledger adds up from every crawler.
-CRAWLER_COUNTS = (
-    "requests",
-    "responses_2xx",
-    "responses_3xx",
-    "responses_4xx",
-    "responses_5xx",
-    "not_modified",
-    "bytes",
-)
 
 
 class Keys:

@@ -26,8 +26,9 @@ from scrapy_redis.queue import Base as RedisQueueBase
 from scrapy_redis.scheduler import Scheduler as ScrapyRedisScheduler
 from twisted.internet.task import LoopingCall
 
+from archive.store import DOWNLOADER_COUNTS
 from crawler import messages
-from crawler.distributed.keys import CRAWLER_COUNTS, DEFAULT_PREFIX, Keys, client
+from crawler.distributed.keys import DEFAULT_PREFIX, Keys, client
 from crawler.report import CrawlReport
 
 logger = logging.getLogger(__name__)
@@ -324,7 +325,7 @@ class RedisScheduler(ScrapyRedisScheduler):
                 if self.crawl_id:
                     report = CrawlReport.from_stats(self.crawler.stats.get_stats()).counts()
                     pipe = self.server.pipeline()
-                    for name in CRAWLER_COUNTS:
+                    for name in DOWNLOADER_COUNTS:
                         pipe.hincrby(self.keys.stats(self.crawl_id), name, report.get(name, 0))
                     pipe.execute()
             finally:
