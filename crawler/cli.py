@@ -15,6 +15,7 @@ import click
 
 import archive
 from archive.snapshots import parse_since
+from crawler import settings as defaults
 from crawler.options import SettingError, site_origin
 from crawler.report import FAILURES, CrawlReport
 
@@ -29,7 +30,7 @@ EXIT_COULD_NOT_RUN = 3  # `briefs crawl`: the site did not answer or the archive
 EXIT_LOCKED = 75  # `briefs crawl`: another crawl holds the archive (EX_TEMPFAIL: try later)
 EXIT_INTERRUPTED = 130  # `briefs crawl`: stopped by SIGINT/SIGTERM, work done so far kept
 
-DEFAULT_DB = "briefs.sqlite"
+DEFAULT_DB = defaults.BRIEFS_DB
 db_option = click.option(
     "--db",
     default=DEFAULT_DB,
@@ -174,7 +175,7 @@ redis_option = click.option(
 )
 redis_prefix_option = click.option(
     "--redis-prefix",
-    default="briefs",
+    default=defaults.BRIEFS_REDIS_PREFIX,
     show_default=True,
     help="The Redis keys of this crawl start with it: one prefix per archive.",
 )
@@ -183,7 +184,7 @@ redis_prefix_option = click.option(
 @main.command()
 @click.option(
     "--site",
-    default="https://insightcrime.org",
+    default=defaults.BRIEFS_SITE,
     show_default=True,
     callback=check_site,
     help="The site to crawl: its origin, http(s), no credentials.",
@@ -341,7 +342,7 @@ def distributed_crawl(site: str, redis_url: str, prefix: str, settings: dict) ->
 @click.option(
     "--linger",
     type=click.FloatRange(min=0),
-    default=10.0,
+    default=defaults.BRIEFS_INGEST_LINGER,
     show_default=True,
     metavar="SECONDS",
     help="With nothing left to store and no crawler running, wait this long for one.",

@@ -50,7 +50,7 @@ class ProgressLine:
     def from_crawler(cls, crawler: Crawler) -> ProgressLine:
         if not crawler.settings.getbool("BRIEFS_PROGRESS"):
             raise NotConfigured
-        return cls(crawler, sys.stderr, crawler.settings.getfloat("BRIEFS_PROGRESS_INTERVAL", 1.0))
+        return cls(crawler, sys.stderr, crawler.settings.getfloat("BRIEFS_PROGRESS_INTERVAL"))
 
     def line(self) -> str:
         report = CrawlReport.from_stats(self.crawler.stats.get_stats())

@@ -24,6 +24,22 @@ BRIEFS_MAX_EXTRACTION_FAILURES = 0.2
 # one helps only where cores are to spare (on 2 cores a crawl went 6 % slower with two).
 BRIEFS_CLEANING_PROCESSES = 1
 BRIEFS_PROGRESS = False  # a live progress line on standard error (for a terminal)
+BRIEFS_PROGRESS_INTERVAL = 1.0  # seconds between two of its updates
+
+# --- distributed mode (`briefs crawl --redis URL`, `briefs ingest`): crawler.distributed --
+BRIEFS_REDIS_URL = ""  # the Redis the crawlers share; empty: a local crawl
+BRIEFS_REDIS_PREFIX = "briefs"  # the crawl's Redis keys start with it: one prefix per archive
+BRIEFS_REDIS_LEASE = 30.0  # seconds before a silent crawler is taken for dead
+BRIEFS_REDIS_POLL = 0.5  # seconds between an idle crawler's looks for work
+# Seconds a crawler waits for a Redis that stopped answering (a restart with
+# `--appendonly yes` fits in it) before it stops.
+BRIEFS_REDIS_OUTAGE = 60.0
+# Pages waiting for the writer past which crawlers wait (about 30 KB each, in Redis).
+BRIEFS_REDIS_MAX_BACKLOG = 5000
+# `briefs ingest`: seconds it waits, with nothing left to store and no crawler running,
+# for one to start; messages it stores a transaction.
+BRIEFS_INGEST_LINGER = 10.0
+BRIEFS_INGEST_BATCH = 200
 
 # --- polite by default -----------------------------------------------------------------
 USER_AGENT = "briefs/0.1 (news-brief archiver; +https://github.com/briefs-archive/briefs)"

@@ -430,6 +430,7 @@ def new_scheduler(url: str) -> tuple[distributed.RedisScheduler, BriefsSpider]:
     if not is_reactor_installed():  # the scheduler's heartbeat runs on the reactor
         install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
     settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
     configure(settings, url)
     crawler = get_crawler(BriefsSpider, settings.copy_to_dict())
     spider = BriefsSpider.from_crawler(crawler, site=SITE)

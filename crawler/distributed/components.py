@@ -101,7 +101,7 @@ class RedisPushPipeline:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.max_backlog = crawler.settings.getint("BRIEFS_REDIS_MAX_BACKLOG", 5000)
+        self.max_backlog = crawler.settings.getint("BRIEFS_REDIS_MAX_BACKLOG")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RedisPushPipeline:

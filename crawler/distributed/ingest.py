@@ -36,6 +36,7 @@ from archive import frontier
 from archive.frontier import note_lastmod
 from archive.store import DOWNLOADER_COUNTS
 from crawler import messages
+from crawler import settings as defaults
 from crawler.distributed.keys import (
     DEFAULT_PREFIX,
     Keys,
@@ -113,11 +114,11 @@ class Writer:
         prefix: str = DEFAULT_PREFIX,
         *,
         follow: bool = False,
-        batch: int = 200,
+        batch: int = defaults.BRIEFS_INGEST_BATCH,
         poll: float = 1.0,
-        lease: float = 30.0,
-        linger: float = 10.0,
-        max_failure_share: float = 0.2,
+        lease: float = defaults.BRIEFS_REDIS_LEASE,
+        linger: float = defaults.BRIEFS_INGEST_LINGER,
+        max_failure_share: float = defaults.BRIEFS_MAX_EXTRACTION_FAILURES,
         should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
         self.db_path = db_path

@@ -7,7 +7,9 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-DEFAULT_PREFIX = "briefs"
+from crawler import settings as defaults
+
+DEFAULT_PREFIX = defaults.BRIEFS_REDIS_PREFIX
 
 
 class Keys:
@@ -32,7 +34,7 @@ class Keys:
         return f"{self.prefix}:stats:{crawl_id}"
 
 
-def client(url: str, outage: float = 60.0) -> redis.Redis:
+def client(url: str, outage: float = defaults.BRIEFS_REDIS_OUTAGE) -> redis.Redis:
     """A client of the Redis at `url` whose every call gives up in bounded time: a Redis that
     hangs (a stopped process, a network partition) is an outage like one that is gone, found
     within `outage` (BRIEFS_REDIS_OUTAGE) seconds. (redis-py's own default tries a call up to

@@ -28,7 +28,7 @@ from twisted.internet.task import LoopingCall
 
 from archive.store import DOWNLOADER_COUNTS
 from crawler import messages
-from crawler.distributed.keys import DEFAULT_PREFIX, Keys, client
+from crawler.distributed.keys import Keys, client
 from crawler.report import CrawlReport
 
 logger = logging.getLogger(__name__)
@@ -216,7 +216,7 @@ class RedisScheduler(ScrapyRedisScheduler):
         # Not scrapy-redis's, which pings Redis: a scheduler that cannot be made stops the
         # crawler with a traceback and no finish reason (open() finds out, and says so).
         return cls(
-            server=client(settings["REDIS_URL"], settings.getfloat("BRIEFS_REDIS_OUTAGE", 60.0)),
+            server=client(settings["REDIS_URL"], settings.getfloat("BRIEFS_REDIS_OUTAGE")),
             persist=settings.getbool("SCHEDULER_PERSIST"),
             queue_key=settings["SCHEDULER_QUEUE_KEY"],
             dupefilter_cls=settings["DUPEFILTER_CLASS"],
@@ -228,10 +228,10 @@ class RedisScheduler(ScrapyRedisScheduler):
         scheduler = super().from_crawler(crawler)
         settings = crawler.settings
         scheduler.crawler = crawler
-        scheduler.keys = Keys(settings.get("BRIEFS_REDIS_PREFIX") or DEFAULT_PREFIX)
+        scheduler.keys = Keys(settings.get("BRIEFS_REDIS_PREFIX"))
         scheduler.site = ""
-        scheduler.lease_seconds = settings.getfloat("BRIEFS_REDIS_LEASE", 30.0)
-        scheduler.wake_interval = settings.getfloat("BRIEFS_REDIS_POLL", 0.5)
+        scheduler.lease_seconds = settings.getfloat("BRIEFS_REDIS_LEASE")
+        scheduler.wake_interval = settings.getfloat("BRIEFS_REDIS_POLL")
         scheduler.crawler_id = (
             f"{socket.gethostname().replace('/', '-')}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         )
@@ -255,7 +255,7 @@ class RedisScheduler(ScrapyRedisScheduler):
             )
         }
         scheduler.loops = []
-        scheduler.outage_limit = settings.getfloat("BRIEFS_REDIS_OUTAGE", 60.0)
+        scheduler.outage_limit = settings.getfloat("BRIEFS_REDIS_OUTAGE")
         scheduler.outage_since = None
         scheduler.lost = False
         scheduler.unqueued = deque()  # requests found while Redis did not answer
