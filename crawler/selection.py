@@ -36,11 +36,10 @@ from archive.frontier import FrontierEntry
 from crawler.archive_failure import from_the_archive
 from crawler.options import since_bound
 
-# Request meta keys the spider sets: a brief's request, the date its index gives it and
-# whether that date is a lastmod; a listing's request for its next page.
+# Request meta keys the spider sets: a brief's request, the date its index gives it (and,
+# under "lastmod", that date when it is a lastmod); a listing's request for its next page.
 BRIEF = "frontier"
 INDEX_DATE = "index_date"
-DATE_IS_LASTMOD = "date_is_lastmod"
 CONTINUES_LISTING = "continues_listing"
 # Brief requests weighed against the frontier in one query: a few at a time, as Scrapy takes
 # them (a sitemap names a thousand, and Scrapy works through several at once); a query
@@ -189,10 +188,7 @@ class IncrementalSelection:
         """Those of these brief requests (one per URL) to send, and whether every one of
         them is archived already."""
         by_url = {request.url: request for request in requests}
-        candidates = {
-            url: request.meta.get(INDEX_DATE) if request.meta.get(DATE_IS_LASTMOD) else None
-            for url, request in by_url.items()
-        }
+        candidates = {url: request.meta.get("lastmod") for url, request in by_url.items()}
         known = (
             from_the_archive(self.crawler, {}, frontier.known, self.archive, candidates)
             if self.path

@@ -16,7 +16,6 @@ from archive.frontier import FrontierEntry
 from crawler.selection import (
     BRIEF,
     CONTINUES_LISTING,
-    DATE_IS_LASTMOD,
     INDEX_DATE,
     IncrementalSelection,
     choose,
@@ -91,7 +90,12 @@ def test_the_rule_tells_when_every_brief_is_archived(states, all_archived):
 def brief(n: int, date: str | None = None, *, lastmod: bool = True) -> scrapy.Request:
     return scrapy.Request(
         f"{SITE}/news/brief/brief-{n}/",
-        meta={BRIEF: True, "discovered_via": "sitemap", INDEX_DATE: date, DATE_IS_LASTMOD: lastmod},
+        meta={
+            BRIEF: True,
+            "discovered_via": "sitemap",
+            INDEX_DATE: date,
+            "lastmod": date if lastmod else None,
+        },
     )
 
 

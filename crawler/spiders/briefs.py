@@ -37,7 +37,7 @@ from crawler.items import FetchedPage, capture_from_response, first_url
 from crawler.middlewares import ForbiddenByRobots, Refused, same_site
 from crawler.options import DISCOVERERS, check_settings, site_origin
 from crawler.report import FAILURES
-from crawler.selection import BRIEF, CONTINUES_LISTING, DATE_IS_LASTMOD, INDEX_DATE
+from crawler.selection import BRIEF, CONTINUES_LISTING, INDEX_DATE
 from crawler.signals import entry_point_done
 
 T = TypeVar("T")
@@ -215,7 +215,6 @@ class BriefsSpider(scrapy.Spider):
                 BRIEF: True,
                 "discovered_via": discovered_via,
                 INDEX_DATE: date,
-                DATE_IS_LASTMOD: date_is_lastmod,
                 "lastmod": date if date_is_lastmod else None,
                 "handle_httpstatus_list": [304],
             },
