@@ -163,7 +163,13 @@ def _known_clean(source: Element | None, clean: set[Element]) -> bool:
         node = node.getparent()
         if node is None:
             return False
-    return all(node.tag in INLINE_TAGS for node in source.iterdescendants())
+    return _only_inline(source)
+
+
+def _only_inline(el: Element) -> bool:
+    """Whether every element inside `el` is inline: its text is itertext()'s, no nested
+    block to set apart."""
+    return all(node.tag in INLINE_TAGS for node in el.iterdescendants())
 
 
 def _repaired(block: str) -> str:
@@ -481,8 +487,8 @@ def _block_text(el: Element) -> str:
 def _raw_text(el: Element) -> str:
     """The element's text with nested block-level elements (paragraphs in a list item, cells
     of a row) set apart by a space, so their words do not run together as in itertext()."""
-    if all(node.tag in INLINE_TAGS for node in el.iterdescendants()):
-        return raw_text_of(el)  # (nothing to set apart)
+    if _only_inline(el):
+        return raw_text_of(el)
     parts: list[str] = []
     for event, node in etree.iterwalk(el, events=("start", "end")):
         if not isinstance(node.tag, str):
