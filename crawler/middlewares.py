@@ -25,6 +25,7 @@ from twisted.internet.defer import Deferred
 import archive
 from archive import frontier
 from crawler.archive_failure import from_the_archive
+from crawler.selection import BRIEF
 
 # The statuses by which a server says "not now": the wait it names is honoured.
 BACKOFF_STATUSES = frozenset({429, 503})
@@ -267,7 +268,7 @@ class ConditionalRequestMiddleware:
         return cls(crawler)
 
     def process_request(self, request: Request) -> None:
-        if not request.meta.get("frontier") or b"If-None-Match" in request.headers:
+        if not request.meta.get(BRIEF) or b"If-None-Match" in request.headers:
             return
         etag, last_modified = self.validators(request.url)
         if etag:

@@ -1,8 +1,9 @@
 """A Scrapy scheduler whose brief requests wait in the archive's frontier, not in memory.
 
 Discovery requests (listing pages, feed, sitemaps, API pages) are few and go to Scrapy's own
-scheduler. Brief requests (those marked `meta["frontier"]`) are written to the `frontier`
-table as they are scheduled and read back one at a time as the downloader wants them, so:
+scheduler. Brief requests (those marked `meta[crawler.selection.BRIEF]`) are written to the
+`frontier` table as they are scheduled and read back one at a time as the downloader wants
+them, so:
 
 - memory does not grow with the number of briefs on the site;
 - a crawl killed at any moment leaves its unfetched URLs pending, and the next run fetches
@@ -28,6 +29,7 @@ from scrapy.spiders import Spider
 import archive
 from archive import frontier
 from crawler.archive_failure import from_the_archive
+from crawler.selection import BRIEF
 
 T = TypeVar("T")
 
@@ -115,6 +117,4 @@ class FrontierScheduler:
 
 def _waits_in_frontier(request: Request) -> bool:
     meta = request.meta
-    return (
-        bool(meta.get("frontier")) and not meta.get("retry_times") and not meta.get("redirect_urls")
-    )
+    return bool(meta.get(BRIEF)) and not meta.get("retry_times") and not meta.get("redirect_urls")

@@ -20,6 +20,7 @@ from crawler.distributed.scheduler import RedisScheduler, _scheduler
 from crawler.items import FetchedPage
 from crawler.middlewares import ConditionalRequestMiddleware
 from crawler.report import STATS_PREFIX, stats_key
+from crawler.selection import BRIEF
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ class LeaseSpiderMiddleware:
                 yield item_or_request
         finally:
             # A brief page's lease ends when its message is pushed (RedisPushPipeline).
-            if not response.request.meta.get("frontier"):
+            if not response.request.meta.get(BRIEF):
                 _scheduler(self.crawler).release(response.request)
 
 
@@ -68,7 +69,7 @@ class LeaseDownloaderMiddleware:
         return cls(crawler)
 
     def process_exception(self, request: Request, exception: Exception) -> None:
-        if not request.meta.get("frontier"):
+        if not request.meta.get(BRIEF):
             _scheduler(self.crawler).release(request)
 
 

@@ -30,6 +30,7 @@ from archive.store import DOWNLOADER_COUNTS
 from crawler import messages
 from crawler.distributed.keys import Keys, client
 from crawler.report import CrawlReport
+from crawler.selection import BRIEF
 
 logger = logging.getLogger(__name__)
 
@@ -458,7 +459,7 @@ class RedisScheduler(ScrapyRedisScheduler):
         )
         if not queued:
             self.df.log(request, self.spider)
-            if request.meta.get("frontier") and (lastmod := request.meta.get("lastmod")):
+            if request.meta.get(BRIEF) and (lastmod := request.meta.get("lastmod")):
                 note = messages.encode_note(
                     request.url, lastmod, request.meta.get("discovered_via")
                 )
