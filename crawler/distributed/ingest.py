@@ -33,7 +33,6 @@ import sqlite_utils
 
 import archive
 from archive import frontier
-from archive.frontier import note_lastmod
 from archive.store import DOWNLOADER_COUNTS
 from crawler import messages
 from crawler import settings as defaults
@@ -276,7 +275,7 @@ class Writer:
             report.rejected += 1
             return None
         if isinstance(message, messages.LastmodNote):
-            note_lastmod(db, message.url, message.lastmod, message.discovered_via)
+            frontier.note_lastmod(db, message.url, message.lastmod, message.discovered_via)
             return None
         outcome = archive.store_capture(
             db,
