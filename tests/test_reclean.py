@@ -179,11 +179,12 @@ def test_reclean_waits_its_turn_while_a_crawl_runs(tmp_path):
     db = tmp_path / "a.sqlite"
     site = LocalSite(site_brief(spec)[0] for spec in site_specs(8, seed=3))
     with site:
-        # One page that does not answer keeps the crawl running until it times out.
+        # One page that does not answer keeps the crawl running until it times out (long
+        # enough for the re-clean to start on a loaded machine).
         site.set_fault(site.briefs[0].path, Fault.slow(60))
         crawl = subprocess.Popen(
             [sys.executable, "-m", "crawler", "crawl", "--site", site.base_url, "--db", str(db),
-             "-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "DOWNLOAD_TIMEOUT=2",
+             "-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "DOWNLOAD_TIMEOUT=8",
              "-s", "RETRY_TIMES=0", *IDENTITY],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
