@@ -1,4 +1,9 @@
-"""What a crawler of a distributed crawl pushes to Redis for the writer: one fetched page.
+"""What the crawl sends the archive's one writer: a fetched page, a frontier entry, a lastmod.
+
+A local crawl hands these to its writer process (crawler.archive_writer); a distributed
+crawl's crawlers push pages and lastmod notes to Redis, encoded as below, for `briefs
+ingest` (crawler.distributed.ingest). Both writers store them with crawler.storing.
+
 
 A message is self-contained JSON (UTF-8): the capture (requested and final URL, status, time,
 headers in order, the body gzip-compressed and base64-encoded with its SHA-256 and length,
@@ -30,7 +35,10 @@ FORMAT = 1
 
 @dataclass
 class Message:
-    id: str
+    """One fetched page. `id` and `crawl` name a distributed crawl's message (None, "" in a
+    local crawl, whose writer is told each page once)."""
+
+    id: str | None
     crawl: str
     capture: Capture
     record: BriefRecord | None
@@ -53,6 +61,17 @@ class LastmodNote:
     url: str
     lastmod: str
     discovered_via: str | None = None
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A brief URL queued for fetching (the scheduler's), after every one with a smaller
+    `seq`."""
+
+    url: str
+    seq: int
+    discovered_via: str | None = None
+    lastmod: str | None = None
 
 
 def encode_note(url: str, lastmod: str, discovered_via: str | None) -> bytes:

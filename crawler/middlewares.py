@@ -7,8 +7,7 @@ import time
 from email.utils import parsedate_to_datetime
 from urllib.parse import SplitResult, urlsplit
 
-import sqlite_utils
-from scrapy import Request, signals
+from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, RedirectMiddleware
@@ -22,9 +21,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
 from twisted.internet.defer import Deferred
 
-import archive
-from archive import frontier
-from crawler.archive_failure import from_the_archive
+from crawler.archive_view import ArchiveView
 from crawler.selection import BRIEF
 
 # The statuses by which a server says "not now": the wait it names is honoured.
@@ -256,12 +253,11 @@ class RetryAfterMiddleware(RetryMiddleware):
 
 class ConditionalRequestMiddleware:
     """Asks for an archived brief page only if it changed: If-None-Match / If-Modified-Since
-    from the page's latest full capture. The server then answers 304 when it did not."""
+    from the page's latest full capture (read through crawler.archive_view). The server then
+    answers 304 when it did not."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.db: sqlite_utils.Database | None = None
-        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ConditionalRequestMiddleware:
@@ -278,13 +274,4 @@ class ConditionalRequestMiddleware:
 
     def validators(self, url: str) -> tuple[str | None, str | None]:
         """The ETag and Last-Modified of the archived page at `url`, (None, None) if none."""
-        if not self.crawler.settings.get("BRIEFS_DB"):
-            return None, None  # no archive: nothing to compare with
-        if self.db is None:
-            self.db = archive.connect(self.crawler.settings.get("BRIEFS_DB"))
-        return from_the_archive(self.crawler, (None, None), frontier.validators, self.db, url)
-
-    def spider_closed(self) -> None:
-        if self.db is not None:
-            self.db.close()
-            self.db = None
+        return self.crawler.get_extension(ArchiveView).validators(url)

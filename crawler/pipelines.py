@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
-from collections.abc import Callable
-from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
@@ -15,9 +12,10 @@ import archive
 from cleaning import CLEANER_VERSION, NotABrief, NotHTML
 from cleaning.urls import is_own_page
 from crawler.archive_failure import stop_for_the_archive
-from crawler.archive_process import close_archive, on_archive
+from crawler.archive_writer import ArchiveWriter
 from crawler.cleaning_pool import CleaningPool
 from crawler.items import FetchedPage
+from crawler.messages import Message
 from crawler.report import (
     ALERT,
     CLEANED,
@@ -28,7 +26,7 @@ from crawler.report import (
     stats_key,
 )
 from crawler.selection import IncrementalSelection
-from crawler.workers import IN_FLIGHT, WorkerDied, Workers
+from crawler.workers import WorkerDied
 
 logger = logging.getLogger(__name__)
 
@@ -123,49 +121,29 @@ class IdentityPipeline:
 
 
 class ArchivePipeline:
-    """Writes every fetched page to the archive (BRIEFS_DB) and keeps the run ledger.
+    """Sends every fetched page to the archive's one writer (crawler.archive_writer) and keeps
+    the run ledger: a run opened as the spider opens, closed with its counts and status as it
+    closes. When the archive cannot take writes any more (a full disk, an I/O error, a
+    damaged file), the crawl stops at once: what was committed stays, what was not is still
+    pending, and the run is closed as failed, with the error."""
 
-    It is the archive's one writer during a crawl: it holds the archive's lock from the
-    spider's opening to its closing, so a second crawl of the same archive cannot start.
-    The writing itself is done by a process of its own (`crawler.archive_process`) while the
-    event loop fetches, a group of pages at a time, in one transaction each: the pages that
-    arrive within GROUP_WAIT seconds of the first, up to MAX_GROUP. A transaction for each
-    page cost the writer ~0.3 ms a page more (1.1 against 0.8 ms in a local crawl: the same
-    index pages written to the WAL again and again), and the event loop a call each. A crawl
-    killed meanwhile loses nothing: the pages of a group not yet committed are still pending
-    in the frontier, for the next run. When the archive cannot take writes any more (a full
-    disk, an I/O error, a damaged file), the crawl stops at once: what was committed stays,
-    what was not is still pending, and the run is closed as failed, with the error.
-    """
-
-    GROUP_WAIT = 0.02
-    MAX_GROUP = 32
-    # Groups sent to the writer at once (one stored, the others waiting: crawler.workers).
-    GROUPS_IN_FLIGHT = IN_FLIGHT
-
-    def __init__(self, crawler: Crawler) -> None:
+    def __init__(self, crawler: Crawler, writer: ArchiveWriter) -> None:
         self.crawler = crawler
-        self.path = crawler.settings.get("BRIEFS_DB")
+        self.writer = writer
         self.max_failure_share = crawler.settings.getfloat("BRIEFS_MAX_EXTRACTION_FAILURES")
-        self.lock = archive.ArchiveLock(self.path)
-        self.writer = Workers(1)
         self.run_id: int | None = None
-        self.waiting: deque[tuple[tuple, asyncio.Future]] = deque()
-        self.groups_in_flight = 0
-        self.storing: set[asyncio.Future] = set()
-        self.timer: asyncio.TimerHandle | None = None
         self.broken: archive.ArchiveError | None = None
         self.opened: asyncio.Future | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
-        pipeline = cls(crawler)
+        pipeline = cls(crawler, crawler.get_extension(ArchiveWriter))
         # Not close_spider: the run's end reason is only known once the spider has closed.
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
     async def open_spider(self) -> None:
-        self.lock.acquire()
+        self.writer.open()
         # The run is opened in the writer process, which takes a few tenths of a second to
         # start, while the first pages are fetched: a page to store waits for it, the crawl
         # does not.
@@ -173,45 +151,27 @@ class ArchivePipeline:
 
     async def _open_run(self) -> None:
         try:
-            if stale := await self._write(archive.close_stale_runs):
+            if stale := await self.writer.call(archive.close_stale_runs):
                 logger.warning("%d earlier crawl(s) of this archive were killed; resuming", stale)
             settings = self.crawler.settings
             spider = self.crawler.spider
             options = {name: settings.get(name) for name in RUN_OPTIONS}
             options["BRIEFS_IDENTITY_ORIGIN"] = getattr(spider, "identity_origin", None)
             site = getattr(spider, "site", "")
-            self.run_id = await self._write(archive.start_run, site, options)
+            self.run_id = await self.writer.call(archive.start_run, site, options)
         except archive.ArchiveError as error:
             self._stop(error)
             return
+        self.writer.run_id = self.run_id
         self.crawler.stats.set_value("briefs/run_id", self.run_id)
 
     async def process_item(self, item: FetchedPage) -> FetchedPage:
         await self.opened
-        page = (
-            item.capture.without_body(),
-            item.record,
-            {
-                "error": item.error,
-                "skipped": item.skipped,
-                "cleaner_version": CLEANER_VERSION,
-                "run_id": self.run_id,
-                "frontier_url": item.capture.requested_url,
-                "canonical_url": item.canonical,
-            },
-        )
         if self.broken is not None:
             self.crawler.stats.inc_value(NOT_STORED)  # pending still: fetched next run
             return item
-        loop = asyncio.get_running_loop()
-        stored = loop.create_future()
-        self.waiting.append((page, stored))
-        if len(self.waiting) >= self.MAX_GROUP:
-            self._send_groups()
-        elif self.timer is None:
-            self.timer = loop.call_later(self.GROUP_WAIT, self._waited)
         try:
-            outcome = await stored
+            outcome = await self.writer.write(page_message(item))
         except WorkerDied:
             # Its transaction rolled back (or committed whole): the URL is pending, or done.
             logger.error(
@@ -240,54 +200,21 @@ class ArchivePipeline:
         self.broken = self.broken or error
         stop_for_the_archive(self.crawler, error)
 
-    def _waited(self) -> None:
-        self.timer = None
-        self._send_groups()
-
-    def _send_groups(self) -> None:
-        while self.waiting and self.groups_in_flight < self.GROUPS_IN_FLIGHT:
-            group = [self.waiting.popleft() for _ in range(min(len(self.waiting), self.MAX_GROUP))]
-            self.groups_in_flight += 1
-            task = asyncio.ensure_future(self._store(group))
-            self.storing.add(task)  # (the loop keeps only a weak reference to a task)
-            task.add_done_callback(self.storing.discard)
-
-    async def _store(self, group: list[tuple[tuple, asyncio.Future]]) -> None:
-        try:
-            results = await self._write(archive.store_captures, [page for page, _ in group])
-        except Exception as error:  # the writer died (WorkerDied), or the group failed whole
-            results = [error] * len(group)
-        finally:
-            self.groups_in_flight -= 1
-        for (_, stored), result in zip(group, results, strict=True):
-            if stored.done():
-                continue  # cancelled
-            if isinstance(result, Exception):
-                stored.set_exception(result)
-            else:
-                stored.set_result(result)
-        # Pages that waited their time while the writer had its fill go now; others wait on.
-        if len(self.waiting) >= self.MAX_GROUP or (self.waiting and self.timer is None):
-            self._send_groups()
-
-    async def _write(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """`function(db, *args, **kwargs)` in the writer process, on the archive."""
-        return await self.writer.call(on_archive, self.path, function, *args, **kwargs)
-
     async def spider_closed(self, reason: str) -> None:
         try:
             if self.opened is not None:
                 await self.opened
             if self.run_id is not None:
                 await self._finish_run(reason)
-            await self.writer.call(close_archive, self.path)
         except (archive.ArchiveError, WorkerDied) as error:
             # The run stays open: the next crawl's close_stale_runs() closes it.
             logger.error("could not close the run in the archive: %s", error)
         finally:
-            self.writer.close()
             self.run_id = None
-            self.lock.release()
+            try:
+                await self.writer.close()
+            except (archive.ArchiveError, WorkerDied) as error:
+                logger.error("could not close the archive: %s", error)
 
     async def _finish_run(self, reason: str) -> None:
         report = CrawlReport.from_stats({**self.crawler.stats.get_stats(), "finish_reason": reason})
@@ -296,7 +223,7 @@ class ArchivePipeline:
         status, error = report.status()
         if alert:
             logger.error(alert)
-        await self._write(
+        await self.writer.call(
             archive.finish_run,
             self.run_id,
             status=status,
@@ -304,3 +231,24 @@ class ArchivePipeline:
             error=error,
             alert=alert,
         )
+
+
+def page_message(item: FetchedPage) -> Message:
+    """What the writer is sent of a fetched page: its capture (the body as the cleaning
+    process packed it), what it gave, and its frontier URL (the URL first asked for)."""
+    capture = item.capture
+    meta = item.request.meta if item.request is not None else {}
+    return Message(
+        id=None,
+        crawl="",
+        capture=capture.without_body(),
+        record=item.record,
+        error=item.error,
+        skipped=item.skipped,
+        extraction_failed=item.extraction_failed,
+        cleaner_version=CLEANER_VERSION,
+        frontier_url=capture.requested_url,
+        discovered_via=meta.get("discovered_via"),
+        lastmod=meta.get("lastmod"),
+        canonical=item.canonical,
+    )

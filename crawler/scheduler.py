@@ -1,13 +1,15 @@
 """A Scrapy scheduler whose brief requests wait in the archive's frontier, not in memory.
 
 Discovery requests (listing pages, feed, sitemaps, API pages) are few and go to Scrapy's own
-scheduler. Brief requests (those marked `meta[crawler.selection.BRIEF]`) are written to the
-`frontier` table as they are scheduled and read back one at a time as the downloader wants
-them, so:
+scheduler. Brief requests (those marked `meta[crawler.selection.BRIEF]`) are sent to the
+archive's writer for the `frontier` table as they are scheduled and read back one at a time
+as the downloader wants them (through crawler.archive_view, which has them from the moment
+they are sent, written or not yet), so:
 
 - memory does not grow with the number of briefs on the site;
 - a crawl killed at any moment leaves its unfetched URLs pending, and the next run fetches
-  them first (a URL becomes done in the same transaction that stores its capture);
+  them first (a URL becomes done in the same transaction that stores its capture; one
+  queued in the last few milliseconds, not written yet, is found again by its discovery);
 - a URL already known is not asked for twice: the frontier is the seen-set;
 - a run bounded by BRIEFS_MAX_PAGES hands out that many brief requests and leaves the rest
   pending, for the next run.
@@ -18,27 +20,23 @@ in memory; their URL is still pending in the frontier, so a crash loses none of 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from scrapy import Request
 from scrapy.core.scheduler import Scheduler
 from scrapy.crawler import Crawler
 from scrapy.spiders import Spider
 
-import archive
-from archive import frontier
-from crawler.archive_failure import from_the_archive
+from crawler.archive_view import ArchiveView
+from crawler.messages import Queued
 from crawler.selection import BRIEF
-
-T = TypeVar("T")
 
 
 class FrontierScheduler:
-    def __init__(self, crawler: Crawler, memory: Scheduler) -> None:
+    def __init__(self, crawler: Crawler, memory: Scheduler, view: ArchiveView) -> None:
         self.crawler = crawler
         self.memory = memory
-        self.db = None
+        self.view = view
         self.spider: Any = None
         self.seq = 0
         self.cursor = 0
@@ -47,32 +45,22 @@ class FrontierScheduler:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> FrontierScheduler:
-        return cls(crawler, Scheduler.from_crawler(crawler))
+        return cls(crawler, Scheduler.from_crawler(crawler), crawler.get_extension(ArchiveView))
 
     def open(self, spider: Spider) -> Any:
         self.spider = spider
-        self.db = archive.connect(self.crawler.settings.get("BRIEFS_DB"))
-        # (Failing here, the crawl does not start: crawler.run says why.)
-        self.seq = frontier.max_seq(self.db)
-        resumed = frontier.pending_count(self.db)
+        self.seq, resumed = self.view.frontier_at_start()
         if resumed:
             spider.logger.info("resuming %d pending brief URLs from an earlier run", resumed)
             self.crawler.stats.set_value("frontier/resumed", resumed)
         return self.memory.open(spider)
 
     def close(self, reason: str) -> Any:
-        if self.db is not None:
-            self.db.close()
-            self.db = None
         return self.memory.close(reason)
-
-    def _read(self, read: Callable[..., T], default: T, *args: Any) -> T:
-        return from_the_archive(self.crawler, default, read, self.db, *args)
 
     def has_pending_requests(self) -> bool:
         return self.memory.has_pending_requests() or (
-            not self._bound_reached()
-            and self._read(frontier.next_pending, None, self.cursor) is not None
+            not self._bound_reached() and self.view.next_pending(self.cursor) is not None
         )
 
     def enqueue_request(self, request: Request) -> bool:
@@ -80,11 +68,10 @@ class FrontierScheduler:
             return self.memory.enqueue_request(request)
         self.seq += 1
         meta = request.meta
-        lastmod, via = meta.get("lastmod"), meta.get("discovered_via")
-        if from_the_archive(
-            self.crawler, False, frontier.enqueue, self.db, request.url, self.seq, via, lastmod
-        ):
-            self.crawler.stats.inc_value("frontier/enqueued")
+        self.view.send(
+            Queued(request.url, self.seq, meta.get("discovered_via"), meta.get("lastmod"))
+        )
+        self.crawler.stats.inc_value("frontier/enqueued")
         return True
 
     def next_request(self) -> Request | None:
@@ -94,7 +81,7 @@ class FrontierScheduler:
             return request
         if self._bound_reached():
             return None
-        pending = self._read(frontier.next_pending, None, self.cursor)
+        pending = self.view.next_pending(self.cursor)
         if pending is None:
             return None
         self.cursor = pending.seq
@@ -112,7 +99,7 @@ class FrontierScheduler:
         return bool(self.max_pages) and self.handed_out >= self.max_pages
 
     def __len__(self) -> int:
-        return len(self.memory) + self._read(frontier.pending_count, 0)
+        return len(self.memory) + self.view.pending_count()
 
 
 def _waits_in_frontier(request: Request) -> bool:

@@ -24,16 +24,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlite_utils
-from scrapy import Request, signals
+from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
-import archive
-from archive import frontier
 from archive.connection import utc_now_precise
 from archive.frontier import FrontierEntry
-from crawler.archive_failure import from_the_archive
+from crawler.archive_view import ArchiveView
+from crawler.messages import LastmodNote
 from crawler.options import since_bound
 
 # Request meta keys the spider sets: a brief's request, the date its index gives it (and,
@@ -107,34 +105,22 @@ class _Listing:
 
 class IncrementalSelection:
     """The spider middleware of the module's docstring. Settings: BRIEFS_DB (the archive
-    whose frontier it reads; none in a distributed crawl), BRIEFS_FULL, BRIEFS_SINCE."""
+    whose frontier it reads, through crawler.archive_view; none in a distributed crawl),
+    BRIEFS_FULL, BRIEFS_SINCE."""
 
-    def __init__(self, crawler: Crawler) -> None:
+    def __init__(self, crawler: Crawler, view: ArchiveView) -> None:
         settings = crawler.settings
         self.crawler = crawler
-        self.path = settings.get("BRIEFS_DB") or None
+        self.view = view
+        self.has_archive = bool(settings.get("BRIEFS_DB"))
         self.full = settings.getbool("BRIEFS_FULL")
         since = settings.get("BRIEFS_SINCE")
         self.since = since_bound(str(since)) if since else None
         self.started_at = utc_now_precise()
-        self._archive: sqlite_utils.Database | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> IncrementalSelection:
-        selection = cls(crawler)
-        crawler.signals.connect(selection.close, signal=signals.spider_closed)
-        return selection
-
-    @property
-    def archive(self) -> sqlite_utils.Database:
-        if self._archive is None:
-            self._archive = archive.connect(self.path)
-        return self._archive
-
-    def close(self) -> None:
-        if self._archive is not None:
-            self._archive.close()
-            self._archive = None
+        return cls(crawler, crawler.get_extension(ArchiveView))
 
     # --- Scrapy's hooks -------------------------------------------------------------------
 
@@ -164,10 +150,8 @@ class IncrementalSelection:
         if not isinstance(request, Request) or request.meta.get("entry_point") != "api":
             return request
         bound = self.since
-        if bound is None and not self.full and self.path:
-            started = from_the_archive(
-                self.crawler, None, archive.last_finished_run_start, self.archive
-            )
+        if bound is None and not self.full:
+            started = self.view.last_finished_run_start()
             if started is not None:
                 bound = (datetime.fromisoformat(started) - timedelta(days=1)).isoformat()
         if bound is None:
@@ -189,18 +173,14 @@ class IncrementalSelection:
         them is archived already."""
         by_url = {request.url: request for request in requests}
         candidates = {url: request.meta.get("lastmod") for url, request in by_url.items()}
-        known = (
-            from_the_archive(self.crawler, {}, frontier.known, self.archive, candidates)
-            if self.path
-            else {}
-        )
+        known = self.view.known(candidates)
         choice = choose(candidates, known, full=self.full, started_at=self.started_at)
         for url, lastmod in choice.lastmods:
-            from_the_archive(self.crawler, None, frontier.note_lastmod, self.archive, url, lastmod)
+            self.view.send(LastmodNote(url, lastmod))
         wanted = [by_url[url] for url in choice.wanted]
         for request in wanted:
             # The frontier is the seen-set; without an archive, the scheduler's dupefilter is.
-            request.dont_filter = bool(self.path)
+            request.dont_filter = self.has_archive
         if by_url:
             source = next(iter(by_url.values())).meta.get("discovered_via")
             self.crawler.stats.inc_value(f"briefs/discovered/{source}", len(wanted))

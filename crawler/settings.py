@@ -107,6 +107,9 @@ EXTENSIONS = {
     "crawler.extensions.CrawlSummary": 500,
     "crawler.extensions.ProgressLine": 510,
     "crawler.extensions.EntryPoints": 520,
+    # The archive's one writer (a local crawl's), and the event loop's one reader of it.
+    "crawler.archive_writer.ArchiveWriter": 100,
+    "crawler.archive_view.ArchiveView": 110,
 }
 
 ITEM_PIPELINES = {

@@ -10,6 +10,7 @@ from gold import sample_pages
 from scrapy.utils.test import get_crawler
 
 from archive import Capture
+from crawler.archive_writer import ArchiveWriter
 from crawler.items import FetchedPage
 from crawler.pipelines import ArchivePipeline, CleaningPipeline
 from crawler.report import CLEANED, EXTRACTION_FAILED, NOT_STORED
@@ -74,7 +75,7 @@ def failed_page(n: int, capture_class: type[Capture] = Capture) -> FetchedPage:
 def archive_pipeline(tmp_path) -> ArchivePipeline:
     crawler = get_crawler(settings_dict={"BRIEFS_DB": str(tmp_path / "a.sqlite")})
     crawler.stats.open_spider()
-    return ArchivePipeline.from_crawler(crawler)
+    return ArchivePipeline(crawler, ArchiveWriter(crawler))
 
 
 def test_pages_that_arrive_together_are_stored_in_one_call_and_a_lone_one_soon(tmp_path):
@@ -83,7 +84,7 @@ def test_pages_that_arrive_together_are_stored_in_one_call_and_a_lone_one_soon(t
     async def crawl() -> tuple[int, int]:
         await pipeline.open_spider()
         await pipeline.opened  # the run, opened in the writer process while pages are fetched
-        (writer,) = pipeline.writer.workers
+        (writer,) = pipeline.writer.process.workers
         before = writer.sent
         await asyncio.gather(*(pipeline.process_item(failed_page(n)) for n in range(5)))
         together = writer.sent - before
@@ -128,7 +129,7 @@ def test_the_worker_processes_start_with_the_crawl_not_with_its_first_page(tmp_p
     crawler.stats.open_spider()
     cleaning, archiving = (
         CleaningPipeline.from_crawler(crawler),
-        ArchivePipeline.from_crawler(crawler),
+        ArchivePipeline(crawler, ArchiveWriter(crawler)),
     )
 
     async def open_both() -> tuple[int, bool, int | None]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import scrapy
+from direct_writer import view_for
 from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
@@ -106,7 +107,7 @@ def next_listing_page() -> scrapy.Request:
 def selection_over(db: Path, **settings: object) -> IncrementalSelection:
     crawler = get_crawler(BriefsSpider, {"BRIEFS_DB": str(db) if db else "", **settings})
     crawler.stats.open_spider()
-    return IncrementalSelection.from_crawler(crawler)
+    return IncrementalSelection(crawler, view_for(crawler))
 
 
 def archive_with(db: Path, states: dict[int, tuple[str, str | None]]) -> None:
@@ -143,7 +144,7 @@ def test_the_middleware_lets_through_new_and_changed_briefs_and_all_else(tmp_pat
     assert all(request.dont_filter for request in output[1:]) and not output[0].dont_filter
     assert selection.crawler.stats.get_value("briefs/discovered/sitemap") == 2
     # The waiting brief's lastmod, learnt from the index, is recorded for the next run.
-    selection.close()
+    selection.view.close()
     conn = archive.connect(db, readonly=True)
     lastmod = conn.execute("SELECT lastmod FROM frontier WHERE seq = 3").fetchone()[0]
     conn.close()

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import scrapy
+from direct_writer import view_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scrapy.exceptions import (
@@ -59,7 +60,7 @@ def test_a_sitemaps_requests_are_made_as_scrapy_takes_them(tmp_path):
     crawler = get_crawler(BriefsSpider, {"BRIEFS_DB": str(tmp_path / "a.sqlite")})
     crawler.stats.open_spider()
     spider = BriefsSpider.from_crawler(crawler, site=SITE)
-    selection = IncrementalSelection.from_crawler(crawler)
+    selection = IncrementalSelection(crawler, view_for(crawler))
     urls = [f"{SITE}/news/brief/brief-{i}/" for i in range(1000)]
     url = f"{SITE}/post-sitemap.xml"
     response = XmlResponse(url, body=sitemap(urls), request=scrapy.Request(url))
@@ -73,7 +74,7 @@ def test_a_sitemaps_requests_are_made_as_scrapy_takes_them(tmp_path):
     assert [request.url for request in [first, *rest]] == urls
     assert all(request.meta["frontier"] for request in rest)
     assert crawler.stats.get_value("briefs/discovered/sitemap") == 1000
-    selection.close()
+    selection.view.close()
 
 
 LISTING = (

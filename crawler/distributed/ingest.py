@@ -34,7 +34,7 @@ import sqlite_utils
 import archive
 from archive import frontier
 from archive.store import DOWNLOADER_COUNTS
-from crawler import messages
+from crawler import messages, storing
 from crawler import settings as defaults
 from crawler.distributed.keys import (
     DEFAULT_PREFIX,
@@ -274,23 +274,9 @@ class Writer:
             self.server.rpush(self.keys.rejected, data)
             report.rejected += 1
             return None
+        outcome = storing.store(db, message, run_id)
         if isinstance(message, messages.LastmodNote):
-            frontier.note_lastmod(db, message.url, message.lastmod, message.discovered_via)
             return None
-        outcome = archive.store_capture(
-            db,
-            message.capture,
-            message.record,
-            error=message.error,
-            skipped=message.skipped,
-            cleaner_version=message.cleaner_version,
-            run_id=run_id,
-            frontier_url=message.frontier_url,
-            message_id=message.id,
-            discovered_via=message.discovered_via,
-            lastmod=message.lastmod,
-            canonical_url=message.canonical,
-        )
         report.crawls.add(message.crawl)
         if outcome is None:
             report.duplicates += 1

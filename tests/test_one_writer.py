@@ -1,0 +1,133 @@
+"""One writer: the crawl's event loop reads the archive through one read-only connection and
+writes nothing; frontier writes are messages to the writer, seen by every read meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from archive_rows import rows, wait_for_briefs
+from direct_writer import view_for
+from processes import children
+from scrapy.utils.test import get_crawler
+from sitegen import IDENTITY, site_brief, site_specs
+
+import archive
+from crawler.archive_view import ArchiveView
+from crawler.localsite import Fault, LocalSite
+from crawler.messages import LastmodNote, Queued
+from crawler.spiders.briefs import BriefsSpider
+
+SITE = "http://127.0.0.1:1"
+
+
+def url(n: int) -> str:
+    return f"{SITE}/news/brief/brief-{n}/"
+
+
+class HeldWriter:
+    """A writer whose writes stay unwritten until the test lets them through."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.sent: list[tuple[Queued | LastmodNote, asyncio.Future]] = []
+
+    def write(self, message: Queued | LastmodNote) -> asyncio.Future:
+        written = self.loop.create_future()
+        self.sent.append((message, written))
+        return written
+
+    def commit(self, view: ArchiveView, path: Path) -> None:
+        db = archive.connect(path)
+        for message, written in self.sent:
+            if isinstance(message, Queued):
+                archive.frontier.enqueue(db, message.url, message.seq, None, message.lastmod)
+            else:
+                archive.frontier.note_lastmod(db, message.url, message.lastmod)
+            written.set_result(None)
+        db.close()
+        self.loop.run_until_complete(asyncio.sleep(0))  # the done callbacks
+
+
+def test_a_frontier_write_is_read_as_written_before_the_writer_commits_it(tmp_path):
+    db = tmp_path / "a.sqlite"
+    crawler = get_crawler(BriefsSpider, {"BRIEFS_DB": str(db)})
+    view_for(crawler).close()  # the archive, created
+    writer = HeldWriter()
+    view = ArchiveView(crawler, writer)
+    view.send(Queued(url(1), 1, "sitemap", "2026-01-01"))
+    view.send(Queued(url(2), 2, "sitemap"))
+    view.send(LastmodNote(url(2), "2026-02-02"))
+    assert rows(db, "SELECT COUNT(*) FROM frontier") == [(0,)]  # nothing written yet
+    known = view.known([url(1), url(2), url(3)])
+    assert {u: (e.state, e.lastmod) for u, e in known.items()} == {
+        url(1): ("pending", "2026-01-01"),
+        url(2): ("pending", "2026-02-02"),  # the lastmod learnt, once written
+    }
+    assert view.next_pending(0).url == url(1) and view.next_pending(1).url == url(2)
+    assert view.pending_count() == 2
+    writer.commit(view, db)
+    # Written: read from the archive now, and nothing is left in memory.
+    assert view.queued == {} and view.noted == {}
+    assert view.next_pending(1).url == url(2) and view.pending_count() == 2
+    assert view.known([url(2)])[url(2)].lastmod == "2026-02-02"
+    view.close()
+
+
+def test_a_write_the_writer_lost_stays_readable(tmp_path):
+    db = tmp_path / "a.sqlite"
+    crawler = get_crawler(BriefsSpider, {"BRIEFS_DB": str(db)})
+    crawler.stats.open_spider()
+    view_for(crawler).close()
+    writer = HeldWriter()
+    view = ArchiveView(crawler, writer)
+    view.send(Queued(url(1), 1))
+    writer.sent[0][1].set_exception(RuntimeError("the writer process died"))
+    writer.loop.run_until_complete(asyncio.sleep(0))
+    # The URL is still handed out, from memory: the fetch is not lost with the write.
+    assert view.next_pending(0).url == url(1)
+    view.close()
+
+
+def archive_files_held(pid: int, db: Path) -> list[int]:
+    """The open-file flags of each descriptor process `pid` holds on the archive's file."""
+    flags = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            if os.readlink(fd) == str(db):
+                info = Path(f"/proc/{pid}/fdinfo/{fd.name}").read_text()
+                flags.append(int(info.split("flags:")[1].split()[0], 8))
+        except OSError:
+            continue
+    return flags
+
+
+def test_a_crawls_event_loop_holds_one_read_only_connection_and_its_writer_the_other(tmp_path):
+    db = tmp_path / "a.sqlite"
+    site = LocalSite(site_brief(spec)[0] for spec in site_specs(8, seed=5))
+    with site:
+        # The last brief does not answer for a while: the crawl is caught in the middle.
+        site.set_fault(site.briefs[-1].path, Fault.slow(60))
+        crawl = subprocess.Popen(
+            [sys.executable, "-m", "crawler", "crawl", "--site", site.base_url, "--db", str(db),
+             "-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "DOWNLOAD_TIMEOUT=20",
+             "-s", "RETRY_TIMES=0", *IDENTITY],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            wait_for_briefs(db, 7, crawl)
+            loop = archive_files_held(crawl.pid, db)
+            writers = [
+                flags
+                for child in children(crawl.pid)
+                for flags in archive_files_held(child, db)
+                if flags & os.O_ACCMODE == os.O_RDWR
+            ]
+        finally:
+            crawl.terminate()
+            crawl.communicate(timeout=60)
+    assert len(loop) == 1 and loop[0] & os.O_ACCMODE == os.O_RDONLY, loop
+    assert len(writers) == 1
