@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from gold import SAMPLES, gold_view, live_shape_pages, sample_pages
-from sitegen import IDENTITY
 
 from crawler.cli import main
 from crawler.demo import bundled_briefs
 from crawler.localsite import LocalSite
+from tests.gold import SAMPLES, gold_view, live_shape_pages, sample_pages
+from tests.sitegen import IDENTITY
 
 REPO = Path(__file__).resolve().parent.parent
 FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "RETRY_TIMES=0", *IDENTITY]

@@ -16,10 +16,10 @@ from email.utils import format_datetime
 from urllib.parse import urlsplit
 
 import pytest
-from sitegen import site_brief, site_briefs, site_specs
 
 from crawler.demo import bundled_briefs
 from crawler.localsite import Fault, Gate, LocalSite, slugify
+from tests.sitegen import site_brief, site_briefs, site_specs
 
 SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
 BRIEFS = site_briefs(25, seed=11)

@@ -6,13 +6,13 @@ import asyncio
 import os
 import sqlite3
 
-from gold import sample_pages
 from scrapy.utils.test import get_crawler
 
 from archive import Capture
 from crawler.items import FetchedPage
 from crawler.pipelines import ArchivePipeline, CleaningPipeline
 from crawler.report import CLEANED, EXTRACTION_FAILED, NOT_STORED
+from tests.gold import sample_pages
 
 
 def fetched(body: bytes) -> FetchedPage:
