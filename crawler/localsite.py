@@ -1,12 +1,11 @@
-"""A local copy of the site's shape, served on 127.0.0.1, for `briefs demo` and the tests.
+"""A local copy of the site's shape, served on 127.0.0.1, for the tests and benchmarks.
 
 It answers the URLs of SITE.md (listing, feed, sitemaps, REST API, robots.txt, brief pages,
 the legacy addresses it redirects) for whatever briefs it is given, with the articles of
 other sections (analysis, investigations) and the index pages of sections and countries
 beside them in its sitemaps, and can misbehave on purpose (`Fault`) the way a busy site
 does: 429/503 with Retry-After, permanent 500s, responses cut short, bytes that are not
-HTML, slow answers and oversized pages. Standard library only, so the demo needs nothing
-else.
+HTML, slow answers and oversized pages. Every request is logged (`LocalSite.requests`).
 
 Brief pages are served as given, so their canonical links keep naming the live site: the
 archive's identity of a brief is the same whether it was fetched here or there. Pass `origin`
@@ -36,11 +35,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from cleaning import clean
+
 __all__ = [
     "Fault",
     "LocalSite",
     "RequestLog",
     "SiteBrief",
+    "briefs_from_pages",
     "slugify",
 ]
 
@@ -75,6 +77,24 @@ class SiteBrief:
     @property
     def last_modified(self) -> datetime:
         return self.modified or self.published
+
+
+def briefs_from_pages(pages: Iterable[bytes]) -> Iterator[SiteBrief]:
+    """Brief pages placed at their canonical paths, with the metadata the site's indexes show."""
+    for html in pages:
+        record = clean(html, "https://insightcrime.org/")
+        yield SiteBrief(
+            path=urlsplit(record.url).path,
+            html=html,
+            title=record.title,
+            published=datetime.fromisoformat(record.published),
+            modified=datetime.fromisoformat(record.updated) if record.updated else None,
+            language=record.language,
+            countries=record.countries,
+            authors=record.authors,
+            tags=record.tags,
+            summary=record.summary,
+        )
 
 
 @dataclass

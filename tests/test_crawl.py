@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 
 from cleaning.urls import is_brief_path
-from crawler.demo import briefs_from_pages
-from crawler.localsite import Fault, LocalSite
+from crawler.localsite import Fault, LocalSite, briefs_from_pages
 from tests.archive_rows import rows
 from tests.gold import gold_view, sample_pages
 from tests.sitegen import BASE, IDENTITY, revise, site_brief, site_specs
