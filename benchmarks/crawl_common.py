@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from crawler.localsite import LocalSite, SiteBrief
+from tests.localsite import LocalSite, SiteBrief
 from tests.processes import children
 from tests.sitegen import site_brief, site_specs
 

@@ -41,8 +41,8 @@ from pathlib import Path
 from typing import ClassVar
 
 import archive
-from crawler.localsite import Fault, LocalSite, SiteBrief
 from tests.local_servers import start_redis
+from tests.localsite import Fault, LocalSite, SiteBrief
 from tests.processes import children, running, stat_fields
 from tests.sitegen import generate_brief, site_specs
 

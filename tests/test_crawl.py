@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from cleaning.urls import is_brief_path
-from crawler.localsite import Fault, LocalSite, briefs_from_pages
 from tests.archive_rows import rows
 from tests.gold import gold_view, sample_pages
+from tests.localsite import Fault, LocalSite, briefs_from_pages
 from tests.sitegen import BASE, IDENTITY, revise, site_brief, site_specs
 
 REPO = Path(__file__).resolve().parent.parent

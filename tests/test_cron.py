@@ -16,8 +16,8 @@ import pytest
 
 import archive
 from cleaning.urls import is_brief_path
-from crawler.localsite import Fault, Gate, LocalSite
 from tests.archive_rows import archived, rows, wait_for_briefs
+from tests.localsite import Fault, Gate, LocalSite
 from tests.processes import children, running, shared_memory_of
 from tests.sitegen import IDENTITY, revise, site_brief, site_specs
 from tests.terminal import run_in_terminal

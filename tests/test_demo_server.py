@@ -6,7 +6,7 @@ import json
 import xml.etree.ElementTree as ET
 
 from crawler.demo_server import bundled_pages, serve_demo_site
-from crawler.localsite import briefs_from_pages
+from tests.localsite import briefs_from_pages
 from tests.test_localsite import SITEMAP_NS, fetch, listing_links
 
 

@@ -17,8 +17,8 @@ import pytest
 
 import archive
 from cleaning import clean
-from crawler.localsite import LocalSite
 from tests.archive_rows import rows
+from tests.localsite import LocalSite
 from tests.sitegen import IDENTITY, site_brief, site_specs
 
 FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0", *IDENTITY]

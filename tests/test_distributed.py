@@ -44,10 +44,10 @@ from crawler.distributed.ingest import IngestReport, Writer, WriterBusy
 from crawler.distributed.keys import Keys
 from crawler.distributed.settings import configure
 from crawler.items import FetchedPage
-from crawler.localsite import Fault, Gate, LocalSite
 from crawler.spiders.briefs import BriefsSpider
 from tests.archive_rows import rows
 from tests.local_servers import free_port, start_redis
+from tests.localsite import Fault, Gate, LocalSite
 from tests.sitegen import IDENTITY, revise, site_brief, site_specs
 
 if shutil.which("redis-server") is None:

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.localsite import Fault, LocalSite
 from tests.archive_rows import rows
 from tests.local_servers import free_port
+from tests.localsite import Fault, LocalSite
 from tests.sitegen import BASE, IDENTITY, site_brief, site_specs
 
 FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "RETRY_TIMES=1", *IDENTITY]

@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from cleaning.urls import is_brief_path
-from crawler.localsite import LocalSite, SiteBrief
 from tests.archive_rows import rows
 from tests.gold import gold_view, live_shape_pages
+from tests.localsite import LocalSite, SiteBrief
 from tests.sitegen import (
     BASE,
     GROUP_CATEGORIES,

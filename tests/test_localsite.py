@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crawler.localsite import Fault, Gate, LocalSite, slugify
+from tests.localsite import Fault, Gate, LocalSite, slugify
 from tests.sitegen import site_brief, site_briefs, site_specs
 
 SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}

@@ -17,9 +17,9 @@ from archive.schema import JSON_FIELDS, MIGRATIONS, RECORD_FIELDS, _statements
 from cleaning import CLEANER_VERSION, BriefRecord, clean
 from cleaning.record import CONTENT_FIELDS, canonical_json
 from cleaning.urls import url_path
-from crawler.localsite import Fault, LocalSite
 from tests.archive_rows import rows, wait_for_briefs
 from tests.gold import sample_pages
+from tests.localsite import Fault, LocalSite
 from tests.sitegen import IDENTITY, site_brief, site_specs
 from tests.terminal import run_in_terminal
 
