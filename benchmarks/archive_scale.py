@@ -1,8 +1,8 @@
 """The archive at scale: JSONL export throughput and search latency on 100,000 briefs.
 
-    python benchmarks/archive_scale.py                  # build (once) and measure
-    python benchmarks/archive_scale.py --briefs 20000   # a smaller archive
-    python benchmarks/archive_scale.py --rebuild        # build the archive anew
+    python -m benchmarks.archive_scale                  # build (once) and measure
+    python -m benchmarks.archive_scale --briefs 20000   # a smaller archive
+    python -m benchmarks.archive_scale --rebuild        # build the archive anew
 
 The archive is built in the temporary folder (briefs-archive-scale/, kept between runs, keyed
 by the number of briefs; --dir to choose another) by inserting rows with SQL in big
@@ -27,19 +27,15 @@ import random
 import resource
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-import archive  # noqa: E402
-from archive.search import search  # noqa: E402
-from cleaning.countries import country_code  # noqa: E402
-from cleaning.record import BriefRecord, canonical_json  # noqa: E402
+import archive
+from archive.search import search
+from cleaning.countries import country_code
+from cleaning.record import BriefRecord, canonical_json
 
 SITE = "https://insightcrime.org"
 

@@ -1,7 +1,7 @@
 """Cleaner memory over many pages: peak resident memory stays flat.
 
-    python benchmarks/clean_memory.py                  # 10,000 pages
-    python benchmarks/clean_memory.py --pages 20000 --checkpoints 1000,10000,20000
+    python -m benchmarks.clean_memory                  # 10,000 pages
+    python -m benchmarks.clean_memory --pages 20000 --checkpoints 1000,10000,20000
 
 Cleans generated brief pages (tests/sitegen.py; both themes, one page in 50 carrying 2,000
 made-up class names so that the cleaner's bounded class cache is filled and cycled) one
@@ -32,14 +32,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-
-from gold import gold_view  # noqa: E402
-from sitegen import generate_brief, random_spec  # noqa: E402
-
-from cleaning import CleaningError, clean  # noqa: E402
-from crawler.gc_tuning import collect_less  # noqa: E402
+from cleaning import CleaningError, clean
+from crawler.gc_tuning import collect_less
+from tests.gold import gold_view
+from tests.sitegen import generate_brief, random_spec
 
 MIB = 1024 * 1024
 

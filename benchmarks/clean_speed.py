@@ -1,10 +1,10 @@
 """Cleaner speed and quality against its floor (a bare lxml parse) and trafilatura.
 
     pip install -r benchmarks/requirements.txt      # trafilatura, for this benchmark only
-    python benchmarks/clean_speed.py                # 300 pages of the site's theme
-    python benchmarks/clean_speed.py --theme renamed --pages 500
-    python benchmarks/clean_speed.py --profile      # where the cleaner's time goes (pyinstrument)
-    git worktree add /tmp/before HEAD~1 && python benchmarks/clean_speed.py --against /tmp/before
+    python -m benchmarks.clean_speed                # 300 pages of the site's theme
+    python -m benchmarks.clean_speed --theme renamed --pages 500
+    python -m benchmarks.clean_speed --profile      # where the cleaner's time goes (pyinstrument)
+    git worktree add /tmp/before HEAD~1 && python -m benchmarks.clean_speed --against /tmp/before
 
 Generates brief pages with tests/sitegen.py (the site's anatomy: ~110 KB of inline CSS and
 script settings, the mega menu, share bar, donate/newsletter/comments prompts, related
@@ -38,15 +38,12 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+import lxml
+import lxml.html
 
-import lxml  # noqa: E402
-import lxml.html  # noqa: E402
-from gold import WIDGET_TEXTS, gold_view  # noqa: E402
-from sitegen import generate_brief, random_spec  # noqa: E402
-
-from cleaning import CleaningError, clean  # noqa: E402
+from cleaning import CleaningError, clean
+from tests.gold import WIDGET_TEXTS, gold_view
+from tests.sitegen import generate_brief, random_spec
 
 try:
     import trafilatura

@@ -11,13 +11,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))  # the page generator lives with the tests
-
-from processes import children  # noqa: E402
-from sitegen import site_brief, site_specs  # noqa: E402
-
-from crawler.localsite import LocalSite, SiteBrief  # noqa: E402
+from tests.localsite import LocalSite, SiteBrief
+from tests.processes import children
+from tests.sitegen import site_brief, site_specs
 
 # A local site answers at once: no politeness delays, so the crawler itself is measured.
 LOCAL = [

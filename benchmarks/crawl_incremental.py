@@ -4,7 +4,7 @@ A generated site of N briefs is crawled once; then 10 briefs are added and 5 edi
 is crawled again. Target: the second crawl makes at most 5 % of the first crawl's requests
 and archives exactly the 10 new briefs and the 5 new revisions.
 
-    python benchmarks/crawl_incremental.py [N]
+    python -m benchmarks.crawl_incremental [N]
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from crawl_common import brief, generated_site, run_crawl
-from sitegen import revise, site_specs
+from benchmarks.crawl_common import brief, generated_site, run_crawl
+from tests.sitegen import revise, site_specs
 
 
 def main(n: int = 1000) -> None:

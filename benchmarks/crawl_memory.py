@@ -5,7 +5,7 @@ crawler's peak resident memory should not grow with the number of briefs, nor sh
 of its worker processes (cleaning, writing). Each size is crawled into a fresh archive; the
 ratio of the largest to the smallest peak is the figure.
 
-    python benchmarks/crawl_memory.py [N ...]      (default: 2000 20000)
+    python -m benchmarks.crawl_memory [N ...]      (default: 2000 20000)
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from crawl_common import generated_site, run_crawl
+from benchmarks.crawl_common import generated_site, run_crawl
 
 
 def main(sizes: list[int]) -> None:

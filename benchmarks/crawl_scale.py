@@ -1,8 +1,8 @@
 """Crawling at scale: a site of 100,000 briefs, the full pipeline against a bare spider.
 
-    python benchmarks/crawl_scale.py bare        [--briefs N] [--latency S] [--like-briefs]
-    python benchmarks/crawl_scale.py local       [--briefs N] [--latency S] [-s NAME=VALUE]
-    python benchmarks/crawl_scale.py distributed [--briefs N] [--latency S] [--crawlers K]
+    python -m benchmarks.crawl_scale bare        [--briefs N] [--latency S] [--like-briefs]
+    python -m benchmarks.crawl_scale local       [--briefs N] [--latency S] [-s NAME=VALUE]
+    python -m benchmarks.crawl_scale distributed [--briefs N] [--latency S] [--crawlers K]
 
 One site of N generated briefs (the anatomy of tests/sitegen.py, ~160 KB a page) is served on
 127.0.0.1. Its pages are not held in memory (100,000 of them would take 16 GB): each is
@@ -40,14 +40,11 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import ClassVar
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
-
-from local_servers import start_redis  # noqa: E402
-from processes import children, running, stat_fields  # noqa: E402
-from sitegen import generate_brief, site_specs  # noqa: E402
-
-from crawler.localsite import Fault, LocalSite, SiteBrief  # noqa: E402
+import archive
+from tests.local_servers import start_redis
+from tests.localsite import Fault, LocalSite, SiteBrief
+from tests.processes import children, running, stat_fields
+from tests.sitegen import generate_brief, site_specs
 
 BRIEFS_OWN = ["-s", "CONCURRENT_ITEMS=8", "-s", "COOKIES_ENABLED=False"]
 SETTINGS = [
@@ -232,9 +229,6 @@ def archive_figures(db: Path) -> None:
         f" KiB, record JSON {records / briefs / 1024:.1f} KiB; the rest: briefs row, full-text"
         " index, headers, indexes)"
     )
-    sys.path.insert(0, str(REPO))
-    import archive
-
     source = archive.connect(db, readonly=True)
     for query, filters in (("police", {"country": "Mexico"}), ("police", {})):
         times = []

@@ -7,7 +7,7 @@ JSON-LD and classes; News and "Noticias del día" sections; organization bylines
 tweets...). Given the same content it reproduces both sets byte for byte (see
 tests/test_sitegen.py), and it returns the expected record in the gold format of
 tests/data/gold. `random_spec` makes varied specs, `site_briefs` whole sites for
-`crawler.localsite.LocalSite`.
+`tests.localsite.LocalSite`.
 
 The page chrome (about 160 KB: inline CSS, script settings, menus, footers) is built once
 per (base, theme, language, shape, share label) and kept as bytes, so a page costs well
@@ -33,7 +33,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from cleaning.countries import country_code
-from crawler.localsite import SiteBrief, slugify
+from tests.localsite import SiteBrief, slugify
 
 BASE = "https://insightcrime.org"
 # Generated and sample pages name BASE as their canonical URLs' origin, wherever they are

@@ -14,8 +14,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from test_search import SAMPLE, build_archive
-from test_serve import served
+
+from tests.test_search import SAMPLE, build_archive
+from tests.test_serve import served
 
 CHROMIUM = shutil.which("chromium") or (
     "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None

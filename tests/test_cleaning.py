@@ -11,7 +11,6 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from gold import gold_view
 
 from cleaning import (
     CLEANER_VERSION,
@@ -23,6 +22,7 @@ from cleaning import (
     clean,
 )
 from cleaning.record import CONTENT_FIELDS
+from tests.gold import gold_view
 
 DATA = Path(__file__).parent / "data"
 STEMS = sorted(path.stem for path in (DATA / "samples").glob("*.html"))

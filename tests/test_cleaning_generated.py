@@ -15,16 +15,16 @@ from datetime import UTC, datetime
 from functools import cache
 
 import pytest
-from gold import gold_view
-from sitegen import (
+
+from cleaning import BriefRecord, clean
+from tests.gold import gold_view
+from tests.sitegen import (
     RELATED_POOL,
     BriefSpec,
     generate_brief,
     random_spec,
     site_specs,
 )
-
-from cleaning import BriefRecord, clean
 
 THEMES = ["default", "renamed"]
 SWEEP = 300  # random briefs per theme

@@ -17,10 +17,8 @@ from datetime import UTC, datetime
 from functools import cache
 
 import pytest
-from gold import WIDGET_TEXTS, gold_view, sample_pages
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sitegen import RELATED_POOL, BriefSpec, generate_brief, random_spec
 
 from cleaning import (
     BriefRecord,
@@ -33,6 +31,8 @@ from cleaning import (
     Truncated,
     clean,
 )
+from tests.gold import WIDGET_TEXTS, gold_view, sample_pages
+from tests.sitegen import RELATED_POOL, BriefSpec, generate_brief, random_spec
 
 # A page must be cleaned (or refused) in this much CPU time, whatever it holds; a 160 KB brief
 # takes about 1.5 ms. CPU time, not wall time: what the page costs, whatever else the machine

@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from gold import WIDGET_TEXTS, gold_view, live_shape_pages
 
 from cleaning import BriefRecord, NotABrief, clean
 from cleaning.countries import country_code, country_name, resolve_country
+from tests.gold import WIDGET_TEXTS, gold_view, live_shape_pages
 
 PAGES = {name: (page.decode("utf-8"), gold) for name, page, gold in live_shape_pages()}
 NEWS = "news-mexico-probes-ms13-leaders-57"

@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from gold import SAMPLES, gold_view, live_shape_pages, sample_pages
-from sitegen import IDENTITY
 
 from crawler.cli import main
-from crawler.demo import bundled_briefs
-from crawler.localsite import LocalSite
+from crawler.demo_server import bundled_pages, serve_demo_site
+from tests.gold import SAMPLES, gold_view, live_shape_pages, sample_pages
+from tests.sitegen import IDENTITY
 
 REPO = Path(__file__).resolve().parent.parent
 FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "RETRY_TIMES=0", *IDENTITY]
@@ -78,7 +77,7 @@ def test_a_bad_value_is_one_line_and_exit_2_before_anything_starts(tmp_path, cas
     assert list(tmp_path.iterdir()) == []  # no archive, no lock file
 
 
-BUNDLED = len(list(bundled_briefs()))
+BUNDLED = len(bundled_pages())
 DEMO_LIVE_SHAPE = REPO / "crawler" / "demo_site" / "live-shape"
 
 
@@ -105,14 +104,14 @@ def test_demo_archives_the_bundled_pages(tmp_path):
 
 def test_scrapy_crawl_does_the_same(tmp_path):
     db = tmp_path / "scrapy.sqlite"
-    with LocalSite(bundled_briefs()) as site:
+    with serve_demo_site() as site_url:
         result = subprocess.run(
             [
                 "scrapy",
                 "crawl",
                 "briefs",
                 "-a",
-                f"site={site.base_url}",
+                f"site={site_url}",
                 "-s",
                 f"BRIEFS_DB={db}",
                 "-s",

@@ -15,13 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from archive_rows import rows
-from gold import gold_view, sample_pages
-from sitegen import BASE, IDENTITY, revise, site_brief, site_specs
 
 from cleaning.urls import is_brief_path
-from crawler.demo import briefs_from_pages
-from crawler.localsite import Fault, LocalSite
+from tests.archive_rows import rows
+from tests.gold import gold_view, sample_pages
+from tests.localsite import Fault, LocalSite, briefs_from_pages
+from tests.sitegen import BASE, IDENTITY, revise, site_brief, site_specs
 
 REPO = Path(__file__).resolve().parent.parent
 # The live site's pacing is for the live site: a local one answers at once.

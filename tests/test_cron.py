@@ -13,14 +13,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from archive_rows import archived, rows, wait_for_briefs
-from processes import children, running, shared_memory_of
-from sitegen import IDENTITY, revise, site_brief, site_specs
-from terminal import run_in_terminal
 
 import archive
 from cleaning.urls import is_brief_path
-from crawler.localsite import Fault, Gate, LocalSite
+from tests.archive_rows import archived, rows, wait_for_briefs
+from tests.localsite import Fault, Gate, LocalSite
+from tests.processes import children, running, shared_memory_of
+from tests.sitegen import IDENTITY, revise, site_brief, site_specs
+from tests.terminal import run_in_terminal
 
 FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "RETRY_AFTER_DEFAULT=0.2", *IDENTITY]
 SPECS = site_specs(40, seed=11)

@@ -14,12 +14,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from archive_rows import rows
-from sitegen import IDENTITY, site_brief, site_specs
 
 import archive
 from cleaning import clean
-from crawler.localsite import LocalSite
+from tests.archive_rows import rows
+from tests.localsite import LocalSite
+from tests.sitegen import IDENTITY, site_brief, site_specs
 
 FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0", *IDENTITY]
 SPECS = site_specs(30, seed=59)

@@ -26,13 +26,10 @@ from pathlib import Path
 
 import pytest
 import scrapy
-from archive_rows import rows
-from local_servers import free_port, start_redis
 from scrapy.exceptions import CloseSpider
 from scrapy.settings import Settings
 from scrapy.utils.reactor import install_reactor, is_reactor_installed
 from scrapy.utils.test import get_crawler
-from sitegen import IDENTITY, revise, site_brief, site_specs
 
 import archive
 from archive import Capture
@@ -47,8 +44,11 @@ from crawler.distributed.ingest import IngestReport, Writer, WriterBusy
 from crawler.distributed.keys import Keys
 from crawler.distributed.settings import configure
 from crawler.items import FetchedPage
-from crawler.localsite import Fault, Gate, LocalSite
 from crawler.spiders.briefs import BriefsSpider
+from tests.archive_rows import rows
+from tests.local_servers import free_port, start_redis
+from tests.localsite import Fault, Gate, LocalSite
+from tests.sitegen import IDENTITY, revise, site_brief, site_specs
 
 if shutil.which("redis-server") is None:
     pytest.skip(

@@ -17,11 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from archive_rows import rows
-from local_servers import free_port
-from sitegen import BASE, IDENTITY, site_brief, site_specs
 
-from crawler.localsite import Fault, LocalSite
+from tests.archive_rows import rows
+from tests.local_servers import free_port
+from tests.localsite import Fault, LocalSite
+from tests.sitegen import BASE, IDENTITY, site_brief, site_specs
 
 FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "RETRY_TIMES=1", *IDENTITY]
 SPECS = site_specs(16, seed=41)

@@ -17,9 +17,12 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
-from archive_rows import rows
-from gold import gold_view, live_shape_pages
-from sitegen import (
+
+from cleaning.urls import is_brief_path
+from tests.archive_rows import rows
+from tests.gold import gold_view, live_shape_pages
+from tests.localsite import LocalSite, SiteBrief
+from tests.sitegen import (
     BASE,
     GROUP_CATEGORIES,
     ORGANIZATIONS,
@@ -29,10 +32,7 @@ from sitegen import (
     random_spec,
     site_brief,
 )
-from test_crawl import crawl, exported
-
-from cleaning.urls import is_brief_path
-from crawler.localsite import LocalSite, SiteBrief
+from tests.test_crawl import crawl, exported
 
 
 def page_brief(page: bytes, gold: dict) -> SiteBrief:

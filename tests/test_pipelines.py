@@ -6,7 +6,6 @@ import asyncio
 import os
 import sqlite3
 
-from gold import sample_pages
 from scrapy.utils.test import get_crawler
 
 from archive import Capture
@@ -14,6 +13,7 @@ from crawler.archive_writer import ArchiveWriter
 from crawler.items import FetchedPage
 from crawler.pipelines import ArchivePipeline, CleaningPipeline
 from crawler.report import CLEANED, EXTRACTION_FAILED, NOT_STORED
+from tests.gold import sample_pages
 
 
 def fetched(body: bytes) -> FetchedPage:

@@ -22,7 +22,6 @@ from pathlib import Path
 import bagit
 import pytest
 from click.testing import CliRunner
-from test_search import brief, build_archive, capture_for
 
 import archive
 from archive.connection import NotAnArchive
@@ -31,6 +30,7 @@ from archive.snapshots import parse_since
 from crawler import cli_archive
 from crawler.cli import main
 from crawler.cli_archive import export, search_command
+from tests.test_search import brief, build_archive, capture_for
 
 TARGETS = {"jsonl": "out.jsonl", "csv": "out.csv", "warc": "out.warc", "sqlite": "out.sqlite",
            "bagit": "out-bag"}  # fmt: skip

@@ -10,10 +10,6 @@ import sys
 from dataclasses import replace
 
 import pytest
-from archive_rows import rows, wait_for_briefs
-from gold import sample_pages
-from sitegen import IDENTITY, site_brief, site_specs
-from terminal import run_in_terminal
 
 import archive
 from archive.reclean import pages_to_reclean, reclean
@@ -21,7 +17,11 @@ from archive.schema import JSON_FIELDS, MIGRATIONS, RECORD_FIELDS, _statements
 from cleaning import CLEANER_VERSION, BriefRecord, clean
 from cleaning.record import CONTENT_FIELDS, canonical_json
 from cleaning.urls import url_path
-from crawler.localsite import Fault, LocalSite
+from tests.archive_rows import rows, wait_for_briefs
+from tests.gold import sample_pages
+from tests.localsite import Fault, LocalSite
+from tests.sitegen import IDENTITY, site_brief, site_specs
+from tests.terminal import run_in_terminal
 
 
 def capture_of(page: bytes, at: str, path: str | None = None) -> archive.Capture:

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from local_servers import free_port
-from test_search import SAMPLE, SITE, build_archive
+
+from tests.local_servers import free_port
+from tests.test_search import SAMPLE, SITE, build_archive
 
 
 @contextlib.contextmanager

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import lxml.html
 import pytest
-from sitegen import (
+
+from cleaning.countries import country_code
+from tests.sitegen import (
     GROUP_CATEGORIES,
     ORGANIZATIONS,
     REGION_CATEGORIES,
@@ -29,8 +31,6 @@ from sitegen import (
     site_briefs,
     site_specs,
 )
-
-from cleaning.countries import country_code
 
 DATA = Path(__file__).parent / "data"
 

@@ -17,8 +17,6 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from terminal import run_in_terminal
-from test_search import SAMPLE, SITE, brief, build_archive, capture_for
 from warcio.archiveiterator import ArchiveIterator
 
 import archive
@@ -27,6 +25,8 @@ from archive.schema import RECORD_FIELDS
 from archive.search import search
 from archive.snapshots import snapshot_sqlite
 from archive.warc import write_warc
+from tests.terminal import run_in_terminal
+from tests.test_search import SAMPLE, SITE, brief, build_archive, capture_for
 
 BIN = Path(sys.executable).parent
 RAW = b"<html><body>Per\xc3\xba \x00\xff raw bytes</body></html>\r\n"

@@ -12,8 +12,6 @@ import time
 from multiprocessing.shared_memory import SharedMemory
 
 import pytest
-from gold import sample_pages
-from processes import running
 
 from archive.capture import pack_body
 from cleaning import NotHTML, clean
@@ -21,6 +19,8 @@ from crawler import workers as workers_module
 from crawler.cleaning_pool import CleanedPage, CleanerCrashed, CleaningPool, clean_page
 from crawler.gc_tuning import THRESHOLDS, collect_less
 from crawler.workers import HEADER, SLOT, WorkerDied, Workers
+from tests.gold import sample_pages
+from tests.processes import running
 
 # What the workers run: functions of a module they can import (this one).
 

@@ -1,12 +1,11 @@
-"""A local copy of the site's shape, served on 127.0.0.1, for `briefs demo` and the tests.
+"""A local copy of the site's shape, served on 127.0.0.1, for the tests and benchmarks.
 
 It answers the URLs of SITE.md (listing, feed, sitemaps, REST API, robots.txt, brief pages,
 the legacy addresses it redirects) for whatever briefs it is given, with the articles of
 other sections (analysis, investigations) and the index pages of sections and countries
 beside them in its sitemaps, and can misbehave on purpose (`Fault`) the way a busy site
 does: 429/503 with Retry-After, permanent 500s, responses cut short, bytes that are not
-HTML, slow answers and oversized pages. Standard library only, so the demo needs nothing
-else.
+HTML, slow answers and oversized pages. Every request is logged (`LocalSite.requests`).
 
 Brief pages are served as given, so their canonical links keep naming the live site: the
 archive's identity of a brief is the same whether it was fetched here or there. Pass `origin`
@@ -36,11 +35,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from cleaning import clean
+
 __all__ = [
     "Fault",
     "LocalSite",
     "RequestLog",
     "SiteBrief",
+    "briefs_from_pages",
     "slugify",
 ]
 
@@ -75,6 +77,24 @@ class SiteBrief:
     @property
     def last_modified(self) -> datetime:
         return self.modified or self.published
+
+
+def briefs_from_pages(pages: Iterable[bytes]) -> Iterator[SiteBrief]:
+    """Brief pages placed at their canonical paths, with the metadata the site's indexes show."""
+    for html in pages:
+        record = clean(html, "https://insightcrime.org/")
+        yield SiteBrief(
+            path=urlsplit(record.url).path,
+            html=html,
+            title=record.title,
+            published=datetime.fromisoformat(record.published),
+            modified=datetime.fromisoformat(record.updated) if record.updated else None,
+            language=record.language,
+            countries=record.countries,
+            authors=record.authors,
+            tags=record.tags,
+            summary=record.summary,
+        )
 
 
 @dataclass
@@ -270,6 +290,37 @@ def _error_page(status: int, reason: str) -> bytes:
     return _html_page(reason, f"<h1>{status} {_esc(reason)}</h1>")
 
 
+@dataclass(frozen=True)
+class _Views:
+    """The site's briefs in the orders its documents show them. Kept until the briefs change:
+    20,000 briefs must not be re-sorted for each of 2,000 listing pages."""
+
+    newest: list[SiteBrief]  # briefs and other sections' articles, newest first
+    by_slug: dict[str, SiteBrief]  # the briefs (not other sections'), for legacy addresses
+    english: list[SiteBrief]  # the brief listing and feed: the English briefs, newest first
+    by_lastmod: list[SiteBrief]  # the post sitemaps' order: oldest modification first
+    indexes: list[str]  # index pages of sections and countries (the page sitemap's)
+
+    @classmethod
+    def of(cls, briefs: Iterable[SiteBrief]) -> _Views:
+        newest = sorted(briefs, key=lambda b: (b.published, b.path), reverse=True)
+        only_briefs = [b for b in newest if b.kind == "brief"]
+        return cls(
+            newest=newest,
+            by_slug={b.slug: b for b in only_briefs},
+            english=[b for b in only_briefs if b.language == "en"],
+            by_lastmod=sorted(newest, key=lambda b: (b.last_modified, b.path)),
+            indexes=_index_pages(newest),
+        )
+
+
+def _index_pages(briefs: list[SiteBrief]) -> list[str]:
+    """The index pages of sections and of the briefs' countries (the page sitemap names
+    them; the brief listing is answered on its own)."""
+    countries = {f"/{slugify(c)}-organized-crime-news/" for b in briefs for c in b.countries}
+    return [*(p for p in _SECTION_INDEXES if p != "/news/brief/"), *sorted(countries)]
+
+
 class LocalSite:
     """The site of SITE.md for the given briefs, on http://127.0.0.1:<free port>.
 
@@ -305,7 +356,7 @@ class LocalSite:
         self._requests: list[RequestLog] = []
         self._etags: dict[str, tuple[int, str]] = {}  # path -> (id of bytes served, etag)
         self._cache: dict[tuple, _Response] = {}
-        self._order: dict[str, list[SiteBrief]] | None = None
+        self._sorted: _Views | None = None
         self._version = 0
         self._next_id = 20001
         self._server: _Server | None = None
@@ -447,7 +498,7 @@ class LocalSite:
         self._version += 1
         self._etags.pop(path, None)
         self._cache.clear()
-        self._order = None
+        self._sorted = None
 
     # --- answering ----------------------------------------------------------------------
 
@@ -473,90 +524,91 @@ class LocalSite:
     def _sleep(self, seconds: float) -> None:
         self._stopping.wait(seconds)
 
-    def _ordered(self) -> dict[str, Any]:
-        # Sorted views are cached until the briefs change: 20,000 briefs must not be
-        # re-sorted for each of 2,000 listing pages.
+    def _views(self) -> _Views:
         with self._lock:
-            if self._order is None:
-                newest = sorted(
-                    self._briefs.values(), key=lambda b: (b.published, b.path), reverse=True
-                )
-                self._order = {
-                    "newest": newest,
-                    "by_slug": {b.slug: b for b in newest if b.kind == "brief"},
-                    "indexes": [
-                        *(p for p in _SECTION_INDEXES if p != "/news/brief/"),
-                        *sorted(
-                            {
-                                f"/{slugify(c)}-organized-crime-news/"
-                                for b in newest
-                                for c in b.countries
-                            }
-                        ),
-                    ],
-                    # The brief listing and feed: the English briefs.
-                    "english": [b for b in newest if b.language == "en" and b.kind == "brief"],
-                    "lastmod": sorted(
-                        self._briefs.values(), key=lambda b: (b.last_modified, b.path)
-                    ),
-                }
-            return self._order
+            if self._sorted is None:
+                self._sorted = _Views.of(self._briefs.values())
+            return self._sorted
 
     def _respond(self, target: str, headers: dict[str, str]) -> _Response:
         """The normal answer to a request (no faults): routing of SITE.md's URLs."""
         parts = urlsplit(target)
         path, query = parts.path or "/", parts.query
+        return (
+            self._published(path, headers)
+            or self._redirected(path, query)
+            or self._document(path, query)
+            or self._other_page(path)
+            or _Response(404, _error_page(404, "Page not found"))
+        )
+
+    def _published(self, path: str, headers: dict[str, str]) -> _Response | None:
+        """The resource set at `path` (`set_page`), else the brief published there."""
         with self._lock:
             page = self._pages.get(path)
             brief = self._briefs.get(path)
-            slashed = not path.endswith("/") and (
-                path + "/" in self._briefs
-                or path in ("/news/brief", "/news/brief/feed")
-                or _LISTING_RE.match(path + "/") is not None
-            )
         if page is not None:
             return page
-        if brief is not None:
-            return self._brief_response(brief, headers)
-        if slashed:
-            # WordPress's canonical redirect keeps the query string.
-            return self._redirect(path + "/" + (f"?{query}" if query else ""))
+        return self._brief_response(brief, headers) if brief is not None else None
+
+    def _redirected(self, path: str, query: str) -> _Response | None:
+        """The 301 of an address without its trailing slash, or of a legacy address."""
+        # WordPress's redirects keep the query string.
+        suffix = f"?{query}" if query else ""
+        if self._lacks_slash(path):
+            return self._redirect(path + "/" + suffix)
         legacy = _LEGACY_RE.match(path)
-        if legacy and (current := self._ordered()["by_slug"].get(legacy.group(1))):
-            return self._redirect(current.path + (f"?{query}" if query else ""))
-        if path == "/robots.txt":
-            return self._cached(("robots",), self._robots)
-        if path == "/sitemap_index.xml":
-            return self._cached(("index",), self._sitemap_index)
-        if path == "/page-sitemap.xml":
-            return self._cached(("pages",), self._page_sitemap)
-        match = _SITEMAP_RE.match(path)
-        if match and match.group(1) != "1":
-            number = int(match.group(1) or 1)
-            return self._cached(("sitemap", number), lambda: self._post_sitemap(number))
-        if path == "/news/brief/feed/":
-            return self._cached(("feed",), self._feed)
-        if path == "/news/brief/":
-            return self._cached(("listing", 1), lambda: self._listing(1))
-        match = _LISTING_RE.match(path)
-        if match:
-            number = int(match.group(1))
-            if number == 1:
-                return self._redirect("/news/brief/")
-            return self._cached(("listing", number), lambda: self._listing(number))
+        if legacy and (current := self._views().by_slug.get(legacy.group(1))):
+            return self._redirect(current.path + suffix)
+        return None
+
+    def _lacks_slash(self, path: str) -> bool:
+        """Whether `path` is a brief's, the listing's or the feed's without its final slash."""
+        if path.endswith("/"):
+            return False
+        with self._lock:
+            if path + "/" in self._briefs:
+                return True
+        return path in ("/news/brief", "/news/brief/feed") or bool(_LISTING_RE.match(path + "/"))
+
+    def _document(self, path: str, query: str) -> _Response | None:
+        """A discovery document: robots.txt, a sitemap, the feed, a listing page, the API."""
+        builders = {
+            "/robots.txt": self._robots,
+            "/sitemap_index.xml": self._sitemap_index,
+            "/page-sitemap.xml": self._page_sitemap,
+            "/news/brief/feed/": self._feed,
+            "/news/brief/": lambda: self._listing(1),
+        }
+        if path in builders:
+            return self._cached((path,), builders[path])
         if path in ("/wp-json/wp/v2/posts", "/wp-json/wp/v2/posts/"):
             return self._rest_posts(parse_qs(query))
+        return self._numbered_document(path)
+
+    def _numbered_document(self, path: str) -> _Response | None:
+        """A post sitemap after the first (post-sitemap2.xml...) or a listing page after the
+        first (/news/brief/page/2/...; page 1 redirects to the listing's own address)."""
+        sitemap = _SITEMAP_RE.match(path)
+        if sitemap and sitemap.group(1) != "1":
+            number = int(sitemap.group(1) or 1)
+            return self._cached(("sitemap", number), lambda: self._post_sitemap(number))
+        listing = _LISTING_RE.match(path)
+        if listing is None:
+            return None
+        number = int(listing.group(1))
+        if number == 1:
+            return self._redirect("/news/brief/")
+        return self._cached(("listing", number), lambda: self._listing(number))
+
+    def _other_page(self, path: str) -> _Response | None:
+        """A page of the site that is no brief: the staff area, a site page, an index page."""
         if path.startswith("/private/"):
             return _Response(200, _html_page("Staff notes", "<h1>Staff only</h1>"))
-        if path in _SITE_PAGES or path in self._index_pages():
+        if path in _SITE_PAGES or path in self._views().indexes:
             name = path.strip("/").replace("-", " ").title()
             return _Response(200, _html_page(name, f"<h1>{_esc(name)}</h1><p>Not a brief.</p>"))
-        return _Response(404, _error_page(404, "Page not found"))
-
-    def _index_pages(self) -> list[str]:
-        """The index pages of sections and of the briefs' countries (the page sitemap names
-        them; the brief listing is answered on its own)."""
-        return self._ordered()["indexes"]
+        return None
 
     def _cached(self, key: tuple, build: Callable[[], _Response]) -> _Response:
         with self._lock:
@@ -638,7 +690,7 @@ class LocalSite:
         with self._lock:
             if number > self._sitemap_count():
                 return _Response(404, _error_page(404, "Page not found"))
-            ordered = self._ordered()["lastmod"]
+            ordered = self._views().by_lastmod
         size = self.sitemap_page_size
         chunk = ordered[(number - 1) * size : number * size]
         return self._urlset((self.base_url + b.path, b.last_modified) for b in chunk)
@@ -646,7 +698,7 @@ class LocalSite:
     def _page_sitemap(self) -> _Response:
         # The site's pages, and the index pages of its sections and countries (the brief
         # listing among them): none is a brief.
-        pages = [*_SITE_PAGES, "/news/brief/", *self._index_pages()]
+        pages = [*_SITE_PAGES, "/news/brief/", *self._views().indexes]
         return self._urlset((self.base_url + path, None) for path in pages)
 
     def _excerpt(self, brief: SiteBrief, limit: int) -> str:
@@ -654,7 +706,7 @@ class LocalSite:
         return text[:limit]
 
     def _feed(self) -> _Response:
-        items = self._ordered()["english"][: self.feed_size]
+        items = self._views().english[: self.feed_size]
         build = max((b.last_modified for b in items), default=datetime(2011, 1, 1, tzinfo=UTC))
         out = [
             '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" '
@@ -692,7 +744,7 @@ class LocalSite:
         return _Response(200, "".join(out).encode(), "application/rss+xml; charset=UTF-8")
 
     def _listing(self, number: int) -> _Response:
-        english = self._ordered()["english"]
+        english = self._views().english
         size = self.listing_page_size
         last = max(1, math.ceil(len(english) / size))
         if number > last:
@@ -743,67 +795,112 @@ class LocalSite:
         return _Response(200, html.encode())
 
     def _rest_posts(self, params: dict[str, list[str]]) -> _Response:
-        def arg(name: str) -> str | None:
-            values = params.get(name)
-            return values[-1] if values else None
-
         try:
-            per_page = int(arg("per_page") or 10)
-            page = int(arg("page") or 1)
-            after = arg("modified_after")
-            modified_after = datetime.fromisoformat(after) if after else None
+            query = _PostsQuery.read(params)
+            posts = self._posts_matching(query)
+            chunk = query.page_of(posts)
+        except _RestError as error:
+            return error.response()
+        rows = [self._rest_post(brief) for brief in chunk]
+        body = json.dumps(rows, indent=1, ensure_ascii=False).encode()
+        headers = self._rest_headers(query, total=len(posts))
+        return _Response(200, body, "application/json; charset=UTF-8", headers)
+
+    def _posts_matching(self, query: _PostsQuery) -> list[SiteBrief]:
+        posts = self._views().newest
+        if query.modified_after is not None:
+            posts = [b for b in posts if b.last_modified > query.modified_after]
+        if query.lang:
+            posts = [b for b in posts if b.language == query.lang]
+        return posts
+
+    def _rest_post(self, brief: SiteBrief) -> dict[str, Any]:
+        return {
+            "id": brief.post_id,
+            "date_gmt": _gmt(brief.published),
+            "modified_gmt": _gmt(brief.last_modified),
+            "slug": brief.slug,
+            "link": self.base_url + brief.path,
+            "title": {"rendered": _esc(brief.title)},
+            "excerpt": {"rendered": f"<p>{_esc(self._excerpt(brief, 200))}</p>"},
+            "categories": [3],
+            "lang": brief.language,
+        }
+
+    def _rest_headers(self, query: _PostsQuery, total: int) -> list[tuple[str, str]]:
+        pages = query.page_count(total)
+        headers = [("X-WP-Total", str(total)), ("X-WP-TotalPages", str(pages))]
+        if query.page < pages:
+            link = f"{self.base_url}/wp-json/wp/v2/posts?{query.next_page()}"
+            headers.append(("Link", f'<{link}>; rel="next"'))
+        return headers
+
+
+class _RestError(Exception):
+    """A request the REST API answers with a 400 and WordPress's JSON error."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+    def response(self) -> _Response:
+        error = {"code": self.code, "message": str(self), "data": {"status": 400}}
+        return _Response(400, json.dumps(error).encode(), "application/json; charset=UTF-8")
+
+
+@dataclass(frozen=True)
+class _PostsQuery:
+    """What a request for the REST API's posts asks: a page of them, maybe filtered."""
+
+    per_page: int
+    page: int
+    lang: str | None
+    modified_after: datetime | None
+    modified_after_given: str | None  # as written: the next page's link repeats it
+
+    @classmethod
+    def read(cls, params: dict[str, list[str]]) -> _PostsQuery:
+        """The query of parse_qs's `params` (a parameter's last value counts); _RestError
+        when a number or date is not one, or a number is out of range."""
+        last = {name: values[-1] for name, values in params.items()}
+        after = last.get("modified_after")
+        try:
+            per_page = int(last.get("per_page") or 10)
+            page = int(last.get("page") or 1)
+            modified_after = _aware(datetime.fromisoformat(after)) if after else None
         except ValueError:
-            return _rest_error("rest_invalid_param", "Invalid parameter(s).", 400)
+            raise _RestError("rest_invalid_param", "Invalid parameter(s).") from None
         if not 1 <= per_page <= 100 or page < 1:
-            return _rest_error("rest_invalid_param", "Invalid parameter(s): per_page, page", 400)
-        if modified_after is not None and modified_after.tzinfo is None:
-            modified_after = modified_after.replace(tzinfo=UTC)
-        posts = self._ordered()["newest"]
-        if modified_after is not None:
-            posts = [b for b in posts if b.last_modified > modified_after]
-        lang = arg("lang")
-        if lang:
-            posts = [b for b in posts if b.language == lang]
-        total = len(posts)
-        pages = math.ceil(total / per_page)
-        if page > max(pages, 1):
-            return _rest_error(
+            raise _RestError("rest_invalid_param", "Invalid parameter(s): per_page, page")
+        return cls(per_page, page, last.get("lang"), modified_after, after)
+
+    def page_count(self, total: int) -> int:
+        return math.ceil(total / self.per_page)
+
+    def page_of(self, posts: list[SiteBrief]) -> list[SiteBrief]:
+        """The posts of the page asked for; _RestError past the last page."""
+        if self.page > max(self.page_count(len(posts)), 1):
+            raise _RestError(
                 "rest_post_invalid_page_number",
                 "The page number requested is larger than the number of pages available.",
-                400,
             )
-        chunk = posts[(page - 1) * per_page : page * per_page]
-        rows = [
-            {
-                "id": b.post_id,
-                "date_gmt": _gmt(b.published),
-                "modified_gmt": _gmt(b.last_modified),
-                "slug": b.slug,
-                "link": self.base_url + b.path,
-                "title": {"rendered": _esc(b.title)},
-                "excerpt": {"rendered": f"<p>{_esc(self._excerpt(b, 200))}</p>"},
-                "categories": [3],
-                "lang": b.language,
-            }
-            for b in chunk
-        ]
-        headers = [("X-WP-Total", str(total)), ("X-WP-TotalPages", str(pages))]
-        if page < pages:
-            query = f"per_page={per_page}&page={page + 1}"
-            if after:
-                query += f"&modified_after={after}"
-            headers.append(("Link", f'<{self.base_url}/wp-json/wp/v2/posts?{query}>; rel="next"'))
-        body = json.dumps(rows, indent=1, ensure_ascii=False).encode()
-        return _Response(200, body, "application/json; charset=UTF-8", headers)
+        return posts[(self.page - 1) * self.per_page : self.page * self.per_page]
+
+    def next_page(self) -> str:
+        """The query string of the next page."""
+        query = f"per_page={self.per_page}&page={self.page + 1}"
+        if self.modified_after_given:
+            query += f"&modified_after={self.modified_after_given}"
+        return query
+
+
+def _aware(moment: datetime) -> datetime:
+    """A moment that names no time zone taken as UTC, as WordPress takes it."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _cdata(text: str) -> str:
     return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
-
-
-def _rest_error(code: str, message: str, status: int) -> _Response:
-    body = json.dumps({"code": code, "message": message, "data": {"status": status}}).encode()
-    return _Response(status, body, "application/json; charset=UTF-8")
 
 
 def _not_modified(headers: dict[str, str], etag: str, modified: datetime) -> bool:
@@ -912,49 +1009,61 @@ class _Handler(BaseHTTPRequestHandler):
         site = self.server.site
         headers = dict(self.headers.items())
         entry = site._log(self.command, self.path, headers)
-        path = urlsplit(self.path).path
-        fault = site._take_fault(path)
+        fault = site._take_fault(urlsplit(self.path).path)
         if fault is not None:
             entry.fault = fault.kind
         if fault is not None and fault.kind in ("slow", "held"):
-            passed = True
-            if fault.gate is not None:
-                passed = fault.gate.pass_through(site._stopping, self._client_gone)
-            else:
-                site._sleep(fault.seconds)
-            if site._stopping.is_set() or not passed:
+            if not self._waited(fault):
                 self.close_connection = True
                 return
             fault = None
         if fault is None:
             self._send(site._respond(self.path, headers), entry, head)
-        elif fault.kind == "status":
-            extra = []
-            if fault.retry_after is not None:
-                value = fault.retry_after
-                if isinstance(value, float) and value.is_integer():
-                    value = int(value)
-                extra.append(("Retry-After", str(value)))
-            reason = self.responses.get(fault.code, ("Error",))[0]
-            self._send(
-                _Response(fault.code, _error_page(fault.code, reason), headers=extra), entry, head
-            )
+        else:
+            self._misbehave(fault, headers, entry, head)
+
+    def _waited(self, fault: Fault) -> bool:
+        """Wait as a slow or held fault says; False when the site stopped meanwhile, or the
+        client went away while held: then nothing is answered."""
+        site = self.server.site
+        if fault.gate is not None:
+            passed = fault.gate.pass_through(site._stopping, self._client_gone)
+        else:
+            site._sleep(fault.seconds)
+            passed = True
+        return passed and not site._stopping.is_set()
+
+    def _misbehave(
+        self, fault: Fault, headers: dict[str, str], entry: RequestLog, head: bool
+    ) -> None:
+        """Answer as `fault` says (any fault but slow and held, which only delay the answer)."""
+        if fault.kind == "oversized":
+            self._send_oversized(fault.size, urlsplit(self.path).path, entry, head)
         elif fault.kind == "truncated":
-            self._send(site._respond(self.path, headers), entry, head, truncate=True)
-        elif fault.kind == "body":
-            self._send(_Response(200, fault.data, fault.content_type), entry, head)
-        elif fault.kind == "oversized":
-            self._send_oversized(fault.size, path, entry, head)
-        elif fault.kind == "redirect":
+            self._send(self.server.site._respond(self.path, headers), entry, head, truncate=True)
+        else:
+            self._send(self._fault_response(fault, headers), entry, head)
+
+    def _fault_response(self, fault: Fault, headers: dict[str, str]) -> _Response:
+        """The answer of a status, body, redirect, encoded or extra_headers fault."""
+        site = self.server.site
+        if fault.kind == "status":
+            reason = self.responses.get(fault.code, ("Error",))[0]
+            body = _error_page(fault.code, reason)
+            return _Response(fault.code, body, headers=_retry_after(fault))
+        if fault.kind == "body":
+            return _Response(200, fault.data, fault.content_type)
+        if fault.kind == "redirect":
             location = fault.location
             if location.startswith("/"):
                 location = site.base_url + location
-            self._send(_Response(fault.code, headers=[("Location", location)]), entry, head)
-        elif fault.kind == "encoded":
-            self._send(_Response(200, fault.data, headers=list(fault.headers)), entry, head)
-        elif fault.kind == "extra_headers":
+            return _Response(fault.code, headers=[("Location", location)])
+        if fault.kind == "encoded":
+            return _Response(200, fault.data, headers=list(fault.headers))
+        if fault.kind == "extra_headers":
             normal = site._respond(self.path, headers)
-            self._send(replace(normal, headers=[*normal.headers, *fault.headers]), entry, head)
+            return replace(normal, headers=[*normal.headers, *fault.headers])
+        raise ValueError(f"no such fault: {fault.kind!r}")
 
     def _start(self, response: _Response, length: int, entry: RequestLog) -> None:
         entry.status = response.status
@@ -991,6 +1100,16 @@ class _Handler(BaseHTTPRequestHandler):
             return
         for chunk in _padded(prefix, suffix, size):
             self.wfile.write(chunk)
+
+
+def _retry_after(fault: Fault) -> list[tuple[str, str]]:
+    """The Retry-After header of a status fault, if it has one (whole seconds as integers)."""
+    value = fault.retry_after
+    if value is None:
+        return []
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return [("Retry-After", str(value))]
 
 
 def _padded(prefix: bytes, suffix: bytes, size: int) -> Iterator[bytes]:
