@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-from sitegen import generate_brief, random_spec
 
 from cleaning import Truncated, clean
 from cleaning.inline_code import without_inline_code
+from tests.sitegen import generate_brief, random_spec
 
 SAMPLES = sorted((Path(__file__).parent / "data" / "samples").glob("*.html"))
 PARSER = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)

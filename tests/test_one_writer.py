@@ -9,17 +9,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-from archive_rows import rows, wait_for_briefs
-from direct_writer import view_for
-from processes import children
 from scrapy.utils.test import get_crawler
-from sitegen import IDENTITY, site_brief, site_specs
 
 import archive
 from crawler.archive_view import ArchiveView
-from crawler.localsite import Fault, LocalSite
 from crawler.messages import LastmodNote, Queued
 from crawler.spiders.briefs import BriefsSpider
+from tests.archive_rows import rows, wait_for_briefs
+from tests.direct_writer import view_for
+from tests.localsite import Fault, LocalSite
+from tests.processes import children
+from tests.sitegen import IDENTITY, site_brief, site_specs
 
 SITE = "http://127.0.0.1:1"
 

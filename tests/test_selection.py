@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import scrapy
-from direct_writer import view_for
 from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
@@ -22,6 +21,7 @@ from crawler.selection import (
     choose,
 )
 from crawler.spiders.briefs import BriefsSpider
+from tests.direct_writer import view_for
 
 SITE = "http://127.0.0.1:1"
 STARTED = "2026-12-01T10:00:00.000000+00:00"

@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 import pytest
 import scrapy
-from direct_writer import view_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scrapy.exceptions import (
@@ -39,6 +38,7 @@ from crawler.spiders.briefs import (
     read_listing,
     read_sitemap,
 )
+from tests.direct_writer import view_for
 
 SITE = "http://127.0.0.1:1"
 BASE = "https://insightcrime.org"
