@@ -13,6 +13,7 @@ twice.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Iterable
 from functools import partial
 from typing import Any, Protocol, TypeVar
@@ -50,6 +51,8 @@ class ArchiveView:
         # Frontier writes sent to the writer and not committed yet, by URL.
         self.queued: dict[str, Queued] = {}
         self.noted: dict[str, str] = {}  # url: lastmod
+        # The URLs queued, in seq order, until the scheduler's cursor passes them.
+        self._to_hand_out: deque[Queued] = deque()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchiveView:
@@ -91,9 +94,13 @@ class ArchiveView:
         return entries
 
     def next_pending(self, after_seq: int) -> PendingURL | None:
-        """The pending URL with the smallest seq above `after_seq`, committed or not."""
+        """The pending URL with the smallest seq above `after_seq` (the scheduler's cursor,
+        which only moves forward), committed or not."""
         committed = self._read(None, frontier.next_pending, after_seq)
-        waiting = next((q for q in self.queued.values() if q.seq > after_seq), None)
+        order = self._to_hand_out
+        while order and order[0].seq <= after_seq:
+            order.popleft()
+        waiting = order[0] if order else None
         if waiting is not None and (committed is None or waiting.seq < committed.seq):
             return PendingURL(waiting.seq, waiting.url, waiting.discovered_via, waiting.lastmod)
         return committed
@@ -113,6 +120,7 @@ class ArchiveView:
         now on."""
         if isinstance(note, Queued):
             self.queued[note.url] = note
+            self._to_hand_out.append(note)
         else:
             self.noted[note.url] = note.lastmod
         if self._writer is None:
@@ -125,11 +133,18 @@ class ArchiveView:
         error = stored.exception()
         if isinstance(error, archive.ArchiveError):
             stop_for_the_archive(self.crawler, error)
+            return
         if error is not None:
-            return  # (a writer that died lost it: it stays here, read from memory)
+            # The writer process died with it: the one that takes over writes it again.
+            self._writer.write(note).add_done_callback(partial(self._written, note))
+            return
         if isinstance(note, Queued):
             if self.queued.get(note.url) is note:
                 del self.queued[note.url]
+            # Written in the order sent: those before it are in the archive now too.
+            order = self._to_hand_out
+            while order and order[0].seq <= note.seq:
+                order.popleft()
         elif self.noted.get(note.url) == note.lastmod:
             del self.noted[note.url]
 

@@ -77,18 +77,22 @@ def test_a_frontier_write_is_read_as_written_before_the_writer_commits_it(tmp_pa
     view.close()
 
 
-def test_a_write_the_writer_lost_stays_readable(tmp_path):
+def test_a_write_the_writer_lost_is_written_again_and_read_meanwhile(tmp_path):
     db = tmp_path / "a.sqlite"
     crawler = get_crawler(BriefsSpider, {"BRIEFS_DB": str(db)})
-    crawler.stats.open_spider()
     view_for(crawler).close()
     writer = HeldWriter()
     view = ArchiveView(crawler, writer)
     view.send(Queued(url(1), 1))
-    writer.sent[0][1].set_exception(RuntimeError("the writer process died"))
+    writer.sent.pop()[1].set_exception(RuntimeError("the writer process died"))
     writer.loop.run_until_complete(asyncio.sleep(0))
-    # The URL is still handed out, from memory: the fetch is not lost with the write.
+    # Sent again, to the writer that takes over; handed out from memory meanwhile.
+    assert [message.url for message, _ in writer.sent] == [url(1)]
     assert view.next_pending(0).url == url(1)
+    writer.commit(view, db)
+    assert view.queued == {} and rows(db, "SELECT url, state FROM frontier") == [
+        (url(1), "pending")
+    ]
     view.close()
 
 
