@@ -9,7 +9,6 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
 
 import click
 
@@ -17,18 +16,13 @@ import archive
 from archive.snapshots import parse_since
 from crawler import settings as defaults
 from crawler.options import SettingError, site_origin
-from crawler.report import FAILURES, CrawlReport
+from crawler.report import FAILURES, ExitStatus, Finished, exit_status
 
-if TYPE_CHECKING:
-    from crawler.distributed.ingest import IngestReport
-
-EXIT_OK = 0
+# Besides a run's own (crawler.report.ExitStatus: 0, 1 unhealthy, 3 could not run, 130
+# interrupted):
 EXIT_SOME_PAGES_FAILED = 1  # `briefs clean`: a page could not be cleaned, the others were
-EXIT_UNHEALTHY = 1  # `briefs crawl`: extraction failed on more brief pages than allowed
 EXIT_USAGE = 2  # a bad option or value: nothing was done (click's own usage errors)
-EXIT_COULD_NOT_RUN = 3  # `briefs crawl`: the site did not answer or the archive is unwritable
-EXIT_LOCKED = 75  # `briefs crawl`: another crawl holds the archive (EX_TEMPFAIL: try later)
-EXIT_INTERRUPTED = 130  # `briefs crawl`: stopped by SIGINT/SIGTERM, work done so far kept
+EXIT_LOCKED = 75  # another crawl holds the archive (EX_TEMPFAIL: try later)
 
 DEFAULT_DB = defaults.BRIEFS_DB
 db_option = click.option(
@@ -41,7 +35,7 @@ db_option = click.option(
 
 
 class CouldNotRun(click.ClickException):
-    exit_code = EXIT_COULD_NOT_RUN
+    exit_code = ExitStatus.COULD_NOT_RUN
 
 
 class Locked(click.ClickException):
@@ -116,8 +110,8 @@ class Program(click.Group):
             click.echo(f"error: {error.format_message()}", err=True)
             sys.exit(error.exit_code)
         except click.exceptions.Abort:
-            sys.exit(EXIT_INTERRUPTED)
-        sys.exit(result if isinstance(result, int) else EXIT_OK)
+            sys.exit(ExitStatus.INTERRUPTED)
+        sys.exit(int(result) if isinstance(result, int) else ExitStatus.OK)
 
 
 @contextlib.contextmanager
@@ -126,7 +120,7 @@ def _output_errors() -> Iterator[None]:
         yield
     except BrokenPipeError:
         _discard_output()
-        raise click.exceptions.Exit(EXIT_OK) from None
+        raise click.exceptions.Exit(ExitStatus.OK) from None
     except OSError as error:
         if error.errno not in OUTPUT_ERRNOS:
             raise
@@ -145,24 +139,16 @@ def main() -> None:
     """Keep a faithful, queryable archive of a news site's briefs."""
 
 
-def finish_crawl(report: CrawlReport) -> None:
-    """Print the account of a crawl and end with its exit status."""
+def finish(report: Finished, note: str | None = None) -> int:
+    """Print the account of a run (its summary line; on standard error, `note` and the line
+    saying why it ends as it does) and return its exit status."""
     click.echo(report.summary_line())
-    status, error = report.status()
-    if status == "failed":
-        click.echo(f"error: {error}", err=True)
-        sys.exit(EXIT_COULD_NOT_RUN)
-    exit_if_interrupted_or_alerted(report)
-
-
-def exit_if_interrupted_or_alerted(report: CrawlReport | IngestReport) -> None:
-    """The exit status a crawl or an ingest shares: 130 when stopped by a signal, 1 (with the
-    alert on stderr) when extraction failed on too many brief pages."""
-    if report.interrupted:
-        sys.exit(EXIT_INTERRUPTED)
-    if report.alert:
-        click.echo(f"alert: {report.alert}", err=True)
-        sys.exit(EXIT_UNHEALTHY)
+    if note:
+        click.echo(note, err=True)
+    status, why = exit_status(report)
+    if why:
+        click.echo(why, err=True)
+    return status
 
 
 redis_option = click.option(
@@ -232,7 +218,7 @@ def crawl(
     log_file: str | None,
     settings: dict,
     verbose: bool,
-) -> None:
+) -> int:
     """Fetch new and changed briefs from SITE into the archive.
 
     Prints one summary line (and, on a terminal, a live progress line), a line for each
@@ -268,8 +254,7 @@ def crawl(
             raise click.UsageError(
                 "a distributed crawler opens no archive: give --db to `briefs ingest`"
             )
-        distributed_crawl(site, redis_url, redis_prefix, settings)
-        return
+        return distributed_crawl(site, redis_url, redis_prefix, settings)
     db = db or DEFAULT_DB
     try:
         report = run_crawl(site, db, settings)
@@ -279,7 +264,7 @@ def crawl(
         raise Locked(f"{error}; not crawling") from None
     except (archive.ArchiveError, CrawlFailed) as error:
         raise CouldNotRun(str(error)) from None
-    finish_crawl(report)
+    return finish(report)
 
 
 def quiet_log(*, verbose: bool, log_file: str | None) -> None:
@@ -296,40 +281,22 @@ def quiet_log(*, verbose: bool, log_file: str | None) -> None:
         logging.getLogger().addHandler(logging.StreamHandler(sys.stderr))
 
 
-def distributed_crawl(site: str, redis_url: str, prefix: str, settings: dict) -> None:
+def distributed_crawl(site: str, redis_url: str, prefix: str, settings: dict) -> int:
     import redis
 
+    from crawler.distributed.crawl import crawl as run_crawler
     from crawler.distributed.keys import redacted
-    from crawler.distributed.scheduler import REDIS_LOST
-    from crawler.run import CrawlFailed, crawl_distributed
+    from crawler.run import CrawlFailed
 
     try:
-        report, pushed = crawl_distributed(site, redis_url, prefix, settings)
+        report = run_crawler(site, redis_url, prefix, settings)
     except SettingError as error:
         raise click.UsageError(str(error)) from None
     except redis.RedisError as error:
         raise CouldNotRun(f"cannot reach Redis at {redacted(redis_url)}: {error}") from None
     except (ValueError, CrawlFailed) as error:
         raise CouldNotRun(str(error)) from None
-    click.echo(
-        f"briefs: fetched {pushed}, failed {report.failed}"
-        + (f", skipped {report.skipped}" if report.skipped else "")
-        + f" -- pushed to Redis (prefix {prefix}) for `briefs ingest`"
-        + (" -- interrupted" if report.interrupted else "")
-    )
-    if report.finish_reason == REDIS_LOST:
-        click.echo(
-            f"error: Redis at {redacted(redis_url)} stopped answering: this crawler gave up"
-            " waiting; the pages it had not pushed are fetched again by the next crawler",
-            err=True,
-        )
-        sys.exit(EXIT_COULD_NOT_RUN)
-    status, error = report.status()
-    # (A crawler that asked for nothing, the crawl done by others, did not fail.)
-    if status == "failed" and (report.requests or report.entry_points_failed):
-        click.echo(f"error: {error}", err=True)
-        sys.exit(EXIT_COULD_NOT_RUN)
-    exit_if_interrupted_or_alerted(report)
+    return finish(report)
 
 
 @main.command()
@@ -350,7 +317,7 @@ def distributed_crawl(site: str, redis_url: str, prefix: str, settings: dict) ->
 @click.option("-v", "--verbose", is_flag=True, help="Log each failed page.")
 def ingest(
     db: str, redis_url: str | None, redis_prefix: str, follow: bool, linger: float, verbose: bool
-) -> None:
+) -> int:
     """Store what the crawlers of a distributed crawl pushed to Redis in the archive.
 
     The one writer of the archive (it holds its lock, as a crawl does). It runs until
@@ -399,14 +366,11 @@ def ingest(
         raise Locked(f"{error}; not ingesting") from None
     except archive.ArchiveError as error:
         raise CouldNotRun(str(error)) from None
-    click.echo(report.summary_line())
-    if report.unfinished:
-        click.echo(
-            f"note: the crawl is not finished ({report.unfinished} requests wait in Redis) and"
-            " no crawler runs: start `briefs crawl --redis ...` to finish it",
-            err=True,
-        )
-    exit_if_interrupted_or_alerted(report)
+    unfinished = (
+        f"note: the crawl is not finished ({report.unfinished} requests wait in Redis) and no"
+        " crawler runs: start `briefs crawl --redis ...` to finish it"
+    )
+    return finish(report, unfinished if report.unfinished else None)
 
 
 @main.command()
@@ -417,7 +381,7 @@ def ingest(
     type=click.Path(dir_okay=False),
     help="The SQLite archive to create.",
 )
-def demo(db: str) -> None:
+def demo(db: str) -> int:
     """Crawl a bundled copy of sample brief pages served on 127.0.0.1 (no network needed)."""
     from crawler.demo import run_demo
 
@@ -427,7 +391,8 @@ def demo(db: str) -> None:
     except archive.ArchiveError as error:
         raise CouldNotRun(str(error)) from None
     click.echo(f"crawled the demo site at {site}")
-    finish_crawl(report)
+    if status := finish(report):
+        return status
     click.echo(
         "\nNext:\n"
         f"  briefs export --db {db} --format jsonl | head -n 1    # the records\n"
@@ -486,7 +451,7 @@ def reclean(db: str) -> None:
 @main.command("clean")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--url", help="The page's URL (default: its canonical link).")
-def clean_command(paths: tuple[str, ...], url: str | None) -> None:
+def clean_command(paths: tuple[str, ...], url: str | None) -> int:
     """Print the records of saved brief pages (files, or every .html under folders) as
     JSON Lines. A page that cannot be cleaned gets one line on stderr and exit status 1."""
     from crawler.saved import clean_saved_pages
@@ -498,7 +463,7 @@ def clean_command(paths: tuple[str, ...], url: str | None) -> None:
             click.echo(f"{path}: {result}", err=True)
         else:
             click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
-    sys.exit(EXIT_SOME_PAGES_FAILED if failed else EXIT_OK)
+    return EXIT_SOME_PAGES_FAILED if failed else ExitStatus.OK
 
 
 # Commands that read the archive out live beside this module; importing them registers them.

@@ -91,6 +91,10 @@ class IngestReport:
     def alert(self) -> str | None:
         return self.counts.alert
 
+    @property
+    def failure(self) -> None:
+        return None  # a writer that cannot do its work raises (Writer.run)
+
     def summary_line(self) -> str:
         c = self.counts
         line = (
