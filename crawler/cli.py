@@ -327,39 +327,19 @@ def ingest(
     cannot be used; 75 another process writes the archive or drains the prefix; 130 stopped
     by SIGINT/SIGTERM (what was stored is kept; the rest waits in Redis).
     """
-    import logging
-    import signal
-
     import redis
 
-    from crawler.distributed.ingest import Writer, WriterBusy
+    from crawler.distributed.ingest import WriterBusy
+    from crawler.distributed.ingest import ingest as run_ingest
     from crawler.distributed.keys import redacted
-    from crawler.run import crawl_settings
 
     if not redis_url:
         raise click.UsageError("give the crawlers' Redis: --redis URL (or BRIEFS_REDIS_URL)")
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s"
     )
-    stop = []
-
-    def on_signal(signum: int, _frame: object) -> None:
-        stop.append(signum)
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, on_signal)
-    max_share = crawl_settings(db).getfloat("BRIEFS_MAX_EXTRACTION_FAILURES")
-    writer = Writer(
-        db,
-        redis_url,
-        redis_prefix,
-        follow=follow,
-        linger=linger,
-        max_failure_share=max_share,
-        should_stop=lambda: bool(stop),
-    )
     try:
-        report = writer.run()
+        report = run_ingest(db, redis_url, redis_prefix, follow=follow, linger=linger)
     except redis.RedisError as error:
         raise CouldNotRun(f"cannot use Redis at {redacted(redis_url)}: {error}") from None
     except (archive.ArchiveLocked, WriterBusy) as error:
