@@ -8,7 +8,6 @@ import sqlite3
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from importlib.metadata import version
 from pathlib import Path
 
 import click
@@ -17,19 +16,15 @@ from tabulate import tabulate
 
 import archive
 from archive.connection import NotAnArchive
-from archive.export import count_records, write_csv, write_csv_rows, write_jsonl
+from archive.export import write_csv_rows
+from archive.formats import FORMATS, Export, Output, write_to_path, write_to_stream
 from archive.search import HIT_FIELDS, SearchQueryError, check_query, country_filter, search
 from archive.snapshots import (
     TargetExists,
     TargetRefused,
     atomic_target,
-    snapshot_sqlite,
 )
 from crawler.cli import CouldNotRun, Refused, db_option, main, since_option
-
-FORMATS = ("jsonl", "csv", "sqlite", "warc", "bagit")
-# Formats that are a file or folder of their own, never standard output.
-FILE_ONLY = ("sqlite", "bagit")
 
 
 class Progress:
@@ -46,6 +41,11 @@ class Progress:
         self.bar = click.progressbar(length=length, label=label, file=sys.stderr)
         self.bar.__enter__()
         return self.bar.update
+
+    def stages(self) -> Callable[[str, int], Callable[[int], object] | None] | None:
+        """Itself as a progress callback for each stage, or None off a terminal (so that
+        nothing is counted for a bar no one sees)."""
+        return self if self.enabled else None
 
     def close(self) -> None:
         if self.bar is not None:
@@ -80,7 +80,7 @@ def open_archive(db: str) -> Iterator[sqlite_utils.Database]:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(FORMATS),
+    type=click.Choice(list(FORMATS)),
     required=True,
     help="jsonl: RECORD.md's records, one a line; csv: the same as CSV; sqlite: a consistent "
     "copy of the archive; warc: the raw captures; bagit: a BagIt bag of jsonl, csv, sqlite.",
@@ -110,91 +110,32 @@ def export(
     """
     if with_warc and fmt != "bagit":
         raise click.UsageError("--with-warc goes with --format bagit")
-    if output is None and fmt in FILE_ONLY:
+    if output is None and FORMATS[fmt].output is Output.PATH:
         raise click.UsageError(f"--format {fmt} needs -o PATH")
+    target = None if output is None else Path(output)
     progress = Progress()
     with open_archive(db) as source, contextlib.closing(progress):
-        if output is None:
+        job = Export(Path(db), source, since, target, with_warc, progress.stages())
+        if target is None:
             # An error of standard output itself (a closed pipe, a full disk) is left to the
             # `briefs` command, which knows what each means there.
-            _export_stream(source, fmt, since, progress)
+            write_to_stream(fmt, job, sys.stdout)
+            sys.stdout.flush()  # so that a write error is raised here, not when Python exits
             return
-        target = Path(output)
-        try:
-            with atomic_target(target, force=force) as partial:
-                count = _export_file(source, db, fmt, since, partial, target, with_warc, progress)
-        except TargetExists as error:
-            raise click.ClickException(str(error)) from None
-        except TargetRefused as error:
-            raise Refused(str(error)) from None
-        except OSError as error:
-            raise CouldNotRun(f"cannot write {output}: {error.strerror or error}") from None
-    what = "captures" if fmt == "warc" else "records"
-    click.echo(f"wrote {count} {what} to {target}", err=True)
+        count = _export_to(target, fmt, job, force=force)
+    click.echo(f"wrote {count} {FORMATS[fmt].counts} to {target}", err=True)
 
 
-def _export_stream(source, fmt: str, since: str | None, progress: Progress) -> None:
-    if fmt == "warc":
-        from archive.warc import count_captures, write_warc
-
-        bar = progress("warc", count_captures(source, since)) if progress.enabled else None
-        write_warc(source, sys.stdout.buffer, since=since, software=_software(), progress=bar)
-    else:
-        bar = progress(fmt, count_records(source, since)) if progress.enabled else None
-        write = write_jsonl if fmt == "jsonl" else write_csv
-        write(source, sys.stdout, since, bar)
-    sys.stdout.flush()  # so that a write error is raised here, not when Python exits
-
-
-def _export_file(
-    source,
-    db: str,
-    fmt: str,
-    since: str | None,
-    partial: Path,
-    target: Path,
-    with_warc: bool,
-    progress: Progress,
-) -> int:
-    if fmt == "jsonl":
-        with partial.open("w", encoding="utf-8") as out:
-            return write_jsonl(source, out, since, _bar(progress, fmt, source, since))
-    if fmt == "csv":
-        with partial.open("w", encoding="utf-8", newline="") as out:
-            return write_csv(source, out, since, _bar(progress, fmt, source, since))
-    if fmt == "warc":
-        from archive.warc import count_captures, write_warc
-
-        bar = progress("warc", count_captures(source, since)) if progress.enabled else None
-        with partial.open("wb") as out:
-            return write_warc(
-                source,
-                out,
-                since=since,
-                gzip=target.suffix == ".gz",
-                filename=target.name,
-                software=_software(),
-                progress=bar,
-            )
-    if fmt == "sqlite":
-        snapshot_sqlite(db, partial, since)
-        copy = archive.connect(partial, readonly=True)
-        try:
-            return count_records(copy, since)
-        finally:
-            copy.close()
-    from archive.bagit_export import write_bag
-
-    info = write_bag(db, partial, since=since, with_warc=with_warc, progress_for=progress)
-    return int(info["Record-Count"])
-
-
-def _bar(progress: Progress, label: str, source, since: str | None):
-    return progress(label, count_records(source, since)) if progress.enabled else None
-
-
-def _software() -> str:
-    return f"briefs {version('briefs')}"
+def _export_to(target: Path, fmt: str, job: Export, *, force: bool) -> int:
+    try:
+        with atomic_target(target, force=force) as partial:
+            return write_to_path(fmt, job, partial)
+    except TargetExists as error:
+        raise click.ClickException(str(error)) from None
+    except TargetRefused as error:
+        raise Refused(str(error)) from None
+    except OSError as error:
+        raise CouldNotRun(f"cannot write {target}: {error.strerror or error}") from None
 
 
 @main.command()
