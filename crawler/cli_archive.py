@@ -6,7 +6,6 @@ import contextlib
 import json
 import sqlite3
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -286,10 +285,7 @@ def serve(db: str, host: str, port: int) -> None:
     status 2 if there is no archive at --db or it is not a briefs archive, 3 if it cannot be
     read, before Datasette starts.
     """
-    from datasette.cli import cli as datasette_cli
-    from datasette.plugins import pm
-
-    from archive import datasette_metadata
+    from archive.datasette_metadata import serve as run_datasette
 
     with open_archive(db) as source:
         sites = archive.crawled_sites(source)
@@ -300,17 +296,5 @@ def serve(db: str, host: str, port: int) -> None:
             " they are not shown. Serve a snapshot: briefs export --format sqlite -o COPY",
             err=True,
         )
-    if not pm.is_registered(datasette_metadata):
-        pm.register(datasette_metadata, name="briefs")
-    with tempfile.TemporaryDirectory(prefix="briefs-serve-") as folder:
-        metadata = Path(folder) / "metadata.json"
-        metadata.write_text(json.dumps(datasette_metadata.metadata(db, sites), indent=2))
-        click.echo(f"serving {db} at http://{host}:{port}/{Path(db).stem}", err=True)
-        datasette_cli.main(
-            args=[
-                *("serve", "-i", db, "--metadata", str(metadata)),
-                *("--host", host, "--port", str(port)),
-            ],
-            prog_name="briefs serve",
-            standalone_mode=False,
-        )
+    click.echo(f"serving {db} at http://{host}:{port}/{Path(db).stem}", err=True)
+    run_datasette(db, sites, host, port)
