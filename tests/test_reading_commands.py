@@ -30,7 +30,7 @@ from archive.connection import NotAnArchive
 from archive.schema import SCHEMA_VERSION
 from archive.snapshots import parse_since
 from crawler.cli import main
-from crawler.cli_archive import export, search_command
+from crawler.cli.reading import export, search_command
 
 TARGETS = {"jsonl": "out.jsonl", "csv": "out.csv", "warc": "out.warc", "sqlite": "out.sqlite",
            "bagit": "out-bag"}  # fmt: skip

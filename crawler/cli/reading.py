@@ -1,55 +1,25 @@
-"""`briefs` commands that read the archive out: runs, export, search, serve."""
+"""The `briefs` commands that read the archive out: export, runs, search, serve. None writes
+to the archive: each opens it read-only (open_archive)."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import click
 import sqlite_utils
-from tabulate import tabulate
 
 import archive
 from archive.connection import NotAnArchive
-from archive.export import write_csv_rows
 from archive.formats import FORMATS, Export, Output, write_to_path, write_to_stream
 from archive.search import HIT_FIELDS, SearchQueryError, check_query, country_filter, search
-from archive.snapshots import (
-    TargetExists,
-    TargetRefused,
-    atomic_target,
-)
-from crawler.cli import CouldNotRun, Refused, db_option, main, since_option
-
-
-class Progress:
-    """click progress bars on standard error, one per stage, shown on a terminal only."""
-
-    def __init__(self) -> None:
-        self.bar = None
-        self.enabled = sys.stderr.isatty()
-
-    def __call__(self, label: str, length: int) -> Callable[[int], object] | None:
-        self.close()
-        if not self.enabled:
-            return None
-        self.bar = click.progressbar(length=length, label=label, file=sys.stderr)
-        self.bar.__enter__()
-        return self.bar.update
-
-    def stages(self) -> Callable[[str, int], Callable[[int], object] | None] | None:
-        """Itself as a progress callback for each stage, or None off a terminal (so that
-        nothing is counted for a bar no one sees)."""
-        return self if self.enabled else None
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-            self.bar = None
+from archive.snapshots import TargetExists, TargetRefused, atomic_target
+from crawler.cli.exits import CouldNotRun, Refused
+from crawler.cli.output import Record, highlight, progress_bars, render
+from crawler.cli.params import db_option, since_option
 
 
 @contextlib.contextmanager
@@ -74,7 +44,7 @@ def open_archive(db: str) -> Iterator[sqlite_utils.Database]:
         raise CouldNotRun(f"cannot read the archive at {db}: {error}") from None
 
 
-@main.command()
+@click.command()
 @db_option
 @click.option(
     "--format",
@@ -112,9 +82,8 @@ def export(
     if output is None and FORMATS[fmt].output is Output.PATH:
         raise click.UsageError(f"--format {fmt} needs -o PATH")
     target = None if output is None else Path(output)
-    progress = Progress()
-    with open_archive(db) as source, contextlib.closing(progress):
-        job = Export(Path(db), source, since, target, with_warc, progress.stages())
+    with open_archive(db) as source, progress_bars() as bars:
+        job = Export(Path(db), source, since, target, with_warc, bars)
         if target is None:
             # An error of standard output itself (a closed pipe, a full disk) is left to the
             # `briefs` command, which knows what each means there.
@@ -137,7 +106,24 @@ def _export_to(target: Path, fmt: str, job: Export, *, force: bool) -> int:
         raise CouldNotRun(f"cannot write {target}: {error.strerror or error}") from None
 
 
-@main.command()
+# What the table of runs shows of each (json gives every column).
+RUN_COLUMNS = (
+    "id",
+    "started_at",
+    "finished_at",
+    "status",
+    "requests",
+    "not_modified",
+    "new",
+    "changed",
+    "unchanged",
+    "failed",
+    "alert",
+    "error",
+)
+
+
+@click.command()
 @db_option
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1, max=2**63 - 1))
 @click.option(
@@ -150,24 +136,7 @@ def runs(db: str, limit: int, fmt: str) -> None:
     """
     with open_archive(db) as source:
         latest = archive.latest_runs(source, limit)
-    if fmt == "json":
-        click.echo(json.dumps(latest, indent=2, ensure_ascii=False))
-        return
-    columns = (
-        "id",
-        "started_at",
-        "finished_at",
-        "status",
-        "requests",
-        "not_modified",
-        "new",
-        "changed",
-        "unchanged",
-        "failed",
-        "alert",
-        "error",
-    )
-    click.echo(tabulate([[run[c] for c in columns] for run in latest], headers=columns))
+    render(fmt, latest, RUN_COLUMNS)
 
 
 def check_country(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -180,7 +149,7 @@ def check_country(_ctx: click.Context, _param: click.Parameter, value: str | Non
         raise click.BadParameter(str(error)) from None
 
 
-@main.command("search")
+@click.command("search")
 @click.argument("query")
 @db_option
 @click.option(
@@ -231,8 +200,6 @@ def search_command(
         check_query(query)
     except SearchQueryError as error:
         raise click.BadParameter(str(error), param_hint="QUERY") from None
-    styled = fmt == "table" and sys.stdout.isatty()
-    highlight = ("\x1b[1m", "\x1b[0m") if styled else ("[", "]")
     with open_archive(db) as source:
         try:
             hits = search(
@@ -245,35 +212,34 @@ def search_command(
                 since=since,
                 until=until,
                 limit=limit,
-                highlight=highlight,
+                highlight=highlight(fmt),
             )
         except SearchQueryError as error:
             raise click.UsageError(str(error)) from None
-    if fmt == "json":
-        click.echo(json.dumps([hit.as_dict() for hit in hits], ensure_ascii=False, indent=2))
-    elif fmt == "csv":
-        # (Standard output translates no "\n" on the systems briefs runs on.)
-        write_csv_rows(sys.stdout, HIT_FIELDS, (hit.as_row() for hit in hits))
-        sys.stdout.flush()  # so that a write error is raised here, not when Python exits
-    else:
-        if not hits:
-            click.echo("no brief matches", err=True)
-        for number, hit in enumerate(hits, 1):
-            meta = " · ".join(
-                part
-                for part in (
-                    hit.published[:10],
-                    hit.language,
-                    ", ".join(hit.countries),
-                    ", ".join(hit.authors),
-                )
-                if part
+    render(fmt, [hit.as_dict() for hit in hits], HIT_FIELDS, table=print_hits)
+
+
+def print_hits(hits: Sequence[Record]) -> None:
+    """Search hits as a terminal shows them: numbered, best first, each with its date,
+    language, countries and authors, its URL and its snippet."""
+    if not hits:
+        click.echo("no brief matches", err=True)
+    for number, hit in enumerate(hits, 1):
+        meta = " · ".join(
+            part
+            for part in (
+                hit["published"][:10],
+                hit["language"],
+                ", ".join(hit["countries"]),
+                ", ".join(hit["authors"]),
             )
-            click.echo(f"{number:>3}. {hit.title}\n     {meta}\n     {hit.url}")
-            click.echo(f"     {' '.join(hit.snippet.split())}\n")
+            if part
+        )
+        click.echo(f"{number:>3}. {hit['title']}\n     {meta}\n     {hit['url']}")
+        click.echo(f"     {' '.join(hit['snippet'].split())}\n")
 
 
-@main.command()
+@click.command()
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))

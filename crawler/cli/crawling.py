@@ -1,52 +1,19 @@
-"""The `briefs` command: a thin layer over the library functions it names."""
+"""The `briefs` commands that fetch: crawl (alone, or as one crawler of a distributed crawl),
+ingest (the writer of a distributed crawl) and demo."""
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import json
 import logging
-import os
 import sys
-from collections.abc import Callable, Iterator
 
 import click
 
 import archive
-from archive.snapshots import parse_since
 from crawler import settings as defaults
+from crawler.cli.exits import CouldNotRun, Locked
+from crawler.cli.params import DEFAULT_DB, db_option, since_option
 from crawler.options import SettingError, site_origin
 from crawler.report import FAILURES, ExitStatus, Finished, exit_status
-
-# Besides a run's own (crawler.report.ExitStatus: 0, 1 unhealthy, 3 could not run, 130
-# interrupted):
-EXIT_SOME_PAGES_FAILED = 1  # `briefs clean`: a page could not be cleaned, the others were
-EXIT_USAGE = 2  # a bad option or value: nothing was done (click's own usage errors)
-EXIT_LOCKED = 75  # another crawl holds the archive (EX_TEMPFAIL: try later)
-
-DEFAULT_DB = defaults.BRIEFS_DB
-db_option = click.option(
-    "--db",
-    default=DEFAULT_DB,
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="The SQLite archive.",
-)
-
-
-class CouldNotRun(click.ClickException):
-    exit_code = ExitStatus.COULD_NOT_RUN
-
-
-class Locked(click.ClickException):
-    exit_code = EXIT_LOCKED
-
-
-class Refused(click.ClickException):
-    """A path that cannot be used as given (no archive there, or not a briefs archive; a
-    target an export may not write): wrong usage, said in one line."""
-
-    exit_code = EXIT_USAGE
 
 
 def check_site(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
@@ -57,20 +24,6 @@ def check_site(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     return value.strip().rstrip("/")
 
 
-def since_option(name: str = "--since", help: str = "") -> Callable:
-    """A DATE option (an ISO date, or a date and time), as the archive compares it."""
-
-    def convert(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return parse_since(value, name.lstrip("-"))
-        except ValueError as error:
-            raise click.BadParameter(str(error)) from None
-
-    return click.option(name, metavar="DATE", callback=convert, help=help)
-
-
 def parse_setting(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict:
     settings = {}
     for value in values:
@@ -79,64 +32,6 @@ def parse_setting(_ctx: click.Context, _param: click.Parameter, values: tuple[st
             raise click.BadParameter(f"expected NAME=VALUE, got {value!r}")
         settings[name] = setting
     return settings
-
-
-# What writing the output may meet besides a closed pipe: one error line, exit status 3.
-OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG})
-
-
-class Program(click.Group):
-    """The `briefs` group as a program. An error is one line on standard error (`error:
-    ...`, click's usage text left out) and its exit status. A reader that went away (`briefs
-    export | head`) ends it quietly, with exit status 0, as Unix tools do; output that cannot
-    be written (`> /dev/full`, a full disk) is one error line and exit status 3."""
-
-    def make_context(self, *args: object, **kwargs: object) -> click.Context:
-        with _output_errors():  # --help, --version
-            return super().make_context(*args, **kwargs)
-
-    def invoke(self, ctx: click.Context) -> object:
-        with _output_errors():
-            try:
-                return super().invoke(ctx)
-            finally:
-                sys.stdout.flush()  # here, where a failed write can be told, not at exit
-
-    def main(self, *args: object, **kwargs: object) -> None:
-        kwargs["standalone_mode"] = False
-        try:
-            result = super().main(*args, **kwargs)
-        except click.ClickException as error:
-            click.echo(f"error: {error.format_message()}", err=True)
-            sys.exit(error.exit_code)
-        except click.exceptions.Abort:
-            sys.exit(ExitStatus.INTERRUPTED)
-        sys.exit(int(result) if isinstance(result, int) else ExitStatus.OK)
-
-
-@contextlib.contextmanager
-def _output_errors() -> Iterator[None]:
-    try:
-        yield
-    except BrokenPipeError:
-        _discard_output()
-        raise click.exceptions.Exit(ExitStatus.OK) from None
-    except OSError as error:
-        if error.errno not in OUTPUT_ERRNOS:
-            raise
-        _discard_output()
-        raise CouldNotRun(f"cannot write the output: {error.strerror}") from None
-
-
-def _discard_output() -> None:
-    # Python flushes standard output again at exit, and would complain of it there.
-    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-
-
-@click.group(cls=Program)
-@click.version_option(package_name="briefs")
-def main() -> None:
-    """Keep a faithful, queryable archive of a news site's briefs."""
 
 
 def finish(report: Finished, note: str | None = None) -> int:
@@ -167,7 +62,7 @@ redis_prefix_option = click.option(
 )
 
 
-@main.command()
+@click.command()
 @click.option(
     "--site",
     default=defaults.BRIEFS_SITE,
@@ -237,6 +132,44 @@ def crawl(
     from crawler.run import CrawlFailed
     from crawler.run import crawl as run_crawl
 
+    options = options_as_settings(
+        full=full,
+        since=since,
+        max_pages=max_pages,
+        max_time=max_time,
+        log_file=log_file,
+        verbose=verbose,
+    )
+    settings = {**options, **settings}  # a -s NAME=VALUE wins
+    quiet_log(verbose=verbose, log_file=log_file)
+    if redis_url:
+        if db is not None:
+            raise click.UsageError(
+                "a distributed crawler opens no archive: give --db to `briefs ingest`"
+            )
+        return distributed_crawl(site, redis_url, redis_prefix, settings)
+    try:
+        report = run_crawl(site, db or DEFAULT_DB, settings)
+    except SettingError as error:
+        raise click.UsageError(str(error)) from None
+    except archive.ArchiveLocked as error:
+        raise Locked(f"{error}; not crawling") from None
+    except (archive.ArchiveError, CrawlFailed) as error:
+        raise CouldNotRun(str(error)) from None
+    return finish(report)
+
+
+def options_as_settings(
+    *,
+    full: bool,
+    since: str | None,
+    max_pages: int | None,
+    max_time: float | None,
+    log_file: str | None,
+    verbose: bool,
+) -> dict[str, object]:
+    """The Scrapy settings `briefs crawl`'s options stand for (an option not given sets
+    none); the live progress line only on a terminal."""
     options = {
         "BRIEFS_FULL": full,
         "BRIEFS_SINCE": since,
@@ -247,24 +180,7 @@ def crawl(
         "BRIEFS_PROGRESS": sys.stderr.isatty(),
         "LOG_LEVEL": "INFO" if verbose or log_file else "WARNING",
     }
-    settings = {**{k: v for k, v in options.items() if v is not None}, **settings}
-    quiet_log(verbose=verbose, log_file=log_file)
-    if redis_url:
-        if db is not None:
-            raise click.UsageError(
-                "a distributed crawler opens no archive: give --db to `briefs ingest`"
-            )
-        return distributed_crawl(site, redis_url, redis_prefix, settings)
-    db = db or DEFAULT_DB
-    try:
-        report = run_crawl(site, db, settings)
-    except SettingError as error:
-        raise click.UsageError(str(error)) from None
-    except archive.ArchiveLocked as error:
-        raise Locked(f"{error}; not crawling") from None
-    except (archive.ArchiveError, CrawlFailed) as error:
-        raise CouldNotRun(str(error)) from None
-    return finish(report)
+    return {name: value for name, value in options.items() if value is not None}
 
 
 def quiet_log(*, verbose: bool, log_file: str | None) -> None:
@@ -282,6 +198,7 @@ def quiet_log(*, verbose: bool, log_file: str | None) -> None:
 
 
 def distributed_crawl(site: str, redis_url: str, prefix: str, settings: dict) -> int:
+    """`briefs crawl --redis`: this process as one crawler of a distributed crawl."""
     import redis
 
     from crawler.distributed.crawl import crawl as run_crawler
@@ -299,7 +216,7 @@ def distributed_crawl(site: str, redis_url: str, prefix: str, settings: dict) ->
     return finish(report)
 
 
-@main.command()
+@click.command()
 @db_option
 @redis_option
 @redis_prefix_option
@@ -353,7 +270,7 @@ def ingest(
     return finish(report, unfinished if report.unfinished else None)
 
 
-@main.command()
+@click.command()
 @click.option(
     "--db",
     default="briefs-demo.sqlite",
@@ -379,72 +296,4 @@ def demo(db: str) -> int:
         f"  sqlite3 {db} 'SELECT published, title FROM briefs ORDER BY published'\n"
         "  briefs crawl                                # the live site, into briefs.sqlite"
     )
-
-
-@main.command()
-@db_option
-def reclean(db: str) -> None:
-    """Run the current cleaner over the stored pages, without fetching anything.
-
-    A revision is added only where a brief's record changes (made_by 'reclean'); pages
-    that failed extraction before are tried again. Prints how many changed. It holds the
-    archive's lock, as a crawl does: while a crawl runs it does nothing and exits with 75.
-    Exit status: 0 done; 2 no archive at --db, or not a briefs archive; 3 the archive cannot
-    be read or written (what was re-cleaned before is kept); 75 a crawl holds the archive.
-    """
-    from archive.connection import NotAnArchive
-    from archive.reclean import pages_to_reclean
-    from archive.reclean import reclean as run_reclean
-    from archive.store import ArchiveUnwritable, unwritable
-    from cleaning import CLEANER_VERSION, clean
-
-    try:
-        target = archive.connect(db, create=False)
-    except NotAnArchive as error:
-        raise Refused(str(error)) from None
-    except archive.ArchiveError as error:
-        raise CouldNotRun(str(error)) from None
-    lock = archive.ArchiveLock(db)
-    try:
-        lock.acquire()
-    except archive.ArchiveLocked as error:
-        target.close()
-        raise Locked(f"{error}; not re-cleaning") from None
-    try:
-        pages = pages_to_reclean(target)
-        with click.progressbar(
-            length=len(pages), label="re-cleaning", file=sys.stderr, hidden=not sys.stderr.isatty()
-        ) as bar:
-            report = run_reclean(target, clean, CLEANER_VERSION, pages, progress=bar.update)
-    except Exception as error:
-        if not (unwritable(error) or isinstance(error, ArchiveUnwritable)):
-            raise
-        raise CouldNotRun(
-            f"cannot re-clean the archive at {db}: {error}; what was re-cleaned is kept"
-        ) from None
-    finally:
-        lock.release()
-        target.close()
-    click.echo(report.summary_line(CLEANER_VERSION))
-
-
-@main.command("clean")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--url", help="The page's URL (default: its canonical link).")
-def clean_command(paths: tuple[str, ...], url: str | None) -> int:
-    """Print the records of saved brief pages (files, or every .html under folders) as
-    JSON Lines. A page that cannot be cleaned gets one line on stderr and exit status 1."""
-    from crawler.saved import clean_saved_pages
-
-    failed = 0
-    for path, result in clean_saved_pages(paths, url):
-        if isinstance(result, Exception):
-            failed += 1
-            click.echo(f"{path}: {result}", err=True)
-        else:
-            click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
-    return EXIT_SOME_PAGES_FAILED if failed else ExitStatus.OK
-
-
-# Commands that read the archive out live beside this module; importing them registers them.
-from crawler import cli_archive  # noqa: E402, F401
+    return ExitStatus.OK
