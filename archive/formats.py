@@ -27,7 +27,7 @@ from archive.warc import count_captures, write_warc
 class Export:
     """One export of the archive at `db_path`, open read-only as `source`."""
 
-    db_path: Path
+    db_path: str | Path
     source: sqlite_utils.Database
     since: str | None = None
     target: Path | None = None  # the file or folder it makes; None when it is a stream

@@ -83,7 +83,7 @@ def export(
         raise click.UsageError(f"--format {fmt} needs -o PATH")
     target = None if output is None else Path(output)
     with open_archive(db) as source, progress_bars() as bars:
-        job = Export(Path(db), source, since, target, with_warc, bars)
+        job = Export(db, source, since, target, with_warc=with_warc, progress_for=bars)
         if target is None:
             # An error of standard output itself (a closed pipe, a full disk) is left to the
             # `briefs` command, which knows what each means there.
