@@ -1,12 +1,16 @@
 """Datasette's view of the archive: metadata (titles, descriptions, facets, full-text search)
 and a small plugin that keeps the raw bodies out of the default table views.
 
-`briefs serve` writes `metadata(...)` to a file for `datasette serve --metadata` and registers
-this module as a plugin (it is not an entry point: other Datasette instances are untouched).
+`serve` (what `briefs serve` calls) writes `metadata(...)` to a file for `datasette serve
+--metadata` and registers this module as a plugin (it is not an entry point: other Datasette
+instances are untouched).
 """
 
 from __future__ import annotations
 
+import json
+import sys
+import tempfile
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
@@ -155,6 +159,28 @@ def metadata(db_path: str | Path, sites: list[str] | None = None) -> dict:
             }
         },
     }
+
+
+def serve(db_path: str | Path, sites: list[str], host: str, port: int) -> None:
+    """Serve the archive at `db_path` (of `sites`) in Datasette, immutable (`datasette serve
+    -i`), at http://HOST:PORT/, until stopped."""
+    from datasette.cli import cli as datasette_cli
+    from datasette.plugins import pm
+
+    plugin = sys.modules[__name__]
+    if not pm.is_registered(plugin):
+        pm.register(plugin, name="briefs")
+    with tempfile.TemporaryDirectory(prefix="briefs-serve-") as folder:
+        metadata_file = Path(folder) / "metadata.json"
+        metadata_file.write_text(json.dumps(metadata(db_path, sites), indent=2))
+        datasette_cli.main(
+            args=[
+                *("serve", "-i", str(db_path), "--metadata", str(metadata_file)),
+                *("--host", host, "--port", str(port)),
+            ],
+            prog_name="briefs serve",
+            standalone_mode=False,
+        )
 
 
 def hide_columns(path: str, query_string: bytes) -> bytes:

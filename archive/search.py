@@ -71,13 +71,6 @@ class Hit:
         """The hit as printed (json, csv): its columns, snippet and score; not its rowid."""
         return {name: getattr(self, name) for name in HIT_FIELDS}
 
-    def as_row(self) -> list[object]:
-        """The values of as_dict() as a CSV row: lists as JSON text, as the exports write them."""
-        return [
-            json.dumps(value, ensure_ascii=False) if isinstance(value, list) else value
-            for value in self.as_dict().values()
-        ]
-
 
 def search(
     db: sqlite_utils.Database,

@@ -1,10 +1,12 @@
-"""The account of one crawl: counted from Scrapy's stats, printed as one line."""
+"""The account of one crawl: counted from Scrapy's stats, printed as one line, ended with an
+exit status."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from typing import Any
+from enum import IntEnum
+from typing import Any, NamedTuple, Protocol
 
 from archive import Outcome
 
@@ -31,6 +33,54 @@ STOPPED_TIME = "closespider_timeout"  # Scrapy's CloseSpider extension: CLOSESPI
 
 def stats_key(outcome: Outcome) -> str:
     return f"{STATS_PREFIX}{outcome.value}"
+
+
+class ExitStatus(IntEnum):
+    """How a run (a crawl, a crawler of a distributed crawl, an ingest) ends the `briefs`
+    command that ran it."""
+
+    OK = 0
+    UNHEALTHY = 1  # extraction failed on more brief pages than allowed
+    COULD_NOT_RUN = 3  # the site did not answer, the archive or Redis cannot be used
+    INTERRUPTED = 130  # stopped by SIGINT/SIGTERM, the work done so far kept
+
+
+class Finished(Protocol):
+    """A finished run as the `briefs` command that ran it tells it: one summary line, and its
+    exit status."""
+
+    def summary_line(self) -> str: ...
+
+    @property
+    def failure(self) -> str | None: ...  # why it could not do its work, if it could not
+
+    @property
+    def interrupted(self) -> bool: ...
+
+    @property
+    def alert(self) -> str | None: ...  # what the owner must hear of (CrawlReport.health_alert)
+
+
+def exit_status(run: Finished) -> tuple[ExitStatus, str | None]:
+    """The exit status `run` ends with, and the line that says why on standard error (none
+    for 0 and 130). A run that failed says so whatever else it did; one stopped by a signal
+    is not judged on the pages it did not get to."""
+    if run.failure:
+        return ExitStatus.COULD_NOT_RUN, f"error: {run.failure}"
+    if run.interrupted:
+        return ExitStatus.INTERRUPTED, None
+    if run.alert:
+        return ExitStatus.UNHEALTHY, f"alert: {run.alert}"
+    return ExitStatus.OK, None
+
+
+class Ending(NamedTuple):
+    """How a crawl ended: its status in the run ledger (ok, failed, interrupted), why (the
+    ledger's error, and the error: line of a failure) and what its summary line says of it."""
+
+    status: str
+    error: str | None = None
+    in_summary: str | None = None
 
 
 @dataclass
@@ -98,21 +148,40 @@ class CrawlReport:
         """Stopped at --max-time (CLOSESPIDER_TIMEOUT): the rest waits for the next run."""
         return self.finish_reason == STOPPED_TIME
 
+    def ending(self) -> Ending:
+        """How the crawl ended: the first of these that holds."""
+        if self.archive_error:
+            return Ending("failed", self.archive_error, "stopped: the archive cannot be written")
+        if not self.could_run:
+            why = f" ({self.entry_points_failed})" if self.entry_points_failed else ""
+            return Ending("failed", f"the site did not answer{why}", "the site did not answer")
+        if self.entry_points_failed:
+            return Ending(
+                "failed",
+                f"every entry point failed: {self.entry_points_failed}",
+                "every entry point failed",
+            )
+        if self.interrupted:
+            return Ending("interrupted", "stopped by a signal", "interrupted")
+        if self.out_of_time:
+            return Ending(
+                "interrupted",
+                "stopped at --max-time: the rest waits for the next run",
+                "stopped at --max-time",
+            )
+        return Ending("ok")
+
     def status(self) -> tuple[str, str | None]:
         """How the run ends in the ledger: its status (ok, failed, interrupted) and why."""
-        if self.archive_error:
-            return "failed", self.archive_error
-        if not self.could_run:
-            return "failed", "the site did not answer" + (
-                f" ({self.entry_points_failed})" if self.entry_points_failed else ""
-            )
-        if self.entry_points_failed:
-            return "failed", f"every entry point failed: {self.entry_points_failed}"
-        if self.interrupted:
-            return "interrupted", "stopped by a signal"
-        if self.out_of_time:
-            return "interrupted", "stopped at --max-time: the rest waits for the next run"
-        return "ok", None
+        ending = self.ending()
+        return ending.status, ending.error
+
+    @property
+    def failure(self) -> str | None:
+        """Why the crawl could not do its work (the site did not answer, every entry point
+        failed, the archive cannot be written), or None."""
+        ending = self.ending()
+        return ending.error if ending.status == "failed" else None
 
     def extraction_failure_share(self) -> float:
         read = self.cleaned + self.extraction_failed
@@ -142,14 +211,6 @@ class CrawlReport:
         for name in ("skipped", "alias", "stale"):
             if count := getattr(self, name):
                 line += f", {name} {count}"
-        if self.archive_error:
-            line += " -- stopped: the archive cannot be written"
-        elif not self.could_run:
-            line += " -- the site did not answer"
-        elif self.entry_points_failed:
-            line += " -- every entry point failed"
-        elif self.interrupted:
-            line += " -- interrupted"
-        elif self.out_of_time:
-            line += " -- stopped at --max-time"
+        if in_summary := self.ending().in_summary:
+            line += f" -- {in_summary}"
         return line

@@ -1,4 +1,5 @@
-"""Running a crawl from Python: what `briefs crawl` and `briefs demo` call."""
+"""Running a crawl from Python: what `briefs crawl` and `briefs demo` call (and, for one
+crawler of a distributed crawl, crawler.distributed.crawl)."""
 
 from __future__ import annotations
 
@@ -47,15 +48,22 @@ def crawl(site: str, db: str | Path, overrides: Mapping[str, Any] = ()) -> Crawl
     # pipeline then takes the lock for the whole crawl.
     with archive.ArchiveLock(db):
         pass
+    return CrawlReport.from_stats(run_spider(settings, site))
+
+
+def run_spider(settings: Settings, site: str) -> dict[str, Any]:
+    """Run the spider over `site` with `settings` and return Scrapy's stats of the crawl.
+
+    A crawl that fails to start (its archive unreadable, say) raises: ArchiveUnwritable, or
+    CrawlFailed. Runs the Twisted reactor, so it can be called once per process."""
     process = CrawlerProcess(settings)
     collect_less()
     crawler = process.create_crawler(BriefsSpider)
     _run(process, crawler, site)
-    return CrawlReport.from_stats(crawler.stats.get_stats())
+    return crawler.stats.get_stats()
 
 
 def _run(process: CrawlerProcess, crawler: Crawler, site: str) -> None:
-    """Run the crawl; a crawl that fails to start (its archive unreadable, say) raises."""
     failures: list[Failure] = []
     process.crawl(crawler, site=site).addErrback(failures.append)
     process.start()
@@ -70,39 +78,3 @@ def _run(process: CrawlerProcess, crawler: Crawler, site: str) -> None:
 
 class CrawlFailed(RuntimeError):
     """The crawl could not start, for a reason given in its log (a bug, most likely)."""
-
-
-def crawl_distributed(
-    site: str, redis_url: str, prefix: str, overrides: Mapping[str, Any] = ()
-) -> tuple[CrawlReport, int]:
-    """Run one crawler process of a distributed crawl of `site` (see crawler.distributed):
-    it joins the crawl under way under `prefix` in the Redis at `redis_url`, or begins one,
-    and pushes what it fetches to Redis for `briefs ingest`. It opens no archive. Returns
-    the account of its run and how many pages it pushed.
-
-    Raises crawler.options.SettingError for a site or a setting a crawl cannot run with,
-    redis.RedisError when Redis does not answer, ValueError when a crawl of another site is
-    under way under the prefix.
-    """
-    from crawler.distributed.components import PUSHED
-    from crawler.distributed.keys import Keys, connect, current_crawl
-    from crawler.distributed.settings import configure
-
-    site_origin(site)
-    settings = crawl_settings("", overrides)
-    server = connect(redis_url)
-    keys = Keys(prefix)
-    under_way = current_crawl(server, keys)
-    if under_way.get("status") in ("seeding", "running") and under_way.get("site") != site:
-        raise ValueError(
-            f"a crawl of {under_way.get('site')} is under way under the Redis prefix {prefix!r}:"
-            " give another --redis-prefix (or Redis database) for another site"
-        )
-    server.close()
-    configure(settings, redis_url, prefix)
-    process = CrawlerProcess(settings)
-    collect_less()
-    crawler = process.create_crawler(BriefsSpider)
-    _run(process, crawler, site)
-    stats = crawler.stats.get_stats()
-    return CrawlReport.from_stats(stats), stats.get(PUSHED, 0)

@@ -24,12 +24,12 @@ import pytest
 from click.testing import CliRunner
 
 import archive
+from archive import formats
 from archive.connection import NotAnArchive
 from archive.schema import SCHEMA_VERSION
 from archive.snapshots import parse_since
-from crawler import cli_archive
 from crawler.cli import main
-from crawler.cli_archive import export, search_command
+from crawler.cli.reading import export, search_command
 from tests.test_search import brief, build_archive, capture_for
 
 TARGETS = {"jsonl": "out.jsonl", "csv": "out.csv", "warc": "out.warc", "sqlite": "out.sqlite",
@@ -194,14 +194,14 @@ def test_a_target_that_turns_into_a_folder_during_the_export_is_left_alone(
     db, tmp_path, monkeypatch
 ):
     target = tmp_path / "out.jsonl"
-    write_jsonl = cli_archive.write_jsonl
+    write_jsonl = formats.write_jsonl
 
     def someone_makes_a_folder_there(*args, **kwargs):
         (target / "notes.txt").parent.mkdir()
         (target / "notes.txt").write_text("mine")
         return write_jsonl(*args, **kwargs)
 
-    monkeypatch.setattr(cli_archive, "write_jsonl", someone_makes_a_folder_there)
+    monkeypatch.setattr(formats, "write_jsonl", someone_makes_a_folder_there)
     result = briefs("export", "--db", db, "--format", "jsonl", "-o", target, "--force")
     one_line(result, 2, "is a directory")
     assert (target / "notes.txt").read_text() == "mine"

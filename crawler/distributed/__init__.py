@@ -4,7 +4,7 @@
 queue of requests and the seen-set live in Redis, so crawler processes on one machine or many
 share them. Crawlers never open the archive: each fetched page (its capture, its cleaned
 record or why there is none) is pushed to Redis as a message (`crawler.messages`), and
-`briefs ingest` (`crawler.ingest`), the one writer, stores them in the archive.
+`briefs ingest` (`crawler.distributed.ingest`), the one writer, stores them in the archive.
 
 Redis keys, under a prefix (BRIEFS_REDIS_PREFIX, "briefs"):
 
@@ -55,5 +55,6 @@ Standalone Redis (not Redis Cluster: the scripts read keys they compute), versio
 The package: `keys` (the Redis keys, clients and the crawl hash: no Scrapy, so that the
 writer loads none), `settings` (what turns the project's settings into a crawler's),
 `scheduler` (the leasing scheduler and its Lua scripts), `components` (the middlewares and
-the pipeline that push pages), `ingest` (the writer).
+the pipeline that push pages), `crawl` (one crawler's run and its account), `ingest` (the
+writer).
 """

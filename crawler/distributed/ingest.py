@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
 import sqlite3
 import time
@@ -90,6 +91,10 @@ class IngestReport:
     @property
     def alert(self) -> str | None:
         return self.counts.alert
+
+    @property
+    def failure(self) -> None:
+        return None  # a writer that cannot do its work raises (Writer.run)
 
     def summary_line(self) -> str:
         c = self.counts
@@ -344,6 +349,29 @@ class Writer:
         )
         if counts.alert:
             logger.error(counts.alert)
+
+
+def ingest(
+    db_path: str | Path,
+    redis_url: str,
+    prefix: str = DEFAULT_PREFIX,
+    *,
+    follow: bool = False,
+    linger: float = defaults.BRIEFS_INGEST_LINGER,
+) -> IngestReport:
+    """Run this process's writer (a Writer) until it is done, or until SIGINT or SIGTERM
+    stops it: what was stored is kept, the rest waits in Redis. Raises as Writer.run does."""
+    signals: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        signals.append(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
+    writer = Writer(
+        db_path, redis_url, prefix, follow=follow, linger=linger, should_stop=lambda: bool(signals)
+    )
+    return writer.run()
 
 
 def _failure_reason(error: Exception) -> str:

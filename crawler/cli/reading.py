@@ -1,56 +1,25 @@
-"""`briefs` commands that read the archive out: runs, export, search, serve."""
+"""The `briefs` commands that read the archive out: export, runs, search, serve. None writes
+to the archive: each opens it read-only (open_archive)."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import sqlite3
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
-from importlib.metadata import version
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import click
 import sqlite_utils
-from tabulate import tabulate
 
 import archive
 from archive.connection import NotAnArchive
-from archive.export import count_records, write_csv, write_csv_rows, write_jsonl
+from archive.formats import FORMATS, Export, Output, write_to_path, write_to_stream
 from archive.search import HIT_FIELDS, SearchQueryError, check_query, country_filter, search
-from archive.snapshots import (
-    TargetExists,
-    TargetRefused,
-    atomic_target,
-    snapshot_sqlite,
-)
-from crawler.cli import CouldNotRun, Refused, db_option, main, since_option
-
-FORMATS = ("jsonl", "csv", "sqlite", "warc", "bagit")
-# Formats that are a file or folder of their own, never standard output.
-FILE_ONLY = ("sqlite", "bagit")
-
-
-class Progress:
-    """click progress bars on standard error, one per stage, shown on a terminal only."""
-
-    def __init__(self) -> None:
-        self.bar = None
-        self.enabled = sys.stderr.isatty()
-
-    def __call__(self, label: str, length: int) -> Callable[[int], object] | None:
-        self.close()
-        if not self.enabled:
-            return None
-        self.bar = click.progressbar(length=length, label=label, file=sys.stderr)
-        self.bar.__enter__()
-        return self.bar.update
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-            self.bar = None
+from archive.snapshots import TargetExists, TargetRefused, atomic_target
+from crawler.cli.exits import CouldNotRun, Refused
+from crawler.cli.output import Record, highlight, progress_bars, render
+from crawler.cli.params import db_option, since_option
 
 
 @contextlib.contextmanager
@@ -75,12 +44,12 @@ def open_archive(db: str) -> Iterator[sqlite_utils.Database]:
         raise CouldNotRun(f"cannot read the archive at {db}: {error}") from None
 
 
-@main.command()
+@click.command()
 @db_option
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(FORMATS),
+    type=click.Choice(list(FORMATS)),
     required=True,
     help="jsonl: RECORD.md's records, one a line; csv: the same as CSV; sqlite: a consistent "
     "copy of the archive; warc: the raw captures; bagit: a BagIt bag of jsonl, csv, sqlite.",
@@ -110,94 +79,51 @@ def export(
     """
     if with_warc and fmt != "bagit":
         raise click.UsageError("--with-warc goes with --format bagit")
-    if output is None and fmt in FILE_ONLY:
+    if output is None and FORMATS[fmt].output is Output.PATH:
         raise click.UsageError(f"--format {fmt} needs -o PATH")
-    progress = Progress()
-    with open_archive(db) as source, contextlib.closing(progress):
-        if output is None:
+    target = None if output is None else Path(output)
+    with open_archive(db) as source, progress_bars() as bars:
+        job = Export(db, source, since, target, with_warc=with_warc, progress_for=bars)
+        if target is None:
             # An error of standard output itself (a closed pipe, a full disk) is left to the
             # `briefs` command, which knows what each means there.
-            _export_stream(source, fmt, since, progress)
+            write_to_stream(fmt, job, sys.stdout)
+            sys.stdout.flush()  # so that a write error is raised here, not when Python exits
             return
-        target = Path(output)
-        try:
-            with atomic_target(target, force=force) as partial:
-                count = _export_file(source, db, fmt, since, partial, target, with_warc, progress)
-        except TargetExists as error:
-            raise click.ClickException(str(error)) from None
-        except TargetRefused as error:
-            raise Refused(str(error)) from None
-        except OSError as error:
-            raise CouldNotRun(f"cannot write {output}: {error.strerror or error}") from None
-    what = "captures" if fmt == "warc" else "records"
-    click.echo(f"wrote {count} {what} to {target}", err=True)
+        count = _export_to(target, fmt, job, force=force)
+    click.echo(f"wrote {count} {FORMATS[fmt].counts} to {target}", err=True)
 
 
-def _export_stream(source, fmt: str, since: str | None, progress: Progress) -> None:
-    if fmt == "warc":
-        from archive.warc import count_captures, write_warc
-
-        bar = progress("warc", count_captures(source, since)) if progress.enabled else None
-        write_warc(source, sys.stdout.buffer, since=since, software=_software(), progress=bar)
-    else:
-        bar = progress(fmt, count_records(source, since)) if progress.enabled else None
-        write = write_jsonl if fmt == "jsonl" else write_csv
-        write(source, sys.stdout, since, bar)
-    sys.stdout.flush()  # so that a write error is raised here, not when Python exits
-
-
-def _export_file(
-    source,
-    db: str,
-    fmt: str,
-    since: str | None,
-    partial: Path,
-    target: Path,
-    with_warc: bool,
-    progress: Progress,
-) -> int:
-    if fmt == "jsonl":
-        with partial.open("w", encoding="utf-8") as out:
-            return write_jsonl(source, out, since, _bar(progress, fmt, source, since))
-    if fmt == "csv":
-        with partial.open("w", encoding="utf-8", newline="") as out:
-            return write_csv(source, out, since, _bar(progress, fmt, source, since))
-    if fmt == "warc":
-        from archive.warc import count_captures, write_warc
-
-        bar = progress("warc", count_captures(source, since)) if progress.enabled else None
-        with partial.open("wb") as out:
-            return write_warc(
-                source,
-                out,
-                since=since,
-                gzip=target.suffix == ".gz",
-                filename=target.name,
-                software=_software(),
-                progress=bar,
-            )
-    if fmt == "sqlite":
-        snapshot_sqlite(db, partial, since)
-        copy = archive.connect(partial, readonly=True)
-        try:
-            return count_records(copy, since)
-        finally:
-            copy.close()
-    from archive.bagit_export import write_bag
-
-    info = write_bag(db, partial, since=since, with_warc=with_warc, progress_for=progress)
-    return int(info["Record-Count"])
+def _export_to(target: Path, fmt: str, job: Export, *, force: bool) -> int:
+    try:
+        with atomic_target(target, force=force) as partial:
+            return write_to_path(fmt, job, partial)
+    except TargetExists as error:
+        raise click.ClickException(str(error)) from None
+    except TargetRefused as error:
+        raise Refused(str(error)) from None
+    except OSError as error:
+        raise CouldNotRun(f"cannot write {target}: {error.strerror or error}") from None
 
 
-def _bar(progress: Progress, label: str, source, since: str | None):
-    return progress(label, count_records(source, since)) if progress.enabled else None
+# What the table of runs shows of each (json gives every column).
+RUN_COLUMNS = (
+    "id",
+    "started_at",
+    "finished_at",
+    "status",
+    "requests",
+    "not_modified",
+    "new",
+    "changed",
+    "unchanged",
+    "failed",
+    "alert",
+    "error",
+)
 
 
-def _software() -> str:
-    return f"briefs {version('briefs')}"
-
-
-@main.command()
+@click.command()
 @db_option
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1, max=2**63 - 1))
 @click.option(
@@ -210,24 +136,7 @@ def runs(db: str, limit: int, fmt: str) -> None:
     """
     with open_archive(db) as source:
         latest = archive.latest_runs(source, limit)
-    if fmt == "json":
-        click.echo(json.dumps(latest, indent=2, ensure_ascii=False))
-        return
-    columns = (
-        "id",
-        "started_at",
-        "finished_at",
-        "status",
-        "requests",
-        "not_modified",
-        "new",
-        "changed",
-        "unchanged",
-        "failed",
-        "alert",
-        "error",
-    )
-    click.echo(tabulate([[run[c] for c in columns] for run in latest], headers=columns))
+    render(fmt, latest, RUN_COLUMNS)
 
 
 def check_country(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -240,7 +149,7 @@ def check_country(_ctx: click.Context, _param: click.Parameter, value: str | Non
         raise click.BadParameter(str(error)) from None
 
 
-@main.command("search")
+@click.command("search")
 @click.argument("query")
 @db_option
 @click.option(
@@ -291,8 +200,6 @@ def search_command(
         check_query(query)
     except SearchQueryError as error:
         raise click.BadParameter(str(error), param_hint="QUERY") from None
-    styled = fmt == "table" and sys.stdout.isatty()
-    highlight = ("\x1b[1m", "\x1b[0m") if styled else ("[", "]")
     with open_archive(db) as source:
         try:
             hits = search(
@@ -305,35 +212,34 @@ def search_command(
                 since=since,
                 until=until,
                 limit=limit,
-                highlight=highlight,
+                highlight=highlight(fmt),
             )
         except SearchQueryError as error:
             raise click.UsageError(str(error)) from None
-    if fmt == "json":
-        click.echo(json.dumps([hit.as_dict() for hit in hits], ensure_ascii=False, indent=2))
-    elif fmt == "csv":
-        # (Standard output translates no "\n" on the systems briefs runs on.)
-        write_csv_rows(sys.stdout, HIT_FIELDS, (hit.as_row() for hit in hits))
-        sys.stdout.flush()  # so that a write error is raised here, not when Python exits
-    else:
-        if not hits:
-            click.echo("no brief matches", err=True)
-        for number, hit in enumerate(hits, 1):
-            meta = " · ".join(
-                part
-                for part in (
-                    hit.published[:10],
-                    hit.language,
-                    ", ".join(hit.countries),
-                    ", ".join(hit.authors),
-                )
-                if part
+    render(fmt, [hit.as_dict() for hit in hits], HIT_FIELDS, table=print_hits)
+
+
+def print_hits(hits: Sequence[Record]) -> None:
+    """Search hits as a terminal shows them: numbered, best first, each with its date,
+    language, countries and authors, its URL and its snippet."""
+    if not hits:
+        click.echo("no brief matches", err=True)
+    for number, hit in enumerate(hits, 1):
+        meta = " · ".join(
+            part
+            for part in (
+                hit["published"][:10],
+                hit["language"],
+                ", ".join(hit["countries"]),
+                ", ".join(hit["authors"]),
             )
-            click.echo(f"{number:>3}. {hit.title}\n     {meta}\n     {hit.url}")
-            click.echo(f"     {' '.join(hit.snippet.split())}\n")
+            if part
+        )
+        click.echo(f"{number:>3}. {hit['title']}\n     {meta}\n     {hit['url']}")
+        click.echo(f"     {' '.join(hit['snippet'].split())}\n")
 
 
-@main.command()
+@click.command()
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))
@@ -345,10 +251,7 @@ def serve(db: str, host: str, port: int) -> None:
     status 2 if there is no archive at --db or it is not a briefs archive, 3 if it cannot be
     read, before Datasette starts.
     """
-    from datasette.cli import cli as datasette_cli
-    from datasette.plugins import pm
-
-    from archive import datasette_metadata
+    from archive.datasette_metadata import serve as run_datasette
 
     with open_archive(db) as source:
         sites = archive.crawled_sites(source)
@@ -359,17 +262,5 @@ def serve(db: str, host: str, port: int) -> None:
             " they are not shown. Serve a snapshot: briefs export --format sqlite -o COPY",
             err=True,
         )
-    if not pm.is_registered(datasette_metadata):
-        pm.register(datasette_metadata, name="briefs")
-    with tempfile.TemporaryDirectory(prefix="briefs-serve-") as folder:
-        metadata = Path(folder) / "metadata.json"
-        metadata.write_text(json.dumps(datasette_metadata.metadata(db, sites), indent=2))
-        click.echo(f"serving {db} at http://{host}:{port}/{Path(db).stem}", err=True)
-        datasette_cli.main(
-            args=[
-                *("serve", "-i", db, "--metadata", str(metadata)),
-                *("--host", host, "--port", str(port)),
-            ],
-            prog_name="briefs serve",
-            standalone_mode=False,
-        )
+    click.echo(f"serving {db} at http://{host}:{port}/{Path(db).stem}", err=True)
+    run_datasette(db, sites, host, port)
