@@ -1,4 +1,5 @@
-"""Every write to the archive: captures, briefs, revisions and runs, each in a transaction."""
+"""Every write to the archive of what a fetch gave: its capture, its brief and revisions, each
+in a transaction."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from archive.connection import (
     ArchiveError,
     connect,
     transaction,
-    utc_now,
 )
 from archive.schema import CONTENT_COLUMNS, JSON_FIELDS
 from cleaning.record import BriefRecord, canonical_json
@@ -68,101 +68,6 @@ class Outcome(StrEnum):
     ALIAS = "alias"
     # Older than the capture the brief's current record came from: kept, not applied.
     STALE = "stale"
-
-
-def start_run(db: sqlite_utils.Database, site: str, options: dict[str, object]) -> int:
-    with transaction(db):
-        cursor = db.execute(
-            "INSERT INTO runs (started_at, site, options) VALUES (?, ?, ?)",
-            [utc_now(), site, canonical_json(options)],
-        )
-    return cursor.lastrowid
-
-
-def close_stale_runs(db: sqlite_utils.Database) -> int:
-    """Mark runs still 'running' as interrupted. Call it holding the archive's lock: no live
-    crawl can own them then, so their process was killed."""
-    with transaction(db):
-        cursor = db.execute(
-            "UPDATE runs SET status = 'interrupted', error = ? WHERE status = 'running'",
-            ["the crawl ended without closing its run (killed or crashed)"],
-        )
-    return cursor.rowcount
-
-
-def last_finished_run_start(db: sqlite_utils.Database) -> str | None:
-    """When the latest crawl that ran to its end began; None before the first one."""
-    row = db.execute(
-        "SELECT started_at FROM runs WHERE status = 'ok' ORDER BY id DESC LIMIT 1"
-    ).fetchone()
-    return None if row is None else row[0]
-
-
-def crawled_sites(db: sqlite_utils.Database) -> list[str]:
-    """The sites the archive's runs crawled, in order."""
-    return [row[0] for row in db.execute("SELECT DISTINCT site FROM runs ORDER BY site")]
-
-
-def latest_runs(db: sqlite_utils.Database, limit: int = 20) -> list[dict[str, object]]:
-    """The latest crawls, newest first, each as the `runs` row."""
-    cursor = db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", [limit])
-    names = [column[0] for column in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor]
-
-
-# A run's counts that a crawler's downloader keeps (a distributed crawl's writer adds up
-# every crawler's), then the run ledger's columns of counts.
-DOWNLOADER_COUNTS = (
-    "requests",
-    "responses_2xx",
-    "responses_3xx",
-    "responses_4xx",
-    "responses_5xx",
-    "not_modified",
-    "bytes",
-)
-RUN_COUNTS = (
-    "fetched",
-    "new",
-    "changed",
-    "unchanged",
-    "failed",
-    "skipped",
-    "alias",
-    "stale",
-    *DOWNLOADER_COUNTS,
-    "extraction_failed",
-)
-
-
-def finish_run(
-    db: sqlite_utils.Database,
-    run_id: int,
-    *,
-    status: str,
-    counts: dict[str, int],
-    error: str | None = None,
-    alert: str | None = None,
-    site: str | None = None,
-) -> None:
-    """Close a run with its counts. `site` fills in the site of a run that did not know it
-    when it started (`briefs ingest`, started before the crawl it drains)."""
-    with transaction(db):
-        db.execute(
-            "UPDATE runs SET finished_at = ?, status = ?, error = ?, alert = ?,"
-            " site = CASE WHEN site = '' THEN COALESCE(?, '') ELSE site END, "
-            + ", ".join(f"{name} = ?" for name in RUN_COUNTS)
-            + " WHERE id = ?",
-            [
-                utc_now(),
-                status,
-                error,
-                alert,
-                site,
-                *(counts.get(name, 0) for name in RUN_COUNTS),
-                run_id,
-            ],
-        )
 
 
 def store_capture(

@@ -35,7 +35,7 @@ from warcio.warcwriter import WARCWriter
 
 from archive.capture import decompress_body
 from archive.export import Progress
-from archive.store import crawled_sites
+from archive.ledger import crawled_sites
 
 RECORD_NAMESPACE = uuid.UUID("0f0c8a4e-5b1e-4c55-9d0e-6b7269656673")
 DROPPED_HEADERS = frozenset({"content-encoding", "transfer-encoding", "content-length"})

@@ -33,7 +33,7 @@ import sqlite_utils
 
 import archive
 from archive import frontier
-from archive.store import DOWNLOADER_COUNTS
+from archive.ledger import DOWNLOADER_COUNTS
 from crawler import messages
 from crawler import settings as defaults
 from crawler.distributed.keys import (
