@@ -1,5 +1,5 @@
-"""The run ledger: a row of `runs` for each crawl, opened when it starts and closed with what
-it did (its counts, how it ended), so that cron and an analyst can tell what each run did."""
+"""The run ledger: a row of `runs` for each crawl (and each `briefs ingest`), opened when it
+starts and closed with what it did: how it ended, and its counts."""
 
 from __future__ import annotations
 
@@ -10,12 +10,10 @@ from cleaning.record import canonical_json
 
 
 def start_run(db: sqlite_utils.Database, site: str, options: dict[str, object]) -> int:
+    """Open the run of a crawl of `site` with `options` (what it was asked to do); its id."""
+    started = {"started_at": utc_now(), "site": site, "options": canonical_json(options)}
     with transaction(db):
-        cursor = db.execute(
-            "INSERT INTO runs (started_at, site, options) VALUES (?, ?, ?)",
-            [utc_now(), site, canonical_json(options)],
-        )
-    return cursor.lastrowid
+        return db.table("runs").insert(started).last_pk
 
 
 def close_stale_runs(db: sqlite_utils.Database) -> int:
@@ -44,9 +42,7 @@ def crawled_sites(db: sqlite_utils.Database) -> list[str]:
 
 def latest_runs(db: sqlite_utils.Database, limit: int = 20) -> list[dict[str, object]]:
     """The latest crawls, newest first, each as the `runs` row."""
-    cursor = db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", [limit])
-    names = [column[0] for column in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor]
+    return list(db.query("SELECT * FROM runs ORDER BY id DESC LIMIT ?", [limit]))
 
 
 # A run's counts that a crawler's downloader keeps (a distributed crawl's writer adds up
@@ -86,19 +82,17 @@ def finish_run(
 ) -> None:
     """Close a run with its counts. `site` fills in the site of a run that did not know it
     when it started (`briefs ingest`, started before the crawl it drains)."""
+    closing = {
+        "finished_at": utc_now(),
+        "status": status,
+        "error": error,
+        "alert": alert,
+        "site": site,
+        **{name: counts.get(name, 0) for name in RUN_COUNTS},
+    }
     with transaction(db):
-        db.execute(
-            "UPDATE runs SET finished_at = ?, status = ?, error = ?, alert = ?,"
-            " site = CASE WHEN site = '' THEN COALESCE(?, '') ELSE site END, "
-            + ", ".join(f"{name} = ?" for name in RUN_COUNTS)
-            + " WHERE id = ?",
-            [
-                utc_now(),
-                status,
-                error,
-                alert,
-                site,
-                *(counts.get(name, 0) for name in RUN_COUNTS),
-                run_id,
-            ],
-        )
+        db.table("runs").update(run_id, closing, conversions={"site": _SITE_UNLESS_KNOWN})
+
+
+# A run keeps the site it started with; only one started without (`''`) takes `site`.
+_SITE_UNLESS_KNOWN = "CASE WHEN site = '' THEN COALESCE(?, '') ELSE site END"
