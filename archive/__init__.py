@@ -1,4 +1,5 @@
-"""The SQLite archive: schema, migrations and every write."""
+"""The SQLite archive: the public names of its modules (connection, ledger, frontier, store,
+search, exports), each module one job."""
 
 from archive import frontier
 from archive.capture import Capture, decompress_body
