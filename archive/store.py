@@ -3,6 +3,7 @@ in a transaction."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -329,9 +330,13 @@ def _insert(db: sqlite_utils.Database, table: str, row: dict[str, object]) -> in
     Not `db[table].insert(row)`: sqlite-utils looks the table up and opens a savepoint for
     each row, ~0.2 ms a row more, and a page is up to three rows.
     """
-    columns = ", ".join(row)
-    values = ", ".join(f":{name}" for name in row)
-    return db.execute(f"INSERT INTO {table} ({columns}) VALUES ({values})", row).lastrowid
+    return db.execute(_insert_statement(table, tuple(row)), list(row.values())).lastrowid
+
+
+@functools.cache
+def _insert_statement(table: str, columns: tuple[str, ...]) -> str:
+    # Positional parameters: binding the 17 values of a capture by name took ~10 µs more.
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
 
 
 def _current_revision(db: sqlite_utils.Database, url: str) -> int:
