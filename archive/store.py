@@ -282,7 +282,7 @@ def apply_record(
     add a revision (CHANGED), or only move `last_seen` (UNCHANGED)."""
     if outcome is Outcome.UNCHANGED:
         db.execute(_SEEN_IN, {"url": record.url, "seen_at": seen_at, "capture_id": capture_id})
-        refresh_derived(db, record)
+        _refresh_derived(db, record)
         return
     brief = {
         **_brief_content(record),
@@ -343,7 +343,14 @@ def _current_revision(db: sqlite_utils.Database, url: str) -> int:
     return db.execute("SELECT revision FROM briefs WHERE url = ?", [url]).fetchone()[0]
 
 
-def refresh_derived(db: sqlite_utils.Database, record: BriefRecord) -> None:
+def mark_cleaned_by(db: sqlite_utils.Database, record: BriefRecord, cleaner_version: str) -> None:
+    """The brief of `record`, whose content it equals, as made by `cleaner_version` (a
+    re-clean of its page): its content and revision stay, its derived fields follow."""
+    db.execute("UPDATE briefs SET cleaner_version = ? WHERE url = ?", [cleaner_version, record.url])
+    _refresh_derived(db, record)
+
+
+def _refresh_derived(db: sqlite_utils.Database, record: BriefRecord) -> None:
     """Give the brief of `record`, whose content it equals, the fields derived from that
     content (`country_codes`): a cleaner that knows more codes changes them without a new
     revision. Written only when they differ, so that an unchanged page costs the full-text
