@@ -1,24 +1,23 @@
-"""The SQLite archive: schema, migrations and every write."""
+"""The SQLite archive: the public names of its modules (connection, ledger, frontier, store,
+search, exports), each module one job."""
 
 from archive import frontier
 from archive.capture import Capture, decompress_body
 from archive.connection import ArchiveError, NotAnArchive, connect, transaction
 from archive.export import write_csv, write_jsonl
-from archive.lock import ArchiveLock, ArchiveLocked
-from archive.schema import SCHEMA_VERSION, SchemaTooNew
-from archive.search import SearchQueryError, search
-from archive.snapshots import snapshot_sqlite
-from archive.store import (
-    Outcome,
+from archive.ledger import (
     close_stale_runs,
     crawled_sites,
     finish_run,
     last_finished_run_start,
     latest_runs,
     start_run,
-    store_capture,
-    store_captures,
 )
+from archive.lock import ArchiveLock, ArchiveLocked
+from archive.schema import SCHEMA_VERSION, SchemaTooNew
+from archive.search import SearchQueryError, search
+from archive.snapshots import snapshot_sqlite
+from archive.store import Outcome, store_capture, store_captures
 
 __all__ = [
     "SCHEMA_VERSION",

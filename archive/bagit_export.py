@@ -25,8 +25,8 @@ import sqlite_utils
 
 from archive.connection import connect
 from archive.export import Progress, count_records, write_csv, write_jsonl
+from archive.ledger import crawled_sites
 from archive.snapshots import BAG_SOFTWARE_AGENT, snapshot_sqlite
-from archive.store import crawled_sites
 from archive.warc import capture_span, count_captures, write_warc
 
 CHECKSUMS = ["sha256", "sha512"]

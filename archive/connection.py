@@ -1,7 +1,9 @@
-"""The archive's connection: opening (and migrating) it, transactions, and its clock."""
+"""The archive's connection: opening (and migrating) it, transactions, its clock, and the errors
+that say the archive cannot be used."""
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -23,6 +25,40 @@ class ArchiveError(RuntimeError):
 
 class NotAnArchive(ArchiveError):
     """There is no archive at the path, or what is there is not a briefs archive."""
+
+
+# SQLite's primary result codes that say the archive itself cannot go on taking writes (the
+# disk is full, reading or writing it failed, it is damaged or not a database, it became
+# read-only), as opposed to one write that was refused (a constraint, a bad value).
+_UNWRITABLE_CODES = frozenset(
+    {
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_CORRUPT,
+        sqlite3.SQLITE_NOTADB,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_PERM,
+    }
+)
+_UNWRITABLE_ERRNOS = frozenset({errno.ENOSPC, errno.EIO, errno.EROFS, errno.EDQUOT})
+
+
+class ArchiveUnwritable(ArchiveError):
+    """The archive cannot take writes any more (full disk, I/O error, damaged file): a crawl,
+    a re-clean or an ingest stops at once, keeping what it committed."""
+
+
+def unwritable(error: BaseException) -> bool:
+    """Whether `error` says the archive cannot go on taking writes (see ArchiveUnwritable)."""
+    if isinstance(error, ArchiveUnwritable):
+        return True
+    if isinstance(error, ArchiveError) and error.__cause__ is not None:
+        return unwritable(error.__cause__)  # connect()'s, naming the archive
+    if isinstance(error, sqlite3.Error):
+        code = getattr(error, "sqlite_errorcode", None)
+        return code is not None and code & 0xFF in _UNWRITABLE_CODES
+    return isinstance(error, OSError) and error.errno in _UNWRITABLE_ERRNOS
 
 
 def utc_now() -> str:

@@ -52,110 +52,117 @@ RECORD_COLUMNS = {
 }
 
 
+BRIEFS_TABLE = {
+    "description": "One row per brief: its latest record (RECORD.md)",
+    "columns": RECORD_COLUMNS,
+    "label_column": "title",
+    "sort_desc": "published",
+    "fts_table": "briefs_fts",
+    "fts_pk": "rowid",
+    "facets": [
+        {"array": "country_codes"},
+        "section",
+        {"array": "authors"},
+        {"array": "tags"},
+        "language",
+        "year",
+    ],
+}
+REVISIONS_TABLE = {
+    "description": "One row per distinct content of a brief",
+    "columns": {
+        "url": "The brief",
+        "revision": "1, 2, … in the order the crawls saw them",
+        "content_hash": "SHA-256 of the content fields",
+        "record": "The whole record, JSON: its content fields and country_codes (hidden from"
+        " the table view)",
+        "capture_id": "The capture that first showed this content",
+        "seen_at": "When that capture was fetched",
+    },
+    "sort_desc": "seen_at",
+}
+CAPTURES_TABLE = {
+    "description": "One row per fetch: exactly what the site answered",
+    "columns": {
+        "requested_url": "The URL requested",
+        "final_url": "The URL of the response, after redirects",
+        "status": "HTTP status",
+        "fetched_at": "ISO 8601 UTC",
+        "headers": "Response headers as received: JSON list of [name, value]",
+        "body_sha256": "SHA-256 of the body bytes",
+        "body_length": "Length of the body in bytes",
+        "body_gzip": "The body, gzip (hidden from the table view)",
+        "brief_url": "The brief it gave, if any",
+        "outcome": "new, changed, unchanged, failed or skipped",
+        "error": "Why a failed capture failed",
+    },
+    "sort_desc": "id",
+    "facets": ["outcome", "status"],
+}
+RUNS_TABLE = {
+    "description": "One row per crawl: when, which site, how it ended",
+    "sort_desc": "id",
+}
+# The views (schema migrations 3 and 6): a row per item of a brief's list field, or per brief
+# with a section.
+_LIST_VIEW = "One row per {what} of a brief: (url, name), from the JSON list in briefs.{column}"
+VIEWS = {
+    "brief_countries": {
+        "description": "One row per country of a brief: (url, name, country_code), from the JSON"
+        " lists in briefs.countries and briefs.country_codes; GROUP BY country_code counts both"
+        " editions together",
+        "columns": {
+            "name": "The country as the page names it (Mexico, México)",
+            "country_code": "Its ISO 3166-1 alpha-2 code (MX); null on a brief not re-cleaned"
+            " since the archive gained codes",
+        },
+        "facets": ["country_code", "name"],
+    },
+    "brief_sections": {
+        "description": "One row per brief with a section (the category its meta line shows)",
+        "columns": {
+            "section": "As the meta line's link reads (Peru, Elites and Crime)",
+            "country_code": "The section's ISO code when it is one of the brief's countries,"
+            " else null",
+        },
+        "sort_desc": "published",
+        "facets": ["section", "language", "year"],
+    },
+    "brief_authors": {
+        "description": _LIST_VIEW.format(what="author", column="authors"),
+        "facets": ["name"],
+    },
+    "brief_tags": {
+        "description": _LIST_VIEW.format(what="tag", column="tags"),
+        "facets": ["name"],
+    },
+}
+TABLES = {
+    "briefs": BRIEFS_TABLE,
+    "revisions": REVISIONS_TABLE,
+    "captures": CAPTURES_TABLE,
+    "runs": RUNS_TABLE,
+    **VIEWS,
+}
+
+
 def metadata(db_path: str | Path, sites: list[str] | None = None) -> dict:
     """Datasette metadata for the archive at `db_path` (Datasette names a database after its
     file's stem: briefs.sqlite is /briefs)."""
     sites = sites or []
-    name = Path(db_path).stem
-    list_view = "One row per {what} of a brief: (url, name), from the JSON list in briefs.{column}"
     return {
         "title": "briefs archive",
         "description": (
-            "The news briefs of "
-            + (", ".join(sites) or "the crawled site")
-            + ", their revisions and the raw pages they came from. Search the briefs table;"
-            " facet by country (its ISO code, the same in both editions), section, author,"
-            " tag, language or year."
+            f"The news briefs of {', '.join(sites) or 'the crawled site'}, their revisions and"
+            " the raw pages they came from. Search the briefs table; facet by country (its ISO"
+            " code, the same in both editions), section, author, tag, language or year."
         ),
         "source": ", ".join(sites) or None,
         "source_url": sites[0] if len(sites) == 1 else None,
         "databases": {
-            name: {
+            Path(db_path).stem: {
                 "description": "A briefs archive (SQLite; schema version in PRAGMA user_version)",
-                "tables": {
-                    "briefs": {
-                        "description": "One row per brief: its latest record (RECORD.md)",
-                        "columns": RECORD_COLUMNS,
-                        "label_column": "title",
-                        "sort_desc": "published",
-                        "fts_table": "briefs_fts",
-                        "fts_pk": "rowid",
-                        "facets": [
-                            {"array": "country_codes"},
-                            "section",
-                            {"array": "authors"},
-                            {"array": "tags"},
-                            "language",
-                            "year",
-                        ],
-                    },
-                    "revisions": {
-                        "description": "One row per distinct content of a brief",
-                        "columns": {
-                            "url": "The brief",
-                            "revision": "1, 2, … in the order the crawls saw them",
-                            "content_hash": "SHA-256 of the content fields",
-                            "record": "The whole record, JSON: its content fields and"
-                            " country_codes (hidden from the table view)",
-                            "capture_id": "The capture that first showed this content",
-                            "seen_at": "When that capture was fetched",
-                        },
-                        "sort_desc": "seen_at",
-                    },
-                    "captures": {
-                        "description": "One row per fetch: exactly what the site answered",
-                        "columns": {
-                            "requested_url": "The URL requested",
-                            "final_url": "The URL of the response, after redirects",
-                            "status": "HTTP status",
-                            "fetched_at": "ISO 8601 UTC",
-                            "headers": "Response headers as received: JSON list of [name, value]",
-                            "body_sha256": "SHA-256 of the body bytes",
-                            "body_length": "Length of the body in bytes",
-                            "body_gzip": "The body, gzip (hidden from the table view)",
-                            "brief_url": "The brief it gave, if any",
-                            "outcome": "new, changed, unchanged, failed or skipped",
-                            "error": "Why a failed capture failed",
-                        },
-                        "sort_desc": "id",
-                        "facets": ["outcome", "status"],
-                    },
-                    "runs": {
-                        "description": "One row per crawl: when, which site, how it ended",
-                        "sort_desc": "id",
-                    },
-                    "brief_countries": {
-                        "description": "One row per country of a brief: (url, name,"
-                        " country_code), from the JSON lists in briefs.countries and"
-                        " briefs.country_codes; GROUP BY country_code counts both editions"
-                        " together",
-                        "columns": {
-                            "name": "The country as the page names it (Mexico, México)",
-                            "country_code": "Its ISO 3166-1 alpha-2 code (MX); null on a brief"
-                            " not re-cleaned since the archive gained codes",
-                        },
-                        "facets": ["country_code", "name"],
-                    },
-                    "brief_sections": {
-                        "description": "One row per brief with a section (the category its"
-                        " meta line shows)",
-                        "columns": {
-                            "section": "As the meta line's link reads (Peru, Elites and Crime)",
-                            "country_code": "The section's ISO code when it is one of the"
-                            " brief's countries, else null",
-                        },
-                        "sort_desc": "published",
-                        "facets": ["section", "language", "year"],
-                    },
-                    "brief_authors": {
-                        "description": list_view.format(what="author", column="authors"),
-                        "facets": ["name"],
-                    },
-                    "brief_tags": {
-                        "description": list_view.format(what="tag", column="tags"),
-                        "facets": ["name"],
-                    },
-                },
+                "tables": TABLES,
             }
         },
     }

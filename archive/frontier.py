@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import sqlite_utils
+from sqlite_utils.utils import chunks
 
 from archive.connection import transaction, utc_now_precise
 
@@ -34,14 +35,11 @@ class PendingURL:
 def known(db: sqlite_utils.Database, urls: Iterable[str]) -> dict[str, FrontierEntry]:
     """The frontier entries of those of `urls` it holds."""
     entries: dict[str, FrontierEntry] = {}
-    batch = list(dict.fromkeys(urls))
     # SQLite caps the number of parameters of a statement; 500 stays well under it.
-    for start in range(0, len(batch), 500):
-        chunk = batch[start : start + 500]
+    for chunk in map(list, chunks(dict.fromkeys(urls), 500)):
         cursor = db.execute(
-            "SELECT url, state, lastmod, updated_at FROM frontier WHERE url IN ("
-            + ", ".join("?" * len(chunk))
-            + ")",
+            "SELECT url, state, lastmod, updated_at FROM frontier"
+            f" WHERE url IN ({', '.join('?' * len(chunk))})",
             chunk,
         )
         entries.update((row[0], FrontierEntry(*row)) for row in cursor)

@@ -20,13 +20,7 @@ import sqlite_utils
 
 from archive.capture import charset_of, decompress_body
 from archive.connection import transaction
-from archive.store import (
-    Outcome,
-    apply_record,
-    older_than_current,
-    outcome_of,
-    refresh_derived,
-)
+from archive.store import Outcome, apply_record, mark_cleaned_by, older_than_current, outcome_of
 from cleaning.errors import CleaningError
 from cleaning.record import BriefRecord
 from cleaning.urls import is_own_page
@@ -149,11 +143,7 @@ def _apply(
             return Outcome.STALE
         outcome = outcome_of(db, record)
         if outcome is Outcome.UNCHANGED:
-            db.execute(
-                "UPDATE briefs SET cleaner_version = ? WHERE url = ?",
-                [cleaner_version, record.url],
-            )
-            refresh_derived(db, record)
+            mark_cleaned_by(db, record, cleaner_version)
         else:
             apply_record(
                 db, record, outcome, capture_id, fetched_at, cleaner_version, made_by="reclean"

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import sqlite_utils
+from sqlite_utils.utils import chunks
 
 from archive.connection import ArchiveError
 from archive.snapshots import parse_since
@@ -99,9 +100,18 @@ def search(
     if limit < 1:
         raise SearchQueryError("the limit must be at least 1")
     scoped = f"{{{' '.join(TEXT_COLUMNS)}}} : ({query})"
-    # Each filter is a phrase in its own column of the index, so the index intersects them
-    # with the query before anything is ranked; an exact test of the lists follows (a
-    # phrase also matches a name inside a longer one).
+    wanted = _wanted_names(author, tag, country)
+    checks = _row_checks(language, since, until)
+    try:
+        hits = _best_hits(db, _with_filters(scoped, wanted), limit, wanted, checks)
+        snippets = _snippets(db, scoped, [hit.rowid for hit in hits], highlight)
+    except sqlite3.DatabaseError as error:
+        raise ArchiveError(f"cannot search the archive: {error}") from error
+    return [replace(hit, snippet=snippets.get(hit.rowid, "")) for hit in hits]
+
+
+def _wanted_names(author: str | None, tag: str | None, country: str | None) -> dict[str, str]:
+    """The name each filter wants in its column of the index, folded as the index folds it."""
     wanted = {
         column: _fold(value)
         for column, value in (("authors", author), ("tags", tag))
@@ -109,32 +119,44 @@ def search(
     }
     if country is not None:
         wanted["country_codes"] = _fold(country_filter(country))
-    match = scoped + "".join(
+    return wanted
+
+
+def _with_filters(scoped: str, wanted: dict[str, str]) -> str:
+    """The MATCH expression of the query and the filters: each wanted name is a phrase in its
+    own column of the index, so the index intersects them with the query before anything is
+    ranked (an exact test of the lists follows: a phrase also matches a name inside a longer
+    one)."""
+    return scoped + "".join(
         f' AND {column} : "{name.replace(chr(34), chr(34) * 2)}"' for column, name in wanted.items()
     )
-    checks = _row_checks(language, since, until)
-    weights = ", ".join(str(w) for w in (*WEIGHTS, *(0.0 for _ in FILTER_COLUMNS)))
-    # The index alone ranks the candidates; rows are read only for the best of them, in
-    # growing batches, until `limit` of them pass the exact checks.
-    ranked = (
-        f"SELECT rowid, bm25(briefs_fts, {weights}) AS score FROM briefs_fts"
-        " WHERE briefs_fts MATCH ? ORDER BY score, rowid"
-    )
+
+
+# The candidates, best first: ranked by the index alone, with the text columns' weights (the
+# filter columns weigh nothing), constants written into the statement once.
+_RANK_WEIGHTS = ", ".join(str(weight) for weight in (*WEIGHTS, *(0.0 for _ in FILTER_COLUMNS)))
+_RANKED = (
+    f"SELECT rowid, bm25(briefs_fts, {_RANK_WEIGHTS}) AS score FROM briefs_fts"
+    " WHERE briefs_fts MATCH ? ORDER BY score, rowid"
+)
+
+
+def _best_hits(
+    db: sqlite_utils.Database,
+    match: str,
+    limit: int,
+    wanted: dict[str, str],
+    checks: list[Callable[[str, str], bool]],
+) -> list[Hit]:
+    """The best `limit` candidates of `match` that pass the exact checks. Rows are read only
+    for the best candidates, in growing batches, until `limit` of them pass."""
+    cursor = db.execute(_RANKED, [match])
     hits: list[Hit] = []
-    try:
-        cursor = db.execute(ranked, [match])
-        size = min(max(limit, 16), BATCH)
-        while len(hits) < limit:
-            batch = cursor.fetchmany(size)
-            if not batch:
-                break
-            hits.extend(_exact(db, batch, wanted, checks))
-            size = min(size * 2, BATCH)
-        del hits[limit:]
-        snippets = _snippets(db, scoped, [hit.rowid for hit in hits], highlight)
-    except sqlite3.DatabaseError as error:
-        raise ArchiveError(f"cannot search the archive: {error}") from error
-    return [replace(hit, snippet=snippets.get(hit.rowid, "")) for hit in hits]
+    size = min(max(limit, 16), BATCH)
+    while len(hits) < limit and (batch := cursor.fetchmany(size)):
+        hits.extend(_exact(db, batch, wanted, checks))
+        size = min(size * 2, BATCH)
+    return hits[:limit]
 
 
 def country_filter(value: str) -> str:
@@ -204,12 +226,11 @@ def _snippets(
     db: sqlite_utils.Database, scoped: str, rowids: list[int], highlight: tuple[str, str]
 ) -> dict[int, str]:
     snippets: dict[int, str] = {}
-    for start in range(0, len(rowids), BATCH):
-        batch = rowids[start : start + BATCH]
+    for batch in map(list, chunks(rowids, BATCH)):
         rows = db.execute(
             f"SELECT rowid, snippet(briefs_fts, -1, ?, ?, '…', {SNIPPET_TOKENS}) FROM briefs_fts"
             f" WHERE briefs_fts MATCH ? AND rowid IN ({', '.join('?' * len(batch))})",
-            [highlight[0], highlight[1], scoped, *batch],
+            [*highlight, scoped, *batch],
         )
         snippets.update(rows)
     return snippets

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from scrapy.crawler import Crawler
 from scrapy.utils.defer import deferred_from_coro
 
-from archive.store import ArchiveUnwritable, unwritable
+from archive.connection import ArchiveUnwritable, unwritable
 from crawler.report import ARCHIVE_ERROR, STOPPED_ARCHIVE
 
 T = TypeVar("T")

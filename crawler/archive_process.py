@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 import archive
-from archive.store import ArchiveUnwritable, unwritable
+from archive.connection import ArchiveUnwritable, unwritable
 
 T = TypeVar("T")
 

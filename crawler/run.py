@@ -13,7 +13,7 @@ from scrapy.settings import Settings
 from twisted.python.failure import Failure
 
 import archive
-from archive.store import ArchiveUnwritable, unwritable
+from archive.connection import ArchiveUnwritable, unwritable
 from crawler.gc_tuning import collect_less
 from crawler.options import check_settings, site_origin
 from crawler.report import CrawlReport

@@ -34,7 +34,7 @@ import sqlite_utils
 
 import archive
 from archive import frontier
-from archive.store import DOWNLOADER_COUNTS
+from archive.ledger import DOWNLOADER_COUNTS
 from crawler import messages, storing
 from crawler import settings as defaults
 from crawler.distributed.keys import (

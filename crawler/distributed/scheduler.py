@@ -26,7 +26,7 @@ from scrapy_redis.queue import Base as RedisQueueBase
 from scrapy_redis.scheduler import Scheduler as ScrapyRedisScheduler
 from twisted.internet.task import LoopingCall
 
-from archive.store import DOWNLOADER_COUNTS
+from archive.ledger import DOWNLOADER_COUNTS
 from crawler import messages
 from crawler.distributed.keys import Keys, client
 from crawler.report import CrawlReport
