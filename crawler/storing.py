@@ -13,8 +13,7 @@ import sqlite_utils
 
 import archive
 from archive import frontier
-from archive.connection import transaction
-from archive.store import unwritable
+from archive.connection import transaction, unwritable
 from crawler.messages import LastmodNote, Message, Queued
 
 

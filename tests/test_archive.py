@@ -168,30 +168,6 @@ def test_stored_pages_are_plain_gzip_the_same_bytes_every_time(db, tmp_path):
     assert len(blob) < len(body) / 20
 
 
-def test_a_group_of_captures_is_one_commit_and_a_failing_one_is_undone_alone(db):
-    other = "https://insightcrime.org/news/brief/another-brief/"
-    results = archive.store_captures(
-        db,
-        [
-            (make_capture(), make_record(), {"cleaner_version": "1"}),
-            # No record and no reason: refused, and undone alone.
-            (make_capture(url=other), None, {}),
-            (make_capture(url=other), make_record(url=other), {"cleaner_version": "1"}),
-        ],
-    )
-    assert results[0] is Outcome.NEW and results[2] is Outcome.NEW
-    assert isinstance(results[1], ValueError)
-    assert not db.conn.in_transaction  # committed
-    assert count(db, "captures") == 2 and count(db, "briefs") == 2
-
-
-def test_a_group_that_raises_whole_leaves_nothing(db):
-    with pytest.raises(RuntimeError), archive.transaction(db):
-        archive.store_captures(db, [(make_capture(), make_record(), {})])
-        raise RuntimeError("after the group, inside the same transaction")
-    assert count(db, "captures") == 0 and count(db, "briefs") == 0
-
-
 def test_failed_capture_never_becomes_a_brief(db):
     outcome = archive.store_capture(
         db,

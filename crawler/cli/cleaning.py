@@ -25,10 +25,9 @@ def reclean(db: str) -> None:
     Exit status: 0 done; 2 no archive at --db, or not a briefs archive; 3 the archive cannot
     be read or written (what was re-cleaned before is kept); 75 a crawl holds the archive.
     """
-    from archive.connection import NotAnArchive
+    from archive.connection import ArchiveUnwritable, NotAnArchive, unwritable
     from archive.reclean import pages_to_reclean
     from archive.reclean import reclean as run_reclean
-    from archive.store import ArchiveUnwritable, unwritable
     from cleaning import CLEANER_VERSION, clean
 
     try:
