@@ -1,9 +1,10 @@
-"""The archive's writer during a local crawl: a process of its own (`crawler.workers`).
+"""The writer process's side of crawler.archive_writer: the crawl's one read-write connection.
 
 Storing a page (inserting it, indexing its record for search) is CPU work that would
 otherwise share the crawler's process, and its one running thread at a time, with the event
-loop that fetches. The writer process holds the crawl's one connection to the archive and
-runs the archive's functions on it, one call after the other, in the order they are sent.
+loop that fetches. The writer process (`crawler.workers`) holds the crawl's one read-write
+connection to the archive and runs the archive's functions on it, one call after the other,
+in the order they are sent.
 """
 
 from __future__ import annotations
