@@ -12,7 +12,6 @@ import sqlite_utils
 
 from archive import frontier
 from archive.capture import Capture
-from archive.connection import ArchiveUnwritable as ArchiveUnwritable  # crawler.cli imports it here
 from archive.connection import transaction
 from archive.schema import CONTENT_COLUMNS, JSON_FIELDS
 from cleaning.record import BriefRecord, canonical_json

@@ -159,14 +159,15 @@ def _clean(body: bytes, url: str, encoding: str | None) -> BriefRecord:
         countries=filing.countries,
         country_codes=filing.country_codes,
         authors=line.authors or _without(meta.ld.persons, PUBLISHER_NAMES),
-        tags=line.tags
-        or _without(
-            meta.ld.keywords,
-            SECTION_NAMES | {c.casefold() for c in [*line.categories, *meta.ld.sections]},
-        ),
+        tags=_tags(line, meta),
         related=[*cards, *see_also_items(text.see_also, link_base)],
         translations=_translations(meta, line, language, link_base, page_url),
     )
+
+
+def _tags(line: MetaLine, meta: PageMetadata) -> list[str]:
+    filed_under = {c.casefold() for c in [*line.categories, *meta.ld.sections]}
+    return line.tags or _without(meta.ld.keywords, SECTION_NAMES | filed_under)
 
 
 def _page_url(meta: PageMetadata, url: str) -> str:
