@@ -93,8 +93,14 @@ CAPTURES_TABLE = {
         "body_length": "Length of the body in bytes",
         "body_gzip": "The body, gzip (hidden from the table view)",
         "brief_url": "The brief it gave, if any",
-        "outcome": "new, changed, unchanged, failed or skipped",
+        "outcome": (
+            "new, changed, unchanged, failed, skipped (not a brief), alias (its page names"
+            " canonical_url as the brief's own) or stale (older than the brief's current"
+            " revision: kept, not applied)"
+        ),
         "error": "Why a failed capture failed",
+        "canonical_url": "The canonical URL an alias's page names",
+        "message_id": "The distributed crawl's message it came in (briefs ingest)",
     },
     "sort_desc": "id",
     "facets": ["outcome", "status"],

@@ -135,3 +135,16 @@ def test_serve_refuses_a_missing_archive(tmp_path):
         timeout=60,
     )
     assert result.returncode == 2 and "no archive" in result.stderr
+
+
+def test_the_column_descriptions_name_real_columns_and_every_outcome(tmp_path):
+    import archive
+    from archive.datasette_metadata import TABLES
+
+    db = archive.connect(tmp_path / "a.sqlite")
+    for table, described in TABLES.items():
+        columns = {row[1] for row in db.execute(f"PRAGMA table_xinfo({table})")}
+        assert set(described.get("columns", {})) <= columns, table
+    outcomes = TABLES["captures"]["columns"]["outcome"]
+    assert all(outcome.value in outcomes for outcome in archive.Outcome)
+    db.close()
