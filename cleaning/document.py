@@ -244,7 +244,8 @@ def _prepared(body: bytes, encoding: str | None) -> tuple[bytes, bool]:
     # Text never holds C0 control bytes other than whitespace; binary data is full of them.
     if len(head) - len(head.translate(None, _CONTROL_BYTES)) > len(head) // 100:
         raise NotHTML("binary content")
-    return body, body.isascii()
+    # Unknown: libxml2 says so while it parses (ASCII never makes it report bad UTF-8).
+    return body, False
 
 
 def _legacy(body: bytes, encoding: str | None) -> bytes:
