@@ -279,9 +279,17 @@ def test_a_crawler_killed_and_restarted_loses_nothing_and_stores_nothing_twice(
             assert time.monotonic() < deadline and crawlers[0].poll() is None
             time.sleep(0.02)
         held = leased_by(server, crawlers[0].pid)
+        # The other crawler waits on the site until the restarted one has joined: alone, on a
+        # loaded machine, it could end the crawl first, and the restarted one begin another.
+        gate = Gate()
+        set_faults(site, generated, slow=0.15, gate=gate)
         crawlers[0].send_signal(signal.SIGKILL)
         crawlers[0].wait()
         restarted = crawler(site, redis_url, log=tmp_path / "restarted.log")
+        try:
+            wait_for(lambda: crawler_id(server, restarted.pid) != b"\0none")
+        finally:
+            gate.open()
         assert finish(restarted)[0] == 0
         assert finish(crawlers[1])[0] == 0
         code, _, err = finish(ingest)
