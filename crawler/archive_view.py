@@ -97,10 +97,8 @@ class ArchiveView:
         """The pending URL with the smallest seq above `after_seq` (the scheduler's cursor,
         which only moves forward), committed or not."""
         committed = self._read(None, frontier.next_pending, after_seq)
-        order = self._to_hand_out
-        while order and order[0].seq <= after_seq:
-            order.popleft()
-        waiting = order[0] if order else None
+        self._forget_queued_through(after_seq)  # handed out
+        waiting = self._to_hand_out[0] if self._to_hand_out else None
         if waiting is not None and (committed is None or waiting.seq < committed.seq):
             return PendingURL(waiting.seq, waiting.url, waiting.discovered_via, waiting.lastmod)
         return committed
@@ -142,11 +140,15 @@ class ArchiveView:
             if self.queued.get(note.url) is note:
                 del self.queued[note.url]
             # Written in the order sent: those before it are in the archive now too.
-            order = self._to_hand_out
-            while order and order[0].seq <= note.seq:
-                order.popleft()
+            self._forget_queued_through(note.seq)
         elif self.noted.get(note.url) == note.lastmod:
             del self.noted[note.url]
+
+    def _forget_queued_through(self, seq: int) -> None:
+        """The queued URLs up to `seq` need not be handed out from memory any more."""
+        order = self._to_hand_out
+        while order and order[0].seq <= seq:
+            order.popleft()
 
     # --- the archive's other reads --------------------------------------------------------
 

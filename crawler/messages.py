@@ -84,19 +84,40 @@ def message_id(crawl: str, url: str) -> str:
     return hashlib.sha256(f"{crawl}\n{url}".encode()).hexdigest()[:32]
 
 
-def encode(page: FetchedPage, crawl: str, cleaner_version: str) -> bytes:
+def page_message(page: FetchedPage, cleaner_version: str, crawl: str = "") -> Message:
+    """What the writer is sent of a fetched page: its capture (the body as the cleaning
+    process packed it), what it gave, and its frontier URL, the URL first asked for, before
+    any redirect. With `crawl` (a distributed crawl's), the message has its id."""
     capture = page.capture
-    blob = capture.body_gzip()
-    # (The URL first asked for, before any redirect: the frontier's.)
     url = capture.requested_url
     meta = page.request.meta if page.request is not None else {}
-    message: dict[str, Any] = {
+    return Message(
+        id=message_id(crawl, url) if crawl else None,
+        crawl=crawl,
+        capture=capture.without_body(),
+        record=page.record,
+        error=page.error,
+        skipped=page.skipped,
+        extraction_failed=page.extraction_failed,
+        cleaner_version=cleaner_version,
+        frontier_url=url,
+        discovered_via=meta.get("discovered_via"),
+        lastmod=meta.get("lastmod"),
+        canonical=page.canonical,
+    )
+
+
+def encode(page: FetchedPage, crawl: str, cleaner_version: str) -> bytes:
+    message = page_message(page, cleaner_version, crawl)
+    capture = message.capture
+    blob = capture.body_gzip()
+    encoded: dict[str, Any] = {
         "format": FORMAT,
-        "id": message_id(crawl, url),
+        "id": message.id,
         "crawl": crawl,
-        "url": url,
-        "discovered_via": meta.get("discovered_via"),
-        "lastmod": meta.get("lastmod"),
+        "url": message.frontier_url,
+        "discovered_via": message.discovered_via,
+        "lastmod": message.lastmod,
         "capture": {
             "requested_url": capture.requested_url,
             "final_url": capture.final_url,
@@ -109,14 +130,14 @@ def encode(page: FetchedPage, crawl: str, cleaner_version: str) -> bytes:
             "body_length": capture.body_length,
             "error": capture.error,
         },
-        "record": None if page.record is None else page.record.as_dict(),
-        "canonical": page.canonical,
-        "error": page.error,
-        "skipped": page.skipped,
-        "extraction_failed": page.extraction_failed,
+        "record": None if message.record is None else message.record.as_dict(),
+        "canonical": message.canonical,
+        "error": message.error,
+        "skipped": message.skipped,
+        "extraction_failed": message.extraction_failed,
         "cleaner_version": cleaner_version,
     }
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
+    return json.dumps(encoded, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _hash_as_sent(record: BriefRecord, sent: dict[str, Any]) -> str:

@@ -15,7 +15,7 @@ from crawler.archive_failure import stop_for_the_archive
 from crawler.archive_writer import ArchiveWriter
 from crawler.cleaning_pool import CleaningPool
 from crawler.items import FetchedPage
-from crawler.messages import Message
+from crawler.messages import page_message
 from crawler.report import (
     ALERT,
     CLEANED,
@@ -171,7 +171,7 @@ class ArchivePipeline:
             self.crawler.stats.inc_value(NOT_STORED)  # pending still: fetched next run
             return item
         try:
-            outcome = await self.writer.write(page_message(item))
+            outcome = await self.writer.write(page_message(item, CLEANER_VERSION))
         except WorkerDied:
             # Its transaction rolled back (or committed whole): the URL is pending, or done.
             logger.error(
@@ -231,24 +231,3 @@ class ArchivePipeline:
             error=error,
             alert=alert,
         )
-
-
-def page_message(item: FetchedPage) -> Message:
-    """What the writer is sent of a fetched page: its capture (the body as the cleaning
-    process packed it), what it gave, and its frontier URL (the URL first asked for)."""
-    capture = item.capture
-    meta = item.request.meta if item.request is not None else {}
-    return Message(
-        id=None,
-        crawl="",
-        capture=capture.without_body(),
-        record=item.record,
-        error=item.error,
-        skipped=item.skipped,
-        extraction_failed=item.extraction_failed,
-        cleaner_version=CLEANER_VERSION,
-        frontier_url=capture.requested_url,
-        discovered_via=meta.get("discovered_via"),
-        lastmod=meta.get("lastmod"),
-        canonical=item.canonical,
-    )
