@@ -17,9 +17,11 @@ Charset precedence:
    which a whole-page windows-1252 reading would garble.
 
 The head's inline stylesheets and scripts (the theme's CSS and script settings, most of a
-page's bytes) are emptied before the parse (inline_code.py): nothing downstream reads them,
+page's bytes) are emptied before the parse (inline_code.py), and so is the content of the
+header's large menus (menus.py, most of the markup left): nothing downstream reads them,
 and the parser need not either. The extractors visit elements by tag and never take the
-text of `<head>`, `<style>` or `<script>` (JSON-LD aside, which is kept).
+text of `<head>`, `<style>` or `<script>` (JSON-LD aside, which is kept), nor look inside a
+`<nav>` but for breadcrumbs, which are never cut.
 
 The parser runs with libxml2's normal limits, which stop it at 256 levels of nesting:
 such a document is TooDeep, not a record of the part before it. A document that passes
@@ -45,6 +47,7 @@ from w3lib.encoding import html_body_declared_encoding, http_content_type_encodi
 
 from .errors import NotHTML, TooDeep, TooLarge, Truncated
 from .inline_code import without_inline_code
+from .menus import without_menus
 from .text import Element
 
 # Signatures of formats a misbehaving server may send in place of a page.
@@ -145,11 +148,11 @@ def parse(body: bytes, encoding: str | None = None) -> Element:
     if not _has_end(data):
         raise Truncated(f"the document stops after {len(data)} bytes, before </body> or </html>")
     parser = _parser(huge=False)
-    data = without_inline_code(data)
+    data = _without_unread_markup(data)
     root = _parsed(data, parser)
     if not checked and any(e.type_name == "ERR_INVALID_ENCODING" for e in parser.error_log):
         # Not UTF-8 after all: read by the labels (module docstring, 4 and 5) and parse again.
-        data = without_inline_code(_legacy(body, encoding))
+        data = _without_unread_markup(_legacy(body, encoding))
         root = _parsed(data, parser)
     limit = _resource_limit(parser)
     huge = limit is not None and not _DEPTH_LIMIT.search(limit.message)
@@ -183,6 +186,12 @@ def parse(body: bytes, encoding: str | None = None) -> Element:
     if huge and _BELOW_MAX_DEPTH(root):
         raise TooDeep(f"markup nested more than {MAX_DEPTH} levels deep")
     return root
+
+
+def _without_unread_markup(data: bytes) -> bytes:
+    """The bytes to parse: the page less the text of its head's code and of its menus."""
+    emptied, head_end = without_inline_code(data)
+    return without_menus(emptied, head_end)
 
 
 def _resource_limit(parser: etree.HTMLParser) -> etree._LogEntry | None:

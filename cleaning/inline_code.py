@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import re
 
-_SPACE = rb"[\t\n\f\r ]"
+SPACE = rb"[\t\n\f\r ]"
 _NAME = rb"[^\t\n\f\r \"'<>/=]+"
 _VALUE = rb"(?:\"[^\"]*\"|'[^']*'|[^\t\n\f\r \"'=<>`]+)"
-_ATTRIBUTES = rb"(?:%s+%s(?:%s*=%s*%s)?)*%s*" % (_SPACE, _NAME, _SPACE, _SPACE, _VALUE, _SPACE)
+ATTRIBUTES = rb"(?:%s+%s(?:%s*=%s*%s)?)*%s*" % (SPACE, _NAME, SPACE, SPACE, _VALUE, SPACE)
 # Head items read by the expression: text, comments, the doctype, plain tags, end tags. The
 # `<title>`, `<script>` and `<style>` elements are read in Python: their text is skipped at
 # memory speed by one-byte searches for "<" (an expression reads it byte by byte).
@@ -31,24 +31,29 @@ _HEAD_ITEMS = re.compile(
     rb"(?:[^<]++"
     rb"|<!--(?!-?>)(?:[^-]|-(?!-))*+-->"
     rb"|<![Dd][Oo][Cc][Tt][Yy][Pp][Ee][^>\"'<]*+>"
-    rb"|<(?:html|head|meta|link|base)" + _ATTRIBUTES + rb"/?>"
-    rb"|</(?:html|head|title|script|style)" + _SPACE + rb"*>"
+    rb"|<(?:html|head|meta|link|base)" + ATTRIBUTES + rb"/?>"
+    rb"|</(?:html|head|title|script|style)" + SPACE + rb"*>"
     rb")*+"
 )
 # Not `<style/>`: libxml2 reads it as an empty element, HTML5 as the start of its text.
-_TEXT_ELEMENT = re.compile(rb"<(title|script|style)" + _ATTRIBUTES + rb">")
-_END_TAG_REST = re.compile(_SPACE + rb"*>")
+_TEXT_ELEMENT = re.compile(rb"<(title|script|style)" + ATTRIBUTES + rb">")
+_END_TAG_REST = re.compile(SPACE + rb"*>")
 # A script's text may hold "<" (`i < n`); past this many, reading it costs more than it saves.
 _MAX_ANGLES = 32
 
 
-def without_inline_code(data: bytes) -> bytes:
+def without_inline_code(data: bytes) -> tuple[bytes, int]:
     """`data` with the text of the head's stylesheets and scripts (JSON-LD aside) cut out,
-    line breaks kept."""
+    line breaks kept; and where, in those bytes, the plain reading of the head stopped (at
+    the body, on a plain page)."""
     kept: list[bytes] = []
     cut_to = 0  # where the bytes kept next start
     at = 0
-    while (element := _TEXT_ELEMENT.match(data, _HEAD_ITEMS.match(data, at).end())) is not None:
+    while True:
+        stop = _HEAD_ITEMS.match(data, at).end()
+        element = _TEXT_ELEMENT.match(data, stop)
+        if element is None:
+            break
         name, start = element.group(1), element.end()
         end = _text_end(data, start, name)
         if end < 0:
@@ -60,9 +65,11 @@ def without_inline_code(data: bytes) -> bytes:
                 kept.append(b"\n" * data.count(b"\n", start, end))
             cut_to = end
     if not kept:
-        return data
+        return data, stop
     kept.append(data[cut_to:])
-    return b"".join(kept)
+    emptied = b"".join(kept)
+    # Everything from `cut_to` on is kept as it is.
+    return emptied, stop - (len(data) - len(emptied))
 
 
 def _text_end(data: bytes, start: int, name: bytes) -> int:

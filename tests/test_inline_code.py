@@ -39,19 +39,19 @@ def generated_pages() -> list[bytes]:
 
 @pytest.mark.parametrize("page", [path.read_bytes() for path in SAMPLES] + generated_pages())
 def test_a_page_parses_to_its_own_tree_less_its_inline_codes_text(page: bytes) -> None:
-    emptied = without_inline_code(page)
+    emptied, _ = without_inline_code(page)
     assert tree_of(emptied) == tree_of(page)
 
 
 def test_the_themes_css_and_scripts_are_cut_json_ld_kept_line_breaks_kept() -> None:
     page = generate_brief(random_spec(random.Random(1), 1))[0]
-    emptied = without_inline_code(page)
+    emptied, _ = without_inline_code(page)
     assert len(emptied) < len(page) / 2
     assert emptied.count(b"\n") == page.count(b"\n")
     ld = b'<script type="application/ld+json">{"@type": "NewsArticle"}</script>'
     script = b"<script>if (a < b) {\n go(); }</script>"
     head = b"<!doctype html><html><head><style id='s'>" + CSS + b"</style>" + ld + script
-    emptied = without_inline_code(head + b"</head>" + BODY)
+    emptied, _ = without_inline_code(head + b"</head>" + BODY)
     assert emptied == (
         b"<!doctype html><html><head><style id='s'>\n\n</style>" + ld + b"<script>\n</script>"
         + b"</head>" + BODY
@@ -86,12 +86,12 @@ TRICKY_HEADS = {
 @pytest.mark.parametrize("head", TRICKY_HEADS.values(), ids=TRICKY_HEADS.keys())
 def test_a_tricky_head_parses_to_its_own_tree(head: bytes) -> None:
     page = b"<html><head>" + head + b"</head>" + BODY
-    assert tree_of(without_inline_code(page)) == tree_of(page)
+    assert tree_of(without_inline_code(page)[0]) == tree_of(page)
 
 
 def test_code_in_the_body_is_left_alone() -> None:
     page = b"<html><head></head><body><style>" + CSS + b"</style><script>x</script></body></html>"
-    assert without_inline_code(page) == page
+    assert without_inline_code(page) == (page, page.index(b"<body>"))
 
 
 def test_error_messages_name_the_pages_own_lines() -> None:
@@ -103,3 +103,12 @@ def test_error_messages_name_the_pages_own_lines() -> None:
     line = unclosed[: unclosed.index(b"<textarea>")].count(b"\n") + 1
     with pytest.raises(Truncated, match=rf"\(line {line}\)"):
         clean(unclosed, expected["url"])
+
+
+def test_the_reading_stops_at_the_body_or_where_it_is_unsure() -> None:
+    page = generate_brief(random_spec(random.Random(1), 1))[0]
+    emptied, stop = without_inline_code(page)
+    assert emptied[stop:].startswith(b"<body ")
+    unsure = b"<html><head><style>" + CSS + b"</style><script><!--x</script></head>" + BODY
+    emptied, stop = without_inline_code(unsure)
+    assert emptied[stop:].startswith(b"<script><!--x</script>")
