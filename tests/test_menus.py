@@ -30,26 +30,26 @@ def cut(page: bytes) -> bytes:
     return without_menus(*without_inline_code(page))
 
 
-def emptied_navs(page: bytes, emptied: bytes) -> list[int]:
-    """The positions (in document order) of the `<nav>` elements that hold something in the
-    page's tree and nothing in the emptied page's."""
+def emptied_navs(page: bytes, emptied: bytes) -> dict[int, str | None]:
+    """The `<nav>` elements that hold something in the page's tree and nothing but line
+    breaks in the emptied page's: their positions in document order, and those line breaks."""
     before = list(etree.fromstring(page, PARSER).iter("nav"))
     after = list(etree.fromstring(emptied, PARSER).iter("nav"))
     assert len(before) == len(after)
-    return [
-        n
+    return {
+        n: new.text
         for n, (old, new) in enumerate(zip(before, after, strict=True))
-        if (len(old) or (old.text or "").strip()) and not len(new) and not new.text
-    ]
+        if (len(old) or (old.text or "").strip()) and not len(new) and not (new.text or "").strip()
+    }
 
 
-def tree_of(data: bytes, emptied: list[int]) -> tuple[bytes, list[int | None]]:
-    """The document as parsed, the navs at `emptied` without their content, and the line of
-    each element: what the page with its menus cut must parse to."""
+def tree_of(data: bytes, emptied: dict[int, str | None]) -> tuple[bytes, list[int | None]]:
+    """The document as parsed, the navs of `emptied` holding only their line breaks, and the
+    line of each element: what the page with its menus cut must parse to."""
     root = etree.fromstring(data, PARSER)
     navs = list(root.iter("nav"))
-    for n in emptied:
-        navs[n].text = None
+    for n, text in emptied.items():
+        navs[n].text = text
         for child in list(navs[n]):
             navs[n].remove(child)
     return etree.tostring(root), [el.sourceline for el in root.iter()]
@@ -60,8 +60,8 @@ def assert_parses_to_its_own_tree(page: bytes) -> list[int]:
     page = without_inline_code(page)[0]
     emptied = cut(page)
     navs = emptied_navs(page, emptied)
-    assert tree_of(emptied, []) == tree_of(page, navs)
-    return navs
+    assert tree_of(emptied, {}) == tree_of(page, navs)
+    return list(navs)
 
 
 def generated_pages() -> list[bytes]:
