@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -15,6 +17,15 @@ from w3lib.encoding import http_content_type_encoding
 # The blobs are plain gzip: `gzip -d`, Python's gzip module, any WARC tool reads them.
 BODY_GZIP_LEVEL = 2  # ISA-L's levels are 0-3; 1 and 2 give the same size here
 
+# How a stored blob (captures.body_gzip) holds a body, captures.body_form:
+# - "gzip": the gzip of the body as transferred (de-chunked, still content-encoded where the
+#   server encoded it in anything but gzip);
+# - "as-sent": the body as transferred itself, a gzip stream the server sent with
+#   `Content-Encoding: gzip` (compressed once, by the server: stored as sent);
+# - "decoded": captures made before the archive kept the bytes transferred (schema 7): the
+#   gzip of the body after Scrapy's content-decoding.
+BODY_FORMS = ("gzip", "as-sent", "decoded")
+
 
 @dataclass
 class Capture:
@@ -24,7 +35,17 @@ class Capture:
     status: int | None = None
     # As received: names keep their case, repeated headers stay repeated, order is kept.
     headers: list[tuple[str, str]] = field(default_factory=list)
+    # The page, content-decoded: what the cleaner reads.
     body: bytes | None = None
+    # The exchange as it crossed the connection (crawler.download.Wire), when recorded: the
+    # request line and headers as sent, the status line and headers as received, the peer,
+    # when the request went out, and the body as transferred when it is not `body` (the
+    # server content-encoded it).
+    request_head: bytes | None = None
+    response_head: bytes | None = None
+    ip_address: str | None = None
+    requested_at: str | None = None
+    transferred: bytes | None = field(default=None, repr=False)
     # Why the fetch gave no usable page (download error, HTTP error, size cap), if it did not.
     error: str | None = None
     # The body's digest and compressed form, worked out once: by a cleaning process beside
@@ -33,6 +54,14 @@ class Capture:
 
     def header(self, name: str) -> str | None:
         return header_value(self.headers, name)
+
+    @property
+    def protocol(self) -> str | None:
+        return None if self.response_head is None else status_line(self.response_head)[0]
+
+    @property
+    def reason(self) -> str | None:
+        return None if self.response_head is None else status_line(self.response_head)[2]
 
     @property
     def charset(self) -> str | None:
@@ -53,32 +82,126 @@ class Capture:
         packed = self._packed()
         return None if packed is None else packed.gzip
 
+    @property
+    def body_form(self) -> str | None:
+        packed = self._packed()
+        return None if packed is None else packed.form
+
     def without_body(self) -> Capture:
-        """This capture as the archive stores it: digest, length and gzip blob, without the
-        raw bytes (a sixth of what goes to another process)."""
-        return replace(self, body=None, packed=self._packed())
+        """This capture as the archive stores it: digest, length and blob, without the
+        page's bytes (a sixth of what goes to another process)."""
+        return replace(self, body=None, transferred=None, packed=self._packed())
 
     def _packed(self) -> PackedBody | None:
         if self.packed is None and self.body is not None:
-            self.packed = pack_body(self.body)
+            self.packed = pack_body(self.body, self.transferred, self.header("Content-Encoding"))
         return self.packed
 
 
 @dataclass(frozen=True)
 class PackedBody:
-    sha256: str
-    length: int
-    gzip: bytes
+    sha256: str  # of the body as transferred
+    length: int  # of the body as transferred
+    gzip: bytes  # the stored blob, in `form`
+    form: str = "gzip"
 
 
-def pack_body(body: bytes) -> PackedBody:
-    """The SHA-256 of `body`, its length and its gzip blob (mtime 0: the same bytes always
-    give the same blob)."""
-    return PackedBody(
-        hashlib.sha256(body).hexdigest(),
-        len(body),
-        igzip.compress(body, BODY_GZIP_LEVEL, mtime=0),
-    )
+def pack_body(
+    body: bytes, transferred: bytes | None = None, content_encoding: str | None = None
+) -> PackedBody:
+    """The stored form of a body: the SHA-256 and length of the bytes transferred
+    (`transferred`, when the server content-encoded `body`), and its blob: those bytes as
+    sent when they are a gzip stream of the page, else their gzip (mtime 0: the same bytes
+    always give the same blob)."""
+    sent = body if transferred is None else transferred
+    digest = hashlib.sha256(sent).hexdigest()
+    if transferred is not None and _is_gzip(content_encoding) and _gunzips_to(sent, body):
+        return PackedBody(digest, len(sent), sent, "as-sent")
+    return PackedBody(digest, len(sent), igzip.compress(sent, BODY_GZIP_LEVEL, mtime=0))
+
+
+def _is_gzip(content_encoding: str | None) -> bool:
+    return (content_encoding or "").strip().lower() in ("gzip", "x-gzip")
+
+
+def _gunzips_to(blob: bytes, body: bytes) -> bool:
+    """Whether `blob` is one gzip stream of `body` (so that reading it back gives the page
+    the crawler read, whatever leniency its decompression had)."""
+    try:
+        return igzip.decompress(blob) == body
+    except (OSError, EOFError, zlib.error):
+        return False
+
+
+def transferred_body(blob: bytes, form: str) -> bytes | None:
+    """The body as transferred, from a stored blob; None for a "decoded" one, which kept
+    only the page after content-decoding."""
+    if form == "as-sent":
+        return blob
+    return igzip.decompress(blob) if form == "gzip" else None
+
+
+def stored_page(blob: bytes, form: str, headers: Iterable[Sequence[str]]) -> bytes:
+    """The page a stored blob holds, content-decoded as the crawler read it. OSError (or
+    zlib.error, EOFError) when the blob or its content-encoding cannot be read."""
+    data = igzip.decompress(blob)
+    if form != "gzip":
+        return data  # "as-sent": the page is the blob's gzip; "decoded": the page itself
+    for coding in reversed(_codings(header_value(headers, "Content-Encoding"))):
+        data = _decoded(data, coding)
+    return data
+
+
+def _codings(value: str | None) -> list[str]:
+    return [c.strip().lower() for c in (value or "").split(",") if c.strip()]
+
+
+def _decoded(data: bytes, coding: str) -> bytes:
+    if coding in ("gzip", "x-gzip"):
+        return gzip.decompress(data)
+    if coding == "deflate":
+        try:
+            return zlib.decompress(data)
+        except zlib.error:  # raw deflate, as some servers send it
+            return zlib.decompress(data, -zlib.MAX_WBITS)
+    if coding == "br":
+        import brotli  # Scrapy asks for br only when it is installed
+
+        return brotli.decompress(data)
+    if coding == "zstd":
+        import zstandard
+
+        return zstandard.ZstdDecompressor().decompress(data)
+    if coding == "identity":
+        return data
+    raise OSError(f"unknown content-encoding {coding!r}")
+
+
+def status_line(head: bytes) -> tuple[str, int | None, str]:
+    """The protocol, status code and reason phrase of a response head's first line, as
+    written (a reason phrase may be empty, or not the standard one)."""
+    first = head.split(b"\n", 1)[0].rstrip(b"\r").decode("latin-1")
+    protocol, _, rest = first.partition(" ")
+    code, _, reason = rest.partition(" ")
+    return protocol, int(code) if code.isdigit() else None, reason
+
+
+def head_headers(head: bytes) -> list[tuple[str, str]]:
+    """The header fields of a response head as received: names in their case, in their
+    order, repeats kept; a folded line joined to its field, a line without a colon skipped
+    (as Scrapy's lenient parser reads them)."""
+    fields: list[tuple[str, str]] = []
+    for line in head.decode("latin-1").split("\n")[1:]:
+        line = line.removesuffix("\r")
+        if not line:
+            break
+        if line[0] in " \t" and fields:
+            name, value = fields[-1]
+            fields[-1] = (name, f"{value} {line.strip()}".strip())
+        elif ":" in line:
+            name, value = line.split(":", 1)
+            fields.append((name, value.strip()))
+    return fields
 
 
 def header_value(headers: Iterable[Sequence[str]], name: str) -> str | None:

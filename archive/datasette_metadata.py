@@ -20,7 +20,7 @@ from datasette import hookimpl
 # unreadable with every body in it, and the gzip blobs are binary.
 HIDDEN_COLUMNS = {
     "briefs": ("body",),
-    "captures": ("body_gzip",),
+    "captures": ("body_gzip", "request_head", "response_head"),
     "revisions": ("record",),
 }
 
@@ -89,9 +89,21 @@ CAPTURES_TABLE = {
         "status": "HTTP status",
         "fetched_at": "ISO 8601 UTC",
         "headers": "Response headers as received: JSON list of [name, value]",
-        "body_sha256": "SHA-256 of the body bytes",
-        "body_length": "Length of the body in bytes",
-        "body_gzip": "The body, gzip (hidden from the table view)",
+        "request_head": "The request line and headers as sent (hidden from the table view)",
+        "response_head": (
+            "The status line and headers as received, byte for byte (hidden from the table view)"
+        ),
+        "protocol": "HTTP version of the response, as received",
+        "reason": "The reason phrase of the status line, as received",
+        "ip_address": "The server's address",
+        "requested_at": "When the request went out, ISO 8601 UTC",
+        "body_sha256": "SHA-256 of the body as transferred",
+        "body_length": "Length of the body as transferred, in bytes",
+        "body_gzip": "The body (hidden from the table view), stored in body_form",
+        "body_form": (
+            "gzip: the gzip of the body as transferred; as-sent: the server's own gzip stream;"
+            " decoded: a capture made before schema 7, the gzip of the decoded page"
+        ),
         "brief_url": "The brief it gave, if any",
         "outcome": (
             "new, changed, unchanged, failed, skipped (not a brief), alias (its page names"

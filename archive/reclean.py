@@ -13,12 +13,13 @@ current revision came from (nothing rolls back). Run it holding the archive's lo
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import sqlite_utils
 
-from archive.capture import charset_of, decompress_body
+from archive.capture import charset_of, stored_page
 from archive.connection import transaction
 from archive.store import Outcome, apply_record, mark_cleaned_by, older_than_current, outcome_of
 from cleaning.errors import CleaningError
@@ -101,19 +102,20 @@ def reclean(
     report = RecleanReport()
     for capture_id in pages_to_reclean(db) if capture_ids is None else capture_ids:
         row = db.execute(
-            "SELECT c.body_gzip, c.final_url, c.requested_url, c.fetched_at, c.headers,"
+            "SELECT c.body_gzip, c.body_form, c.final_url, c.requested_url, c.fetched_at,"
+            " c.headers,"
             " json_extract(r.options, '$.BRIEFS_IDENTITY_ORIGIN')"
             " FROM captures AS c LEFT JOIN runs AS r ON r.id = c.run_id WHERE c.id = ?",
             [capture_id],
         ).fetchone()
-        body_gzip, final_url, requested_url, fetched_at, headers, identity_origin = row
+        blob, form, final_url, requested_url, fetched_at, headers, identity_origin = row
         report.pages += 1
         fetched = final_url or requested_url
+        fields = json.loads(headers)
         try:
-            record = clean(
-                decompress_body(body_gzip), fetched, encoding=charset_of(json.loads(headers))
-            )
-        except CleaningError:
+            record = clean(stored_page(blob, form, fields), fetched, encoding=charset_of(fields))
+        except (CleaningError, OSError, EOFError, zlib.error):
+            # (A stored blob that cannot be read is for `briefs verify` to report.)
             report.failed += 1
         else:
             outcome = _apply(

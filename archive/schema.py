@@ -281,6 +281,23 @@ MIGRATIONS: list[str] = [
         WHERE c.outcome = 'skipped' AND c.error LIKE 'not_a_brief: no brief signal%'
             AND c.id = (SELECT MAX(id) FROM captures WHERE requested_url = c.requested_url));
     """,
+    # 7: the exchange as it crossed the wire (crawler.download): the request line and headers
+    # as sent, the status line and headers as received (`headers` then holds the fields as
+    # received: names in their case, order and repeats kept), the protocol and reason phrase
+    # read from it, the peer's address, when the request went out; and the body as
+    # transferred rather than content-decoded, in the blob's `body_form` (archive.capture:
+    # "gzip", or "as-sent" for a gzip stream the server sent). Captures made before keep
+    # what they have and say so: `body_form` "decoded", the wire columns NULL.
+    """
+    ALTER TABLE captures ADD COLUMN request_head BLOB;
+    ALTER TABLE captures ADD COLUMN response_head BLOB;
+    ALTER TABLE captures ADD COLUMN protocol TEXT;
+    ALTER TABLE captures ADD COLUMN reason TEXT;
+    ALTER TABLE captures ADD COLUMN ip_address TEXT;
+    ALTER TABLE captures ADD COLUMN requested_at TEXT;
+    ALTER TABLE captures ADD COLUMN body_form TEXT NOT NULL DEFAULT 'decoded'
+        CHECK (body_form IN ('gzip', 'as-sent', 'decoded'));
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

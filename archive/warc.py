@@ -2,15 +2,19 @@
 
 Each capture gives, in the order they were fetched:
 
-- a `request` record: the GET of the URL the response came from (the archive keeps no request
-  headers, so it holds the request line and Host only);
-- a `response` record: the status line (the reason phrase is the standard one for the code:
-  the archive keeps the code only), the response headers in their order, and the exact body
-  bytes the crawler received. The stored body is after HTTP content-decoding, so
-  Content-Encoding and Transfer-Encoding are dropped and Content-Length is set to the body's
-  length, which keeps the record self-consistent; the dropped values are in the metadata
-  record. A capture without a stored body (a download error, a page skipped as not a brief)
-  has no response record;
+- a `request` record: for a capture made since the archive keeps the exchange as it crossed
+  the wire (schema 7), the request line and headers exactly as sent, dated when it went
+  out; for an older one, the GET of the URL the response came from (request line and Host
+  only: the archive kept no request headers then);
+- a `response` record, when the capture kept a body: for a wire capture, the status line and
+  header lines exactly as received (reason phrase, name case, order, repeats) and the body
+  exactly as transferred (still content-encoded where the server encoded it), with the
+  peer's address (`WARC-IP-Address`); the body is stored de-chunked, so a
+  `Transfer-Encoding` line is left out of the block (and named in the metadata record).
+  For an older capture, whose stored body is after HTTP content-decoding: the status line
+  with the standard reason phrase for the code, the headers in their order less
+  Content-Encoding and Transfer-Encoding, Content-Length set to the body's length (the
+  record stays self-consistent; the dropped values are in the metadata record);
 - a `metadata` record (application/warc-fields): `outcome`, `brief-url`, `error`,
   `requested-url`, `capture-id`, `run-id`, and the `original-header`s dropped.
 
@@ -21,6 +25,7 @@ archive always gives the same bytes.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -32,9 +37,10 @@ from urllib.parse import urlsplit
 import sqlite_utils
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
+from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
-from archive.capture import decompress_body
+from archive.capture import decompress_body, transferred_body
 from archive.export import Progress
 from archive.ledger import crawled_sites
 
@@ -53,7 +59,14 @@ COLUMNS = (
     "brief_url",
     "outcome",
     "error",
+    "request_head",
+    "response_head",
+    "body_form",
+    "ip_address",
+    "requested_at",
 )
+# A header line of a wire capture's response that its stored, de-chunked body makes untrue.
+_TRANSFER_ENCODING = re.compile(rb"^transfer-encoding[ \t]*:.*\n", re.IGNORECASE | re.MULTILINE)
 
 
 def captures_clause(since: str | None) -> tuple[str, list[str]]:
@@ -143,10 +156,12 @@ def _warcinfo_record(
 def _capture_records(writer: WARCWriter, capture: dict[str, Any]) -> Iterator[ArcWarcRecord]:
     """The request, response (when the capture kept a body) and metadata records of a
     capture, each naming the others it goes with."""
+    if capture["response_head"] is not None:
+        yield from _wire_records(capture)
+        return
     uri = capture["final_url"] or capture["requested_url"]
     date = _warc_date(capture["fetched_at"])
-    key = (str(capture["id"]), capture["requested_url"], capture["fetched_at"])
-    ids = {kind: _record_id(kind, *key) for kind in ("request", "response", "metadata")}
+    ids = _record_ids(capture)
     body = decompress_body(capture["body_gzip"])
     has_response = body is not None and capture["status"] is not None
     kept, dropped = _split_headers(capture["headers"])
@@ -167,17 +182,108 @@ def _capture_records(writer: WARCWriter, capture: dict[str, Any]) -> Iterator[Ar
             warc_headers_dict={"WARC-Record-ID": ids["response"], "WARC-Date": date},
         )
     text = _warc_fields(_metadata_fields(capture, body, dropped if has_response else None))
-    yield writer.create_warc_record(
-        uri,
+    yield _metadata_record(uri, capture, ids, text, has_response)
+
+
+def _wire_records(capture: dict[str, Any]) -> Iterator[ArcWarcRecord]:
+    """The records of a capture kept as it crossed the wire: its blocks are the bytes sent
+    and received, written as they are (warcio would rewrite a parsed head)."""
+    uri = capture["final_url"] or capture["requested_url"]
+    ids = _record_ids(capture)
+    body = None
+    if capture["body_gzip"] is not None:
+        body = transferred_body(capture["body_gzip"], capture["body_form"])
+    has_response = body is not None and capture["status"] is not None
+    common = {"WARC-IP-Address": capture["ip_address"]} if capture["ip_address"] else {}
+    request = {"WARC-Record-ID": ids["request"], **common}
+    if has_response:
+        request["WARC-Concurrent-To"] = ids["response"]
+    requested_at = capture["requested_at"] or capture["fetched_at"]
+    head = capture["request_head"]
+    # (A GET has no body: its payload is empty, which warcio would take for the whole block.)
+    yield _exact_record("request", uri, _warc_date(requested_at), head, request, len(head))
+    dropped: list[tuple[str, str]] = []
+    if has_response:
+        head = capture["response_head"]
+        dropped = [_field_of(line) for line in _TRANSFER_ENCODING.findall(head)]
+        head = _TRANSFER_ENCODING.sub(b"", head)
+        response = {"WARC-Record-ID": ids["response"], **common}
+        date = _warc_date(capture["fetched_at"])
+        yield _exact_record("response", uri, date, head + body, response, payload_at=len(head))
+    text = _warc_fields(_metadata_fields(capture, body, dropped if has_response else None))
+    yield _metadata_record(uri, capture, ids, text, has_response)
+
+
+def _field_of(line: bytes) -> tuple[str, str]:
+    name, _, value = line.decode("latin-1").partition(":")
+    return name.strip(), value.strip()
+
+
+def _exact_record(
+    kind: str,
+    uri: str,
+    date: str,
+    block: bytes,
+    headers: dict[str, str],
+    payload_at: int | None = None,
+) -> ArcWarcRecord:
+    """A request or response record whose block is `block`, byte for byte; its payload (the
+    body) starts at `payload_at`."""
+    fields = [
+        ("WARC-Type", kind),
+        ("WARC-Record-ID", headers["WARC-Record-ID"]),
+        ("WARC-Target-URI", uri),
+        ("WARC-Date", date),
+        *((name, value) for name, value in headers.items() if name != "WARC-Record-ID"),
+        ("WARC-Block-Digest", _digest(block)),
+    ]
+    if payload_at is not None:
+        fields.append(("WARC-Payload-Digest", _digest(block[payload_at:])))
+    content_type = f"application/http; msgtype={kind}"
+    fields += [("Content-Type", content_type), ("Content-Length", str(len(block)))]
+    record_headers = StatusAndHeaders("", fields, protocol="WARC/1.1")
+    return ArcWarcRecord(
+        "warc", kind, record_headers, BytesIO(block), None, content_type, len(block)
+    )
+
+
+def _digest(data: bytes) -> str:
+    digester = Digester("sha1")  # warcio's own (base32), as its other records have
+    digester.update(data)
+    return str(digester)
+
+
+def _record_ids(capture: dict[str, Any]) -> dict[str, str]:
+    key = (str(capture["id"]), capture["requested_url"], capture["fetched_at"])
+    return {kind: _record_id(kind, *key) for kind in ("request", "response", "metadata")}
+
+
+def _metadata_record(
+    uri: str,
+    capture: dict[str, Any],
+    ids: dict[str, str],
+    text: bytes,
+    has_response: bool,
+) -> ArcWarcRecord:
+    fields = [
+        ("WARC-Type", "metadata"),
+        ("WARC-Record-ID", ids["metadata"]),
+        ("WARC-Target-URI", uri),
+        ("WARC-Date", _warc_date(capture["fetched_at"])),
+        ("WARC-Concurrent-To", ids["response" if has_response else "request"]),
+        ("WARC-Block-Digest", _digest(text)),
+        ("Content-Type", "application/warc-fields"),
+        ("Content-Length", str(len(text))),
+    ]
+    record_headers = StatusAndHeaders("", fields, protocol="WARC/1.1")
+    return ArcWarcRecord(
+        "warc",
         "metadata",
-        payload=BytesIO(text),
-        length=len(text),
-        warc_content_type="application/warc-fields",
-        warc_headers_dict={
-            "WARC-Record-ID": ids["metadata"],
-            "WARC-Date": date,
-            "WARC-Concurrent-To": ids["response" if has_response else "request"],
-        },
+        record_headers,
+        BytesIO(text),
+        None,
+        "application/warc-fields",
+        len(text),
     )
 
 

@@ -35,10 +35,16 @@ class CleanedPage:
     error: CleaningError | None = None
 
 
-def clean_page(body: bytes, url: str, charset: str | None) -> CleanedPage:
-    """What a worker does with one page: its digest and gzip blob, and its record or why
-    there is none."""
-    packed = pack_body(body)
+def clean_page(
+    body: bytes,
+    url: str,
+    charset: str | None,
+    transferred: bytes | None = None,
+    content_encoding: str | None = None,
+) -> CleanedPage:
+    """What a worker does with one page: the digest and stored blob of its body as
+    transferred (archive.capture.pack_body), and its record or why there is none."""
+    packed = pack_body(body, transferred, content_encoding)
     try:
         return CleanedPage(packed, clean(body, url, encoding=charset))
     except CleaningError as error:
@@ -51,24 +57,33 @@ class CleaningPool:
     def __init__(
         self,
         processes: int,
-        work: Callable[[bytes, str, str | None], CleanedPage] = clean_page,
+        work: Callable[..., CleanedPage] = clean_page,
     ) -> None:
         self.workers = Workers(processes)
         self.alone = Workers(1)  # started on the first death only
         self.one_at_a_time = asyncio.Lock()
         self.work = work
 
-    async def clean(self, body: bytes, url: str, charset: str | None) -> CleanedPage:
+    async def clean(
+        self,
+        body: bytes,
+        url: str,
+        charset: str | None,
+        transferred: bytes | None = None,
+        content_encoding: str | None = None,
+    ) -> CleanedPage:
+        page = (body, url, charset, transferred, content_encoding)
         try:
-            return await self.workers.call(self.work, body, url, charset)
+            return await self.workers.call(self.work, *page)
         except WorkerDied:
             pass
         async with self.one_at_a_time:
             try:
-                return await self.alone.call(self.work, body, url, charset)
+                return await self.alone.call(self.work, *page)
             except WorkerDied:
                 return CleanedPage(
-                    pack_body(body), error=CleanerCrashed("the cleaning process died on it")
+                    pack_body(body, transferred, content_encoding),
+                    error=CleanerCrashed("the cleaning process died on it"),
                 )
 
     async def start(self) -> None:

@@ -5,13 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from archive.capture import Capture
+from archive.capture import Capture, head_headers
 from archive.connection import utc_now
 from cleaning.record import BriefRecord
 
 if TYPE_CHECKING:  # (the writer of a distributed crawl reads these items and loads no Scrapy)
     from scrapy import Request
     from scrapy.http import Response
+
+
+# The request.meta key of an exchange as it crossed the wire (crawler.download.Wire).
+WIRE = "briefs_wire"
 
 
 @dataclass
@@ -39,8 +43,10 @@ def first_url(request: Request) -> str:
 
 def capture_from_response(response: Response, *, fetched_at: str | None = None) -> Capture:
     """The fetch as received: the URL first asked for (before redirects), the final URL,
-    status, headers and body."""
-    return Capture(
+    status, headers and body; and, when the download handler recorded it, the exchange as
+    it crossed the wire, whose header fields are then the ones received (names in their
+    case, order and repeats kept), and the body as transferred."""
+    capture = Capture(
         requested_url=first_url(response.request) if response.request else response.url,
         final_url=response.url,
         status=response.status,
@@ -52,3 +58,13 @@ def capture_from_response(response: Response, *, fetched_at: str | None = None) 
         ],
         body=response.body,
     )
+    wire = response.meta.get(WIRE) if response.request is not None else None
+    if wire is not None:
+        capture.request_head = wire.request_head
+        capture.response_head = wire.response_head
+        capture.ip_address = wire.ip_address
+        capture.requested_at = wire.requested_at
+        capture.headers = head_headers(wire.response_head)
+        if wire.body is not None and wire.body != response.body:
+            capture.transferred = wire.body
+    return capture

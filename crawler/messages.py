@@ -124,10 +124,15 @@ def encode(page: FetchedPage, crawl: str, cleaner_version: str) -> bytes:
             "status": capture.status,
             "fetched_at": capture.fetched_at,
             "headers": capture.headers,
-            "body_gzip": None if blob is None else base64.b64encode(blob).decode("ascii"),
+            "body_gzip": _b64(blob),
             # So that the writer stores the blob as it is, without decompressing it.
             "body_sha256": capture.body_sha256,
             "body_length": capture.body_length,
+            "body_form": capture.body_form,
+            "request_head": _b64(capture.request_head),
+            "response_head": _b64(capture.response_head),
+            "ip_address": capture.ip_address,
+            "requested_at": capture.requested_at,
             "error": capture.error,
         },
         "record": None if message.record is None else message.record.as_dict(),
@@ -138,6 +143,14 @@ def encode(page: FetchedPage, crawl: str, cleaner_version: str) -> bytes:
         "cleaner_version": cleaner_version,
     }
     return json.dumps(encoded, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _b64(data: bytes | None) -> str | None:
+    return None if data is None else base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: str | None) -> bytes | None:
+    return None if text is None else base64.b64decode(text)
 
 
 def _hash_as_sent(record: BriefRecord, sent: dict[str, Any]) -> str:
@@ -160,13 +173,15 @@ def decode(data: bytes) -> Message | LastmodNote:
         if message.get("kind") == "lastmod":
             return LastmodNote(message["url"], message["lastmod"], message["discovered_via"])
         raw = message["capture"]
-        blob = None if raw["body_gzip"] is None else base64.b64decode(raw["body_gzip"])
+        blob = _unb64(raw["body_gzip"])
         body = packed = None
         if blob is not None and raw.get("body_sha256") and raw.get("body_length") is not None:
-            packed = PackedBody(raw["body_sha256"], raw["body_length"], blob)
+            # A crawler of an earlier release names no form: it sent the decoded page's gzip.
+            form = raw.get("body_form") or "decoded"
+            packed = PackedBody(raw["body_sha256"], raw["body_length"], blob, form)
         elif blob is not None:  # from a crawler of an earlier release, which did not say
             body = decompress_body(blob)
-            packed = PackedBody(hashlib.sha256(body).hexdigest(), len(body), blob)
+            packed = PackedBody(hashlib.sha256(body).hexdigest(), len(body), blob, "decoded")
         capture = Capture(
             requested_url=raw["requested_url"],
             fetched_at=raw["fetched_at"],
@@ -176,6 +191,10 @@ def decode(data: bytes) -> Message | LastmodNote:
             body=body,
             error=raw["error"],
             packed=packed,
+            request_head=_unb64(raw.get("request_head")),
+            response_head=_unb64(raw.get("response_head")),
+            ip_address=raw.get("ip_address"),
+            requested_at=raw.get("requested_at"),
         )
         record = None
         if message["record"] is not None:

@@ -66,7 +66,11 @@ class CleaningPipeline:
             return item
         deaths = self.pool.deaths
         cleaned = await self.pool.clean(
-            capture.body, capture.final_url or capture.requested_url, capture.charset
+            capture.body,
+            capture.final_url or capture.requested_url,
+            capture.charset,
+            capture.transferred,
+            capture.header("Content-Encoding"),
         )
         if self.pool.deaths != deaths:
             logger.warning("a cleaning process died; a new one took over")

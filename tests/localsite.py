@@ -15,6 +15,7 @@ to have every occurrence of that origin in a page replaced by this server's base
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import html as htmllib
 import json
@@ -108,6 +109,9 @@ class RequestLog:
     time: float  # time.monotonic() at arrival
     status: int | None = None
     fault: str | None = None  # the Fault kind applied, if any
+    # What the server wrote before the body: status line and header lines, as bytes.
+    response_head: bytes = b""
+    body: bytes = b""  # the body it sent (the whole of it; a cut-short one as sent)
 
 
 class Gate:
@@ -170,6 +174,9 @@ class Fault:
       `data` sent as is with `Content-Encoding: <encoding>` (a decompression bomb, say).
     - `Fault.extra_headers(headers, times=None)`: the normal answer with these headers
       added, e.g. one of a megabyte.
+    - `Fault.wire(reason, headers, times=None)`: the normal answer as a server of its own
+      ways sends it: gzip-encoded (`Content-Encoding: gzip`), under the reason phrase
+      `reason`, with `headers` added as written (any case, repeats).
     """
 
     kind: str
@@ -222,6 +229,12 @@ class Fault:
     def extra_headers(cls, headers: Iterable[tuple[str, str]], times: int | None = None) -> Fault:
         return cls("extra_headers", times=times, headers=tuple(headers))
 
+    @classmethod
+    def wire(
+        cls, reason: str, headers: Iterable[tuple[str, str]], times: int | None = None
+    ) -> Fault:
+        return cls("wire", times=times, location=reason, headers=tuple(headers))
+
 
 @dataclass
 class _Response:
@@ -229,6 +242,7 @@ class _Response:
     body: bytes = b""
     content_type: str = "text/html; charset=UTF-8"
     headers: list[tuple[str, str]] = field(default_factory=list)
+    reason: str | None = None  # the standard one for the status when None
 
 
 _REASONS = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
@@ -1063,17 +1077,28 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.kind == "extra_headers":
             normal = site._respond(self.path, headers)
             return replace(normal, headers=[*normal.headers, *fault.headers])
+        if fault.kind == "wire":
+            normal = site._respond(self.path, headers)
+            if normal.status != 200:
+                return normal
+            return replace(
+                normal,
+                body=gzip.compress(normal.body, mtime=0),
+                headers=[*normal.headers, *fault.headers, ("Content-Encoding", "gzip")],
+                reason=fault.location,
+            )
         raise ValueError(f"no such fault: {fault.kind!r}")
 
     def _start(self, response: _Response, length: int, entry: RequestLog) -> None:
         entry.status = response.status
-        self.send_response(response.status)
+        self.send_response(response.status, response.reason)
         if response.content_type:
             self.send_header("Content-Type", response.content_type)
         for name, value in response.headers:
             self.send_header(name, value)
         if response.status != 304:
             self.send_header("Content-Length", str(length))
+        entry.response_head = b"".join(self._headers_buffer) + b"\r\n"
         self.end_headers()
 
     def _send(
@@ -1087,6 +1112,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True  # the client sees EOF short of Content-Length
         else:
+            entry.body = response.body
             self.wfile.write(response.body)
 
     def _send_oversized(self, size: int, path: str, entry: RequestLog, head: bool) -> None:

@@ -50,11 +50,11 @@ def digests(*args: object) -> list[str | None]:
     return [hashlib.sha256(a).hexdigest() if isinstance(a, bytes) else None for a in args]
 
 
-def crash_on_marker(body: bytes, url: str, charset: str | None) -> CleanedPage:
+def crash_on_marker(body: bytes, url: str, *page: object) -> CleanedPage:
     """A cleaner that dies, as a crash in a C library would, on one page."""
     if body == b"crash":
         os._exit(3)
-    return clean_page(body, url, charset)
+    return clean_page(body, url, *page)
 
 
 def test_a_call_runs_in_a_worker_process_and_its_exception_comes_back():

@@ -1,0 +1,193 @@
+"""The archive keeps each brief exchange as it crossed the wire: the request as sent, the
+status line and headers as received, the peer, and the body as transferred."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import sqlite3
+import subprocess
+import zlib
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from archive import connect
+from archive.capture import head_headers, pack_body, status_line, stored_page, transferred_body
+from archive.reclean import reclean
+from archive.warc import write_warc
+from cleaning import CLEANER_VERSION, clean
+from tests.gold import sample_pages
+from tests.localsite import Fault, LocalSite, briefs_from_pages
+from tests.test_crawl import crawl
+
+# Header names as a server of its own ways writes them: case, order and repeats to be kept.
+ODD_HEADERS = [("x-odd-CASE", "1"), ("X-Dup", "first"), ("X-Dup", "second")]
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory):
+    """Two crawls of two sample briefs, one sent gzip-encoded under its own reason phrase and
+    header case; the second crawl asks again conditionally (--full): 304s."""
+    db = tmp_path_factory.mktemp("raw") / "archive.sqlite"
+    samples = list(briefs_from_pages(page for _, page, _ in sample_pages()))[:2]
+    encoded, plain = samples
+    site = LocalSite(samples)
+    with site:
+        site.set_fault(encoded.path, Fault.wire("Fine Thanks", ODD_HEADERS, times=1))
+        first = crawl(site.base_url, db)
+        sent = {entry.path: entry for entry in site.requests if entry.status == 200}
+        site.clear_requests()
+        second = crawl(site.base_url, db, "--full")
+        resent = {entry.path: entry for entry in site.requests}
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
+    return {"db": db, "encoded": encoded, "plain": plain, "sent": sent, "resent": resent}
+
+
+def capture_of(db, path: str, status: int) -> sqlite3.Row:
+    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        found = conn.execute(
+            "SELECT * FROM captures WHERE requested_url LIKE ? AND status = ? ORDER BY id",
+            [f"%{path}", status],
+        ).fetchone()
+    finally:
+        conn.close()
+    assert found is not None, f"no {status} capture of {path}"
+    return found
+
+
+def test_the_response_head_is_kept_as_the_server_wrote_it(crawled):
+    path = crawled["encoded"].path
+    capture = capture_of(crawled["db"], path, 200)
+    server = crawled["sent"][path]
+    assert capture["response_head"] == server.response_head
+    assert capture["response_head"].startswith(b"HTTP/1.1 200 Fine Thanks\r\n")
+    assert (capture["protocol"], capture["reason"]) == ("HTTP/1.1", "Fine Thanks")
+    assert capture["ip_address"] == "127.0.0.1"
+    headers = [tuple(pair) for pair in json.loads(capture["headers"])]
+    assert headers == head_headers(server.response_head)
+    # Names in their case, repeats in their order: not Scrapy's `X-Odd-Case`, one `X-Dup`.
+    assert [pair for pair in headers if pair in ODD_HEADERS] == ODD_HEADERS
+
+
+def test_the_request_is_kept_as_sent(crawled):
+    path = crawled["encoded"].path
+    capture = capture_of(crawled["db"], path, 200)
+    line, _, rest = capture["request_head"].partition(b"\r\n")
+    assert line == f"GET {path} HTTP/1.1".encode()
+    assert capture["request_head"].endswith(b"\r\n\r\n")
+    sent = [tuple(field.split(": ", 1)) for field in rest.decode("latin-1").split("\r\n") if field]
+    # Every header the server received, in the order and case it received them.
+    assert sent == list(crawled["sent"][path].headers.items())
+    names = {name.lower() for name, _ in sent}
+    assert {"user-agent", "accept", "accept-encoding", "host"} <= names
+    assert capture["requested_at"] <= capture["fetched_at"]
+
+
+def test_a_gzip_body_is_stored_as_sent_and_read_back_as_the_page(crawled):
+    db, encoded = crawled["db"], crawled["encoded"]
+    capture = capture_of(db, encoded.path, 200)
+    sent = crawled["sent"][encoded.path].body
+    assert sent[:2] == b"\x1f\x8b"  # the server's gzip stream
+    assert capture["body_form"] == "as-sent"
+    assert capture["body_gzip"] == sent  # not compressed a second time
+    assert capture["body_sha256"] == hashlib.sha256(sent).hexdigest()
+    assert capture["body_length"] == len(sent)
+    headers = json.loads(capture["headers"])
+    assert stored_page(capture["body_gzip"], capture["body_form"], headers) == encoded.html
+    assert transferred_body(capture["body_gzip"], capture["body_form"]) == sent
+
+
+def test_an_identity_body_is_stored_gzip_of_the_bytes_sent(crawled):
+    db, plain = crawled["db"], crawled["plain"]
+    capture = capture_of(db, plain.path, 200)
+    assert capture["body_form"] == "gzip"
+    assert gzip.decompress(capture["body_gzip"]) == crawled["sent"][plain.path].body == plain.html
+    assert capture["body_sha256"] == hashlib.sha256(plain.html).hexdigest()
+    assert capture["response_head"] == crawled["sent"][plain.path].response_head
+
+
+def test_a_304_keeps_its_own_headers_and_the_validator_sent(crawled):
+    db, plain = crawled["db"], crawled["plain"]
+    capture = capture_of(db, plain.path, 304)
+    server = crawled["resent"][plain.path]
+    assert capture["response_head"] == server.response_head
+    headers = [name.lower() for name, _ in json.loads(capture["headers"])]
+    assert "content-length" not in headers  # Scrapy's response made up "Content-Length: 0"
+    assert (
+        b"If-None-Match: " in capture["request_head"]
+        or b"If-Modified-Since: " in (capture["request_head"])
+    )
+
+
+def test_the_pages_stored_as_sent_are_cleaned_again_from_the_archive(crawled, tmp_path):
+    copy = tmp_path / "copy.sqlite"
+    source = sqlite3.connect(crawled["db"])
+    with sqlite3.connect(copy) as target:
+        source.backup(target)
+    ids = [row[0] for row in source.execute("SELECT id FROM captures WHERE status = 200")]
+    source.close()
+    writable = connect(copy)
+    report = reclean(writable, clean, CLEANER_VERSION, capture_ids=ids)
+    assert (report.pages, report.failed) == (len(ids), 0)
+
+
+def test_a_body_that_does_not_gunzip_to_the_page_is_stored_gzip_of_it():
+    page = b"<html><body><p>Text.</p></body></html>"
+    sent = gzip.compress(page, mtime=0)
+    assert pack_body(page, sent, "gzip").form == "as-sent"
+    wrong = pack_body(page, gzip.compress(b"another page", mtime=0), "gzip")
+    assert wrong.form == "gzip" and gzip.decompress(wrong.gzip) != page
+    assert pack_body(page, sent, "br").form == "gzip"  # only a gzip stream is kept as sent
+    assert pack_body(page).form == "gzip" and gzip.decompress(pack_body(page).gzip) == page
+
+
+def test_a_status_line_and_a_head_are_read_as_written():
+    head = b'HTTP/1.0 200 Fine  Thanks\r\nETag: "a"\r\nX-Long: one\r\n two\r\nno colon\r\n\r\n'
+    assert status_line(head) == ("HTTP/1.0", 200, "Fine  Thanks")
+    assert head_headers(head) == [("ETag", '"a"'), ("X-Long", "one two")]
+    assert status_line(b"HTTP/1.1 204\r\n\r\n") == ("HTTP/1.1", 204, "")
+
+
+def warc_blocks(path) -> list[tuple[str, str, bytes, dict]]:
+    """(type, target URI, block, WARC headers) of each record of a gzipped WARC, its block
+    read from the file's bytes (not from warcio's parse, which rewrites a head)."""
+    data = path.read_bytes()
+    found = []
+    while data:
+        member = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        record = member.decompress(data)
+        data = member.unused_data
+        head, _, rest = record.partition(b"\r\n\r\n")
+        fields = dict(
+            line.split(": ", 1) for line in head.decode("utf-8").split("\r\n")[1:] if line
+        )
+        block = rest[: int(fields["Content-Length"])]
+        found.append((fields["WARC-Type"], fields.get("WARC-Target-URI", ""), block, fields))
+    return found
+
+
+def test_the_warc_holds_the_exchanges_byte_for_byte(crawled, tmp_path):
+    out = tmp_path / "captures.warc.gz"
+    with out.open("wb") as handle:
+        write_warc(connect(crawled["db"], readonly=True), handle)
+    path = crawled["encoded"].path
+    server = crawled["sent"][path]
+    capture = capture_of(crawled["db"], path, 200)
+    records = [r for r in warc_blocks(out) if r[1].endswith(path)]
+    responses = [block for kind, _, block, _ in records if kind == "response"]
+    assert server.response_head + server.body in responses
+    requests = [block for kind, _, block, _ in records if kind == "request"]
+    assert capture["request_head"] in requests
+    for kind, _, _, fields in records:
+        if kind in ("request", "response"):
+            assert fields["WARC-IP-Address"] == "127.0.0.1"
+    with out.open("rb") as handle:
+        for record in ArchiveIterator(handle, check_digests=True):
+            assert not record.digest_checker.problems
+    check = subprocess.run(["warcio", "check", str(out)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
