@@ -11,6 +11,11 @@ Each capture gives, in the order they were fetched:
   exactly as transferred (still content-encoded where the server encoded it), with the
   peer's address (`WARC-IP-Address`); the body is stored de-chunked, so a
   `Transfer-Encoding` line is left out of the block (and named in the metadata record).
+  A 304, and a body already written for an earlier capture (the same SHA-256), give a
+  `revisit` record of that earlier response instead (profiles server-not-modified and
+  identical-payload-digest): the bytes are not written twice. A 304's revisit has no
+  HTTP block (pywb replays a revisit whose head says 3xx as an empty page); its status
+  line and headers go to the metadata record.
   For an older capture, whose stored body is after HTTP content-decoding: the status line
   with the standard reason phrase for the code, the headers in their order less
   Content-Encoding and Transfer-Encoding, Content-Length set to the body's length (the
@@ -28,6 +33,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from io import BytesIO
@@ -104,8 +110,9 @@ def write_warc(
     count = 0
     where, params = captures_clause(since)
     captures = db.query(f"SELECT {', '.join(COLUMNS)} FROM captures{where} ORDER BY id", params)
+    originals = _Originals()
     for capture in captures:
-        for record in _capture_records(writer, capture):
+        for record in _capture_records(writer, capture, originals):
             writer.write_record(record)
         count += 1
         if progress is not None:
@@ -153,11 +160,13 @@ def _warcinfo_record(
     )
 
 
-def _capture_records(writer: WARCWriter, capture: dict[str, Any]) -> Iterator[ArcWarcRecord]:
+def _capture_records(
+    writer: WARCWriter, capture: dict[str, Any], originals: _Originals
+) -> Iterator[ArcWarcRecord]:
     """The request, response (when the capture kept a body) and metadata records of a
     capture, each naming the others it goes with."""
     if capture["response_head"] is not None:
-        yield from _wire_records(capture)
+        yield from _wire_records(capture, originals)
         return
     uri = capture["final_url"] or capture["requested_url"]
     date = _warc_date(capture["fetched_at"])
@@ -185,16 +194,37 @@ def _capture_records(writer: WARCWriter, capture: dict[str, Any]) -> Iterator[Ar
     yield _metadata_record(uri, capture, ids, text, has_response)
 
 
-def _wire_records(capture: dict[str, Any]) -> Iterator[ArcWarcRecord]:
+@dataclass
+class _Original:
+    """A response record a later revisit record refers to."""
+
+    record_id: str
+    uri: str
+    date: str
+    payload_digest: str
+
+
+@dataclass
+class _Originals:
+    """The response records written so far: the first of each payload (by the SHA-256 of the
+    body as transferred), and the latest of each URL."""
+
+    by_payload: dict[str, _Original] = field(default_factory=dict)
+    by_uri: dict[str, _Original] = field(default_factory=dict)
+
+
+def _wire_records(capture: dict[str, Any], originals: _Originals) -> Iterator[ArcWarcRecord]:
     """The records of a capture kept as it crossed the wire: its blocks are the bytes sent
-    and received, written as they are (warcio would rewrite a parsed head)."""
+    and received, written as they are (warcio would rewrite a parsed head). A 304, and a
+    body already written for another capture, are a `revisit` of that earlier response."""
     uri = capture["final_url"] or capture["requested_url"]
     ids = _record_ids(capture)
-    body = None
-    if capture["body_gzip"] is not None:
-        body = transferred_body(capture["body_gzip"], capture["body_form"])
-    has_response = body is not None and capture["status"] is not None
     common = {"WARC-IP-Address": capture["ip_address"]} if capture["ip_address"] else {}
+    original = _revisited(capture, uri, originals)
+    body = None
+    if original is None and capture["body_gzip"] is not None:
+        body = transferred_body(capture["body_gzip"], capture["body_form"])
+    has_response = capture["status"] is not None and (body is not None or original is not None)
     request = {"WARC-Record-ID": ids["request"], **common}
     if has_response:
         request["WARC-Concurrent-To"] = ids["response"]
@@ -209,9 +239,76 @@ def _wire_records(capture: dict[str, Any]) -> Iterator[ArcWarcRecord]:
         head = _TRANSFER_ENCODING.sub(b"", head)
         response = {"WARC-Record-ID": ids["response"], **common}
         date = _warc_date(capture["fetched_at"])
-        yield _exact_record("response", uri, date, head + body, response, payload_at=len(head))
+        if original is not None:
+            block, dropped = _revisit_block(capture, head, dropped)
+            yield _revisit_record(uri, date, block, response, original, capture["status"])
+        else:
+            record = _exact_record("response", uri, date, head + body, response, len(head))
+            _remember(originals, capture, uri, date, ids["response"], record)
+            yield record
     text = _warc_fields(_metadata_fields(capture, body, dropped if has_response else None))
     yield _metadata_record(uri, capture, ids, text, has_response)
+
+
+def _revisited(capture: dict[str, Any], uri: str, originals: _Originals) -> _Original | None:
+    """The earlier response a capture revisits: the URL's last one for a 304, the first
+    with the same payload for a body written before; None for a capture written whole."""
+    if capture["status"] == 304:
+        return originals.by_uri.get(uri)
+    if capture["body_gzip"] is None or not capture["body_sha256"]:
+        return None
+    return originals.by_payload.get(capture["body_sha256"])
+
+
+def _remember(
+    originals: _Originals,
+    capture: dict[str, Any],
+    uri: str,
+    date: str,
+    record_id: str,
+    record: ArcWarcRecord,
+) -> None:
+    if capture["status"] != 200:
+        return
+    digest = record.rec_headers.get_header("WARC-Payload-Digest")
+    original = _Original(record_id, uri, date, digest)
+    originals.by_payload.setdefault(capture["body_sha256"], original)
+    originals.by_uri[uri] = original
+
+
+def _revisit_block(
+    capture: dict[str, Any], head: bytes, dropped: list[tuple[str, str]]
+) -> tuple[bytes, list[tuple[str, str]]]:
+    """A revisit's block and the header fields its metadata record names: a 304 keeps no
+    HTTP header block (a replay tool would show its empty answer, not the page it says is
+    unchanged), its status line and headers go to the metadata record; a response whose body
+    was written before keeps its head."""
+    if capture["status"] != 304:
+        return head, dropped
+    lines = head.decode("latin-1").split("\n")
+    fields = [("status-line", lines[0].removesuffix("\r"))]
+    fields += [_field_of(line.encode("latin-1")) for line in lines[1:] if ":" in line]
+    return b"", fields
+
+
+def _revisit_record(
+    uri: str,
+    date: str,
+    block: bytes,
+    headers: dict[str, str],
+    original: _Original,
+    status: int,
+) -> ArcWarcRecord:
+    profile = "server-not-modified" if status == 304 else "identical-payload-digest"
+    fields = {
+        **headers,
+        "WARC-Profile": f"http://netpreserve.org/warc/1.1/revisit/{profile}",
+        "WARC-Refers-To": original.record_id,
+        "WARC-Refers-To-Target-URI": original.uri,
+        "WARC-Refers-To-Date": original.date,
+        "WARC-Payload-Digest": original.payload_digest,
+    }
+    return _exact_record("revisit", uri, date, block, fields)
 
 
 def _field_of(line: bytes) -> tuple[str, str]:
@@ -227,8 +324,8 @@ def _exact_record(
     headers: dict[str, str],
     payload_at: int | None = None,
 ) -> ArcWarcRecord:
-    """A request or response record whose block is `block`, byte for byte; its payload (the
-    body) starts at `payload_at`."""
+    """A request, response or revisit record whose block is `block`, byte for byte; its
+    payload (the body) starts at `payload_at`."""
     fields = [
         ("WARC-Type", kind),
         ("WARC-Record-ID", headers["WARC-Record-ID"]),
@@ -239,12 +336,42 @@ def _exact_record(
     ]
     if payload_at is not None:
         fields.append(("WARC-Payload-Digest", _digest(block[payload_at:])))
-    content_type = f"application/http; msgtype={kind}"
-    fields += [("Content-Type", content_type), ("Content-Length", str(len(block)))]
+    content_type = f"application/http; msgtype={'response' if kind == 'revisit' else kind}"
+    if block:
+        fields.append(("Content-Type", content_type))
+    fields.append(("Content-Length", str(len(block))))
     record_headers = StatusAndHeaders("", fields, protocol="WARC/1.1")
-    return ArcWarcRecord(
-        "warc", kind, record_headers, BytesIO(block), None, content_type, len(block)
+    if kind != "revisit":
+        return ArcWarcRecord(
+            "warc", kind, record_headers, BytesIO(block), None, content_type, len(block)
+        )
+    # warcio writes a revisit's HTTP head alone, from its headers object: one that keeps
+    # the bytes it was given.
+    record = ArcWarcRecord(
+        "warc",
+        kind,
+        record_headers,
+        BytesIO(b""),
+        _ExactHead(block),
+        content_type if block else None,
+        0,
     )
+    record.payload_length = 0
+    return record
+
+
+class _ExactHead(StatusAndHeaders):
+    """An HTTP head that warcio writes as the bytes received, not re-serialised."""
+
+    def __init__(self, raw: bytes) -> None:
+        super().__init__("", [])
+        self.headers_buff = raw
+
+    def compute_headers_buffer(self, header_filter: Any = None) -> None:
+        pass
+
+    def __bool__(self) -> bool:
+        return bool(self.headers_buff)
 
 
 def _digest(data: bytes) -> str:

@@ -13,11 +13,13 @@ import zlib
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archive import connect
+from archive import Capture, connect
 from archive.capture import head_headers, pack_body, status_line, stored_page, transferred_body
 from archive.reclean import reclean
 from archive.warc import write_warc
 from cleaning import CLEANER_VERSION, clean
+from crawler import messages
+from crawler.items import FetchedPage
 from tests.gold import sample_pages
 from tests.localsite import Fault, LocalSite, briefs_from_pages
 from tests.test_crawl import crawl
@@ -41,8 +43,11 @@ def crawled(tmp_path_factory):
         site.clear_requests()
         second = crawl(site.base_url, db, "--full")
         resent = {entry.path: entry for entry in site.requests}
-    assert first.returncode == 0, first.stderr
-    assert second.returncode == 0, second.stderr
+        # A server that ignores the validators: the same bytes again, whole.
+        site.set_fault(plain.path, Fault.body(plain.html, "text/html; charset=UTF-8"))
+        third = crawl(site.base_url, db, "--full")
+    for run in (first, second, third):
+        assert run.returncode == 0, run.stderr
     return {"db": db, "encoded": encoded, "plain": plain, "sent": sent, "resent": resent}
 
 
@@ -189,5 +194,64 @@ def test_the_warc_holds_the_exchanges_byte_for_byte(crawled, tmp_path):
     with out.open("rb") as handle:
         for record in ArchiveIterator(handle, check_digests=True):
             assert not record.digest_checker.problems
+    check = subprocess.run(["warcio", "check", str(out)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_a_distributed_crawls_message_carries_the_exchange_to_the_writer():
+    page = sample_pages()[0][1]
+    sent = gzip.compress(page, mtime=0)
+    capture = Capture(
+        requested_url="https://insightcrime.org/news/brief/x/",
+        fetched_at="2026-01-01T00:00:01+00:00",
+        status=200,
+        headers=[("Content-Encoding", "gzip"), ("ETag", '"a"')],
+        body=page,
+        request_head=b"GET /news/brief/x/ HTTP/1.1\r\nHost: insightcrime.org\r\n\r\n",
+        response_head=b'HTTP/1.1 200 Fine\r\nContent-Encoding: gzip\r\nETag: "a"\r\n\r\n',
+        ip_address="203.0.113.7",
+        requested_at="2026-01-01T00:00:00+00:00",
+        transferred=sent,
+    )
+    decoded = messages.decode(messages.encode(FetchedPage(capture=capture), "c1", "9")).capture
+    for name in ("request_head", "response_head", "ip_address", "requested_at", "headers"):
+        assert getattr(decoded, name) == getattr(capture, name), name
+    assert (decoded.body_form, decoded.body_gzip()) == ("as-sent", sent)
+    assert decoded.body_sha256 == hashlib.sha256(sent).hexdigest()
+
+
+def test_a_304_and_an_identical_body_are_revisits_of_the_first_response(crawled, tmp_path):
+    out = tmp_path / "captures.warc.gz"
+    with out.open("wb") as handle:
+        write_warc(connect(crawled["db"], readonly=True), handle)
+    path = crawled["plain"].path
+    records = [r for r in warc_blocks(out) if r[1].endswith(path)]
+    (first,) = [fields for kind, _, _, fields in records if kind == "response"]
+    revisits = {
+        fields["WARC-Profile"].rsplit("/", 1)[1]: (block, fields)
+        for kind, _, block, fields in records
+        if kind == "revisit"
+    }
+    assert set(revisits) == {"server-not-modified", "identical-payload-digest"}
+    for _, fields in revisits.values():
+        assert fields["WARC-Refers-To"] == first["WARC-Record-ID"]
+        assert fields["WARC-Refers-To-Target-URI"] == first["WARC-Target-URI"]
+        assert fields["WARC-Refers-To-Date"] == first["WARC-Date"]
+        assert fields["WARC-Payload-Digest"] == first["WARC-Payload-Digest"]
+    # A 304 keeps no HTTP header block (replayed, it would be an empty page): its status
+    # line and headers are in its metadata record.
+    block, _ = revisits["server-not-modified"]
+    assert block == b""
+    metadata = [b for kind, _, b, _ in records if kind == "metadata"]
+    assert any(b"status-line: HTTP/1.1 304 Not Modified" in text for text in metadata)
+    block, _ = revisits["identical-payload-digest"]
+    conn = sqlite3.connect(crawled["db"])
+    (last_head,) = conn.execute(
+        "SELECT response_head FROM captures WHERE requested_url LIKE ? AND status = 200"
+        " ORDER BY id DESC LIMIT 1",
+        [f"%{path}"],
+    ).fetchone()
+    conn.close()
+    assert block == last_head and block.startswith(b"HTTP/1.1 200 ")  # its head, as received
     check = subprocess.run(["warcio", "check", str(out)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
