@@ -94,6 +94,18 @@ def capture_span(
     ).fetchone()
 
 
+@dataclass(frozen=True)
+class WarcInfo:
+    """What the warcinfo record says that the archive does not know: who made the capture
+    (`operator`, e.g. "Jane Doe, Example Library <jd@example.org>"), what it is
+    (`description`, else one made from the sites and dates), and the collection it belongs to
+    (`is_part_of`)."""
+
+    operator: str | None = None
+    description: str | None = None
+    is_part_of: str | None = None
+
+
 def write_warc(
     db: sqlite_utils.Database,
     out: BinaryIO,
@@ -102,11 +114,12 @@ def write_warc(
     gzip: bool = True,
     filename: str | None = None,
     software: str = "briefs",
+    info: WarcInfo = WarcInfo(),
     progress: Progress = None,
 ) -> int:
     """Write the captures (fetched at or after `since`) as WARC/1.1; returns how many."""
     writer = WARCWriter(out, gzip=gzip, warc_version="1.1")
-    writer.write_record(_warcinfo_record(writer, db, since, filename, software))
+    writer.write_record(_warcinfo_record(writer, db, since, filename, software, info))
     count = 0
     where, params = captures_clause(since)
     captures = db.query(f"SELECT {', '.join(COLUMNS)} FROM captures{where} ORDER BY id", params)
@@ -126,10 +139,18 @@ def _warcinfo_record(
     since: str | None,
     filename: str | None,
     software: str,
+    info: WarcInfo,
 ) -> ArcWarcRecord:
-    """The file's first record: what made it, and which captures of which sites it holds."""
+    """The file's first record: what made it, and which captures of which sites it holds,
+    fetched how (the User-Agent and robots.txt policy of the latest crawl that says)."""
     first, last, captures = capture_span(db, since)
     sites = crawled_sites(db)
+    user_agent, obeys_robots = _crawl_policy(db)
+    description = info.description or (
+        "captures of the briefs archive"
+        + (f" of {', '.join(sites)}" if sites else "")
+        + (f", fetched at or after {since}" if since else "")
+    )
     payload = _warc_fields(
         [
             ("software", software),
@@ -138,12 +159,11 @@ def _warcinfo_record(
                 "conformsTo",
                 "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
             ),
-            (
-                "description",
-                "captures of the briefs archive"
-                + (f" of {', '.join(sites)}" if sites else "")
-                + (f", fetched at or after {since}" if since else ""),
-            ),
+            ("operator", info.operator),
+            ("description", description),
+            ("isPartOf", info.is_part_of),
+            ("http-header-user-agent", user_agent),
+            ("robots", None if obeys_robots is None else "obey" if obeys_robots else "ignore"),
             ("captures", captures),
         ]
     )
@@ -158,6 +178,16 @@ def _warcinfo_record(
     return writer.create_warc_record(
         "", "warcinfo", payload=BytesIO(payload), length=len(payload), warc_headers_dict=headers
     )
+
+
+def _crawl_policy(db: sqlite_utils.Database) -> tuple[str | None, bool | None]:
+    """The User-Agent and ROBOTSTXT_OBEY the latest run that recorded them crawled with."""
+    row = db.execute(
+        "SELECT json_extract(options, '$.USER_AGENT'), json_extract(options, '$.ROBOTSTXT_OBEY')"
+        " FROM runs WHERE json_extract(options, '$.USER_AGENT') IS NOT NULL"
+        " ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    return (None, None) if row is None else (row[0], None if row[1] is None else bool(row[1]))
 
 
 def _capture_records(

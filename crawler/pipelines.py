@@ -37,6 +37,9 @@ RUN_OPTIONS = (
     "BRIEFS_SINCE",
     "BRIEFS_MAX_PAGES",
     "CLOSESPIDER_TIMEOUT",
+    # What a WARC's warcinfo says of the crawl (archive.warc).
+    "USER_AGENT",
+    "ROBOTSTXT_OBEY",
 )
 
 

@@ -16,7 +16,7 @@ from warcio.archiveiterator import ArchiveIterator
 from archive import Capture, connect
 from archive.capture import head_headers, pack_body, status_line, stored_page, transferred_body
 from archive.reclean import reclean
-from archive.warc import write_warc
+from archive.warc import WarcInfo, write_warc
 from cleaning import CLEANER_VERSION, clean
 from crawler import messages
 from crawler.items import FetchedPage
@@ -255,3 +255,23 @@ def test_a_304_and_an_identical_body_are_revisits_of_the_first_response(crawled,
     assert block == last_head and block.startswith(b"HTTP/1.1 200 ")  # its head, as received
     check = subprocess.run(["warcio", "check", str(out)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_the_warcinfo_says_who_crawled_how_and_for_what(crawled, tmp_path):
+    out = tmp_path / "captures.warc.gz"
+    info = WarcInfo(operator="Jane Doe <jd@example.org>", is_part_of="ic-briefs-2026")
+    with out.open("wb") as handle:
+        write_warc(connect(crawled["db"], readonly=True), handle, info=info)
+    kind, _, block, _ = warc_blocks(out)[0]
+    fields = dict(line.split(": ", 1) for line in block.decode().split("\r\n") if line)
+    assert kind == "warcinfo"
+    capture = capture_of(crawled["db"], crawled["plain"].path, 200)
+    agent = next(
+        line.split(": ", 1)[1]
+        for line in capture["request_head"].decode().split("\r\n")
+        if line.lower().startswith("user-agent:")
+    )
+    assert fields["http-header-user-agent"] == agent  # the one the requests were sent with
+    assert fields["robots"] == "obey"
+    assert fields["operator"] == info.operator and fields["isPartOf"] == info.is_part_of
+    assert fields["format"] == "WARC File Format 1.1" and fields["software"] == "briefs"
