@@ -1,8 +1,8 @@
 """The formats `briefs export` writes, by name, each with the function that writes it.
 
-jsonl, csv and warc are streams, written to a file or to standard output; sqlite and bagit are
-a file or a folder of their own. Every writer returns how many it wrote of what its format
-counts: records, or captures for warc.
+jsonl, csv and warc are streams, written to a file or to standard output; sqlite, wacz (a zip)
+and bagit are a file or a folder of their own. Every writer returns how many it wrote of what
+its format counts: records, captures for warc, pages (briefs) for wacz.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from archive.bagit_export import ProgressFor, write_bag
 from archive.connection import connect
 from archive.export import Progress, count_records, write_csv, write_jsonl
 from archive.snapshots import snapshot_sqlite
+from archive.wacz_export import write_wacz
 from archive.warc import count_captures, write_warc
 
 
@@ -32,6 +33,8 @@ class Export:
     since: str | None = None
     target: Path | None = None  # the file or folder it makes; None when it is a stream
     with_warc: bool = False  # bagit: the raw captures too
+    wacz_title: str | None = None  # wacz: the datapackage's title
+    wacz_description: str | None = None  # and its description
     progress_for: ProgressFor = None  # given a stage's name and its length, a callback
 
     def progress(self, stage: str, length: Callable[[], int]) -> Progress:
@@ -86,6 +89,17 @@ def _sqlite(export: Export, path: Path) -> int:
         copy.close()
 
 
+def _wacz(export: Export, path: Path) -> int:
+    return write_wacz(
+        export.source,
+        path,
+        since=export.since,
+        title=export.wacz_title,
+        description=export.wacz_description,
+        progress=export.progress("warc", lambda: count_captures(export.source, export.since)),
+    )
+
+
 def _bagit(export: Export, path: Path) -> int:
     info = write_bag(
         export.db_path,
@@ -102,6 +116,7 @@ FORMATS = {
     "csv": Format(_csv, Output.TEXT),
     "sqlite": Format(_sqlite, Output.PATH),
     "warc": Format(_warc, Output.BYTES, counts="captures"),
+    "wacz": Format(_wacz, Output.PATH, counts="pages"),
     "bagit": Format(_bagit, Output.PATH),
 }
 

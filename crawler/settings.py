@@ -41,6 +41,13 @@ BRIEFS_REDIS_MAX_BACKLOG = 5000
 BRIEFS_INGEST_LINGER = 10.0
 BRIEFS_INGEST_BATCH = 200
 
+# --- what `briefs export` says of an export (crawler.cli.reading) ------------------------
+# The title and description in a WACZ's datapackage.json (--format wacz, --title and
+# --description), also read from the environment variable of its name; empty: briefs' own,
+# naming the sites crawled.
+BRIEFS_WACZ_TITLE = ""
+BRIEFS_WACZ_DESCRIPTION = ""
+
 # --- polite by default -----------------------------------------------------------------
 USER_AGENT = "briefs/0.1 (news-brief archiver; +https://github.com/briefs-archive/briefs)"
 ROBOTSTXT_OBEY = True
