@@ -7,8 +7,8 @@ its format counts: records, captures for warc, pages (briefs) for wacz.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from importlib.metadata import version
 from pathlib import Path
@@ -33,7 +33,9 @@ class Export:
     since: str | None = None
     target: Path | None = None  # the file or folder it makes; None when it is a stream
     with_warc: bool = False  # bagit: the raw captures too
-    wacz_title: str | None = None  # wacz: the datapackage's title
+    with_wacz: bool = False  # bagit: the raw captures as a WACZ too
+    bag_fields: Mapping[str, str] = field(default_factory=dict)  # bagit: the institution's
+    wacz_title: str | None = None  # wacz (and bagit's): the datapackage's title
     wacz_description: str | None = None  # and its description
     progress_for: ProgressFor = None  # given a stage's name and its length, a callback
 
@@ -106,6 +108,10 @@ def _bagit(export: Export, path: Path) -> int:
         path,
         since=export.since,
         with_warc=export.with_warc,
+        with_wacz=export.with_wacz,
+        fields=export.bag_fields,
+        wacz_title=export.wacz_title,
+        wacz_description=export.wacz_description,
         progress_for=export.progress_for,
     )
     return int(info["Record-Count"])

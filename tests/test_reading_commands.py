@@ -322,6 +322,36 @@ def test_errors_of_standard_output_are_left_to_the_briefs_command(db, monkeypatc
                 stream.close()
 
 
+def test_a_bag_info_value_that_is_not_one_is_one_line_and_nothing_is_made(db, tmp_path):
+    bag = tmp_path / "bag"
+    for option, value, words in (
+        ("--contact-email", "ana.gomez", ["--contact-email", "email address", "'ana.gomez'"]),
+        ("--contact-email", "ana gomez@example.org", ["email address"]),
+        ("--contact-email", "ana@localhost", ["email address"]),
+        ("--contact-name", "Ana\nGómez", ["--contact-name", "one line"]),
+        ("--source-organization", "Biblioteca\tNacional", ["one line", "tab"]),
+        ("--bagit-profile-identifier", "profile.json", ["URI"]),
+    ):
+        result = briefs("export", "--db", db, "--format", "bagit", "-o", bag, option, value)
+        one_line(result, 2, *words)
+    from_env = CliRunner().invoke(
+        main, ["export", "--db", str(db), "--format", "bagit", "-o", str(bag)],
+        env={"BRIEFS_BAG_CONTACT_EMAIL": "nobody"},
+    )  # fmt: skip
+    one_line(from_env, 2, "--contact-email (from BRIEFS_BAG_CONTACT_EMAIL)", "'nobody'")
+    assert list(tmp_path.iterdir()) == []
+    # An option of a bag given to another format is wrong usage; a setting is not.
+    for option in ("--source-organization", "--contact-email", "--with-wacz"):
+        args = [option] if option.startswith("--with") else [option, "a@example.org"]
+        result = briefs("export", "--db", db, "--format", "jsonl", *args)
+        one_line(result, 2, option, "goes with --format bagit")
+    quiet = CliRunner().invoke(
+        main, ["export", "--db", str(db), "--format", "jsonl"],
+        env={"BRIEFS_BAG_CONTACT_EMAIL": "nobody"},
+    )  # fmt: skip
+    assert quiet.exit_code == 0 and len(quiet.stdout.splitlines()) == 4
+
+
 # -- B. Reading commands never write; archives that are not ours are refused ----------------
 
 
