@@ -1,5 +1,6 @@
-"""`briefs export`: csv, sqlite (during a crawl), warc, bagit, --since, determinism, --force,
-the progress bar, flat memory."""
+"""`briefs export`: csv, sqlite (during a crawl), warc, bagit (BagIt 1.0, the institution's
+bag-info fields, --with-wacz), --since, determinism, --force, the progress bar, flat memory.
+(wacz: tests/test_wacz.py.)"""
 
 from __future__ import annotations
 
