@@ -1,14 +1,14 @@
 """The formats `briefs export` writes, by name, each with the function that writes it.
 
-jsonl, csv and warc are streams, written to a file or to standard output; sqlite and bagit are
-a file or a folder of their own. Every writer returns how many it wrote of what its format
-counts: records, or captures for warc.
+jsonl, csv and warc are streams, written to a file or to standard output; sqlite, wacz (a zip)
+and bagit are a file or a folder of their own. Every writer returns how many it wrote of what
+its format counts: records, captures for warc, pages (briefs) for wacz.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from importlib.metadata import version
 from pathlib import Path
@@ -20,6 +20,7 @@ from archive.bagit_export import ProgressFor, write_bag
 from archive.connection import connect
 from archive.export import Progress, count_records, write_csv, write_jsonl
 from archive.snapshots import snapshot_sqlite
+from archive.wacz_export import write_wacz
 from archive.warc import count_captures, write_warc
 
 
@@ -32,6 +33,10 @@ class Export:
     since: str | None = None
     target: Path | None = None  # the file or folder it makes; None when it is a stream
     with_warc: bool = False  # bagit: the raw captures too
+    with_wacz: bool = False  # bagit: the raw captures as a WACZ too
+    bag_fields: Mapping[str, str] = field(default_factory=dict)  # bagit: the institution's
+    wacz_title: str | None = None  # wacz (and bagit's): the datapackage's title
+    wacz_description: str | None = None  # and its description
     progress_for: ProgressFor = None  # given a stage's name and its length, a callback
 
     def progress(self, stage: str, length: Callable[[], int]) -> Progress:
@@ -86,12 +91,27 @@ def _sqlite(export: Export, path: Path) -> int:
         copy.close()
 
 
+def _wacz(export: Export, path: Path) -> int:
+    return write_wacz(
+        export.source,
+        path,
+        since=export.since,
+        title=export.wacz_title,
+        description=export.wacz_description,
+        progress=export.progress("warc", lambda: count_captures(export.source, export.since)),
+    )
+
+
 def _bagit(export: Export, path: Path) -> int:
     info = write_bag(
         export.db_path,
         path,
         since=export.since,
         with_warc=export.with_warc,
+        with_wacz=export.with_wacz,
+        fields=export.bag_fields,
+        wacz_title=export.wacz_title,
+        wacz_description=export.wacz_description,
         progress_for=export.progress_for,
     )
     return int(info["Record-Count"])
@@ -102,6 +122,7 @@ FORMATS = {
     "csv": Format(_csv, Output.TEXT),
     "sqlite": Format(_sqlite, Output.PATH),
     "warc": Format(_warc, Output.BYTES, counts="captures"),
+    "wacz": Format(_wacz, Output.PATH, counts="pages"),
     "bagit": Format(_bagit, Output.PATH),
 }
 

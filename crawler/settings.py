@@ -41,6 +41,23 @@ BRIEFS_REDIS_MAX_BACKLOG = 5000
 BRIEFS_INGEST_LINGER = 10.0
 BRIEFS_INGEST_BATCH = 200
 
+# --- what `briefs export` says of an export (crawler.cli.reading) ------------------------
+# The bag-info.txt fields of a bag (--format bagit) an institution gives it, one each of
+# archive.bagit_export.INSTITUTION_FIELDS; empty: left out. Each is also read from the
+# environment variable of its name, and an option (--contact-email ...) overrides both.
+BRIEFS_BAG_SOURCE_ORGANIZATION = ""
+BRIEFS_BAG_ORGANIZATION_ADDRESS = ""
+BRIEFS_BAG_CONTACT_NAME = ""
+BRIEFS_BAG_CONTACT_PHONE = ""
+BRIEFS_BAG_CONTACT_EMAIL = ""
+BRIEFS_BAG_EXTERNAL_IDENTIFIER = ""
+BRIEFS_BAG_EXTERNAL_DESCRIPTION = ""  # empty: briefs' own description of the bag
+BRIEFS_BAG_BAGIT_PROFILE_IDENTIFIER = ""
+# The title and description in a WACZ's datapackage.json (--format wacz, bagit --with-wacz),
+# likewise (--title, --description); empty: briefs' own, naming the sites crawled.
+BRIEFS_WACZ_TITLE = ""
+BRIEFS_WACZ_DESCRIPTION = ""
+
 # --- polite by default -----------------------------------------------------------------
 USER_AGENT = "briefs/0.1 (news-brief archiver; +https://github.com/briefs-archive/briefs)"
 ROBOTSTXT_OBEY = True

@@ -33,7 +33,7 @@ from crawler.cli.reading import export, search_command
 from tests.test_search import brief, build_archive, capture_for
 
 TARGETS = {"jsonl": "out.jsonl", "csv": "out.csv", "warc": "out.warc", "sqlite": "out.sqlite",
-           "bagit": "out-bag"}  # fmt: skip
+           "wacz": "out.wacz", "bagit": "out-bag"}  # fmt: skip
 LATER = "2026-02-01T00:00:00+00:00"
 search_module = importlib.import_module("archive.search")  # (archive.search is the function)
 
@@ -265,6 +265,40 @@ def test_a_bag_that_cannot_be_finished_is_one_line(db, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_wacz_that_cannot_be_finished_is_one_line(db, tmp_path):
+    # py-wacz fails with its zip half written (it copies the WARC in with copyfileobj); in a
+    # process of its own, which must say nothing more of it as it exits.
+    disk_fills_as_py_wacz_writes = (
+        "import errno, os, shutil\n"
+        "def full(*_args, **_kwargs):\n"
+        "    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))\n"
+        "shutil.copyfileobj = full\n"
+        "from crawler.cli import main\n"
+        "main(prog_name='briefs')\n"
+    )
+    target = tmp_path / "briefs.wacz"
+    result = subprocess.run(
+        [sys.executable, "-c", disk_fills_as_py_wacz_writes,
+         "export", "--db", str(db), "--format", "wacz", "-o", str(target)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 3
+    assert result.stderr == f"error: cannot write {target}: No space left on device\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_wacz_py_wacz_cannot_make_is_one_line(db, tmp_path, monkeypatch):
+    def refuses(_options):
+        print("Unable to create WACZ without valid pages.jsonl file, quitting")
+        return 1
+
+    monkeypatch.setattr("wacz.main.create_wacz", refuses)
+    target = tmp_path / "briefs.wacz"
+    result = briefs("export", "--db", db, "--format", "wacz", "-o", target)
+    one_line(result, 3, f"cannot write {target}: py-wacz failed: Unable to create WACZ without")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_errors_of_standard_output_are_left_to_the_briefs_command(db, monkeypatch):
     read_end, write_end = os.pipe()
     os.close(read_end)
@@ -286,6 +320,36 @@ def test_errors_of_standard_output_are_left_to_the_briefs_command(db, monkeypatc
         for stream in (closed_pipe, full_disk):
             with contextlib.suppress(OSError):
                 stream.close()
+
+
+def test_a_bag_info_value_that_is_not_one_is_one_line_and_nothing_is_made(db, tmp_path):
+    bag = tmp_path / "bag"
+    for option, value, words in (
+        ("--contact-email", "ana.gomez", ["--contact-email", "email address", "'ana.gomez'"]),
+        ("--contact-email", "ana gomez@example.org", ["email address"]),
+        ("--contact-email", "ana@localhost", ["email address"]),
+        ("--contact-name", "Ana\nGómez", ["--contact-name", "one line"]),
+        ("--source-organization", "Biblioteca\tNacional", ["one line", "tab"]),
+        ("--bagit-profile-identifier", "profile.json", ["URI"]),
+    ):
+        result = briefs("export", "--db", db, "--format", "bagit", "-o", bag, option, value)
+        one_line(result, 2, *words)
+    from_env = CliRunner().invoke(
+        main, ["export", "--db", str(db), "--format", "bagit", "-o", str(bag)],
+        env={"BRIEFS_BAG_CONTACT_EMAIL": "nobody"},
+    )  # fmt: skip
+    one_line(from_env, 2, "--contact-email (from BRIEFS_BAG_CONTACT_EMAIL)", "'nobody'")
+    assert list(tmp_path.iterdir()) == []
+    # An option of a bag given to another format is wrong usage; a setting is not.
+    for option in ("--source-organization", "--contact-email", "--with-wacz"):
+        args = [option] if option.startswith("--with") else [option, "a@example.org"]
+        result = briefs("export", "--db", db, "--format", "jsonl", *args)
+        one_line(result, 2, option, "goes with --format bagit")
+    quiet = CliRunner().invoke(
+        main, ["export", "--db", str(db), "--format", "jsonl"],
+        env={"BRIEFS_BAG_CONTACT_EMAIL": "nobody"},
+    )  # fmt: skip
+    assert quiet.exit_code == 0 and len(quiet.stdout.splitlines()) == 4
 
 
 # -- B. Reading commands never write; archives that are not ours are refused ----------------
@@ -312,7 +376,7 @@ def test_reading_commands_work_on_read_only_media(read_only, tmp_path):
             out = tmp_path / name / target
             out.parent.mkdir(exist_ok=True)
             result = briefs("export", "--db", source, "--format", fmt, "-o", out)
-            what = "captures" if fmt == "warc" else "records"
+            what = {"warc": "captures", "wacz": "pages"}.get(fmt, "records")
             assert result.exit_code == 0 and f"wrote {count} {what}" in result.output, fmt
         assert len((tmp_path / name / "out.jsonl").read_text().splitlines()) == count
         since = briefs("export", "--db", source, "--format", "sqlite", "--since", "2026-01-02",

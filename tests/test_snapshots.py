@@ -1,21 +1,25 @@
-"""`briefs export`: csv, sqlite (during a crawl), warc, bagit, --since, determinism, --force,
-the progress bar, flat memory."""
+"""`briefs export`: csv, sqlite (during a crawl), warc, bagit (BagIt 1.0, the institution's
+bag-info fields, --with-wacz), --since, determinism, --force, the progress bar, flat memory.
+(wacz: tests/test_wacz.py.)"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
 import sys
 import threading
 import tracemalloc
+import zipfile
 from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
 
+import bagit
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
@@ -25,6 +29,7 @@ from archive.schema import RECORD_FIELDS
 from archive.search import search
 from archive.snapshots import snapshot_sqlite
 from archive.warc import write_warc
+from crawler import settings
 from tests.terminal import run_in_terminal
 from tests.test_search import SAMPLE, SITE, brief, build_archive, capture_for
 
@@ -247,23 +252,99 @@ def test_warc_holds_exact_bytes_and_verifies(crawled, tmp_path):
     assert subprocess.run([tool("warcio"), "check", str(damaged)]).returncode != 0
 
 
+def bag_info(bag: Path) -> dict[str, str]:
+    return dict(line.split(": ", 1) for line in (bag / "bag-info.txt").read_text().splitlines())
+
+
+@pytest.mark.realtool
 def test_bag_validates_and_names_its_source(crawled, tmp_path):
     bag = tmp_path / "bag"
-    export(crawled, "bagit", bag, "--with-warc")
+    export(crawled, "bagit", bag, "--with-warc", "--with-wacz", "--title", "Bagged briefs")
     payload = sorted(p.name for p in (bag / "data").iterdir())
-    assert payload == ["briefs.csv", "briefs.jsonl", "briefs.sqlite", "captures.warc.gz"]
-    info = dict(line.split(": ", 1) for line in (bag / "bag-info.txt").read_text().splitlines())
+    assert payload == [
+        "briefs.csv", "briefs.jsonl", "briefs.sqlite", "briefs.wacz", "captures.warc.gz"
+    ]  # fmt: skip
+    info = bag_info(bag)
     assert info["Source-Site"] == SITE
     assert info["Capture-Date-Range"] == f"{FIRST}/{LATER}"
     assert info["Record-Count"] == "4"
     assert f"briefs {version('briefs')}" in info["Bag-Software-Agent"]
+    assert "as WARC and as WACZ" in info["External-Description"]
     assert len((bag / "data" / "briefs.jsonl").read_text().splitlines()) == 4
+    # RFC 8493's BagIt 1.0, which bagit.py itself reads back and validates as such.
+    assert (bag / "bagit.txt").read_bytes() == (
+        b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
+    )
+    made = bagit.Bag(str(bag))
+    assert made.version_info == (1, 0)
+    made.validate()
+    for algorithm in ("sha256", "sha512"):
+        listed = (bag / f"manifest-{algorithm}.txt").read_text().split()
+        assert "data/briefs.wacz" in listed and "data/captures.warc.gz" in listed
+        assert "bagit.txt" in (bag / f"tagmanifest-{algorithm}.txt").read_text().split()
     validate = subprocess.run([tool("bagit.py"), "--validate", str(bag)], capture_output=True)
     assert validate.returncode == 0, validate.stderr.decode()[-2000:]
+    # The WACZ in it is the one `--format wacz` makes, of the bag's own snapshot.
+    wacz = subprocess.run(
+        [tool("wacz"), "validate", "-f", str(bag / "data" / "briefs.wacz")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert wacz.returncode == 0, wacz.stdout
+    with zipfile.ZipFile(bag / "data" / "briefs.wacz") as package:
+        assert json.loads(package.read("datapackage.json"))["title"] == "Bagged briefs"
+        assert len(package.read("pages/pages.jsonl").splitlines()) == 1 + 4
     (bag / "data" / "briefs.csv").write_text("tampered")
     assert subprocess.run(
         [tool("bagit.py"), "--validate", str(bag)], capture_output=True
     ).returncode
+    with pytest.raises(bagit.BagValidationError):
+        bagit.Bag(str(bag)).validate()
+
+
+INSTITUTION = {
+    "--source-organization": ("Source-Organization", "Biblioteca Nacional"),
+    "--organization-address": ("Organization-Address", "Calle 24 # 5-60, Bogotá, Colombia"),
+    "--contact-name": ("Contact-Name", "Ana Gómez"),
+    "--contact-phone": ("Contact-Phone", "+57 601 381 6464"),
+    "--contact-email": ("Contact-Email", "ana.gomez@example.org"),
+    "--external-identifier": ("External-Identifier", "ark:/12345/briefs-2026"),
+    "--external-description": ("External-Description", "Briefs of 2026, as deposited."),
+    "--bagit-profile-identifier": (
+        "BagIt-Profile-Identifier", "https://example.org/profiles/web-archive.json"
+    ),
+}  # fmt: skip
+
+
+def test_bag_info_carries_the_institutions_fields_from_options_or_settings(crawled, tmp_path):
+    bag = tmp_path / "bag"
+    options = [part for option, (_, value) in INSTITUTION.items() for part in (option, value)]
+    export(crawled, "bagit", bag, *options)
+    info = bag_info(bag)
+    for label, value in INSTITUTION.values():
+        assert info[label] == value, label
+    assert info["Source-Site"] == SITE and info["Record-Count"] == "4"  # briefs' own, still
+    bagit.Bag(str(bag)).validate()
+    # From the environment (crawler/settings.py names each), an option overriding it.
+    env = {
+        **os.environ,
+        "BRIEFS_BAG_SOURCE_ORGANIZATION": "Archivo General",
+        "BRIEFS_BAG_CONTACT_EMAIL": "archivo@example.org",
+    }
+    from_env = tmp_path / "from-env"
+    done = subprocess.run(
+        [sys.executable, "-m", "crawler", "export", "--db", str(crawled), "--format", "bagit",
+         "-o", str(from_env), "--contact-email", "desk@example.org"],
+        env=env, capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    info = bag_info(from_env)
+    assert info["Source-Organization"] == "Archivo General"
+    assert info["Contact-Email"] == "desk@example.org"
+    assert "Contact-Name" not in info  # no value, no field
+    assert all(
+        getattr(settings, f"BRIEFS_BAG_{label.upper().replace('-', '_')}") == ""
+        for label, _ in INSTITUTION.values()
+    )
 
 
 def test_exports_are_deterministic(crawled, tmp_path):

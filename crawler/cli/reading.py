@@ -6,17 +6,21 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import click
 import sqlite_utils
+from click.core import ParameterSource
 
 import archive
+from archive.bagit_export import INSTITUTION_FIELDS, check_fields
 from archive.connection import NotAnArchive
 from archive.formats import FORMATS, Export, Output, write_to_path, write_to_stream
 from archive.search import HIT_FIELDS, SearchQueryError, check_query, country_filter, search
 from archive.snapshots import TargetExists, TargetRefused, atomic_target
+from archive.wacz_export import WaczError
+from crawler import settings as defaults
 from crawler.cli.exits import CouldNotRun, Refused
 from crawler.cli.output import Record, highlight, progress_bars, render
 from crawler.cli.params import db_option, since_option
@@ -44,6 +48,42 @@ def open_archive(db: str) -> Iterator[sqlite_utils.Database]:
         raise CouldNotRun(f"cannot read the archive at {db}: {error}") from None
 
 
+def setting_option(*names: str, setting: str, **kwargs: object) -> Callable:
+    """An option whose default is the setting `setting` (crawler/settings.py), or else the
+    environment variable of its name; an empty value is no value."""
+    return click.option(
+        *names,
+        envvar=setting,
+        show_envvar=True,
+        default=getattr(defaults, setting) or None,
+        callback=lambda _ctx, _param, value: value or None,
+        **kwargs,
+    )
+
+
+# The bag-info fields an institution gives a bag, as options (--source-organization ...):
+# the name of each option's parameter, its field's label, and its setting.
+BAG_FIELD_OPTIONS = {
+    "bag_" + label.lower().replace("-", "_"): (
+        label,
+        "BRIEFS_BAG_" + label.upper().replace("-", "_"),
+    )
+    for label in INSTITUTION_FIELDS
+}
+
+
+def bag_field_options(command: Callable) -> Callable:
+    for name, (label, setting) in reversed(BAG_FIELD_OPTIONS.items()):
+        command = setting_option(
+            f"--{label.lower()}",
+            name,
+            setting=setting,
+            metavar="TEXT",
+            help=f"bagit: {INSTITUTION_FIELDS[label]} ({label} in bag-info.txt).",
+        )(command)
+    return command
+
+
 @click.command()
 @db_option
 @click.option(
@@ -52,7 +92,8 @@ def open_archive(db: str) -> Iterator[sqlite_utils.Database]:
     type=click.Choice(list(FORMATS)),
     required=True,
     help="jsonl: RECORD.md's records, one a line; csv: the same as CSV; sqlite: a consistent "
-    "copy of the archive; warc: the raw captures; bagit: a BagIt bag of jsonl, csv, sqlite.",
+    "copy of the archive; warc: the raw captures; wacz: the raw captures and a page per brief, "
+    "zipped for replay; bagit: a BagIt bag of jsonl, csv, sqlite.",
 )
 @since_option(
     help="Only what changed at or after DATE (ISO date or date and time, UTC): briefs whose "
@@ -66,24 +107,63 @@ def open_archive(db: str) -> Iterator[sqlite_utils.Database]:
 )
 @click.option("--force", is_flag=True, help="Replace an existing output.")
 @click.option("--with-warc", is_flag=True, help="bagit: add the raw captures as WARC.")
+@click.option("--with-wacz", is_flag=True, help="bagit: add the raw captures as WACZ.")
+@setting_option(
+    "--title",
+    "wacz_title",
+    setting="BRIEFS_WACZ_TITLE",
+    help="wacz (and bagit --with-wacz): the title in datapackage.json.",
+)
+@setting_option(
+    "--description",
+    "wacz_description",
+    setting="BRIEFS_WACZ_DESCRIPTION",
+    help="wacz (and bagit --with-wacz): the description in datapackage.json.",
+)
+@bag_field_options
 def export(
-    db: str, fmt: str, since: str | None, output: str | None, force: bool, with_warc: bool
+    db: str,
+    fmt: str,
+    since: str | None,
+    output: str | None,
+    force: bool,
+    with_warc: bool,
+    with_wacz: bool = False,
+    wacz_title: str | None = None,
+    wacz_description: str | None = None,
+    **bag_options: str | None,
 ) -> None:
     """Write the archive out: its records, a copy of it, its raw captures, or a bag of them.
 
-    The same archive always gives the same bytes. A file is written beside the target and
-    renamed into place; an existing target is kept unless --force, and only a file or a bag
-    briefs made is ever replaced. Exit status: 0 written; 1 the target exists (no --force);
-    2 wrong usage (no archive at --db, not a briefs archive, a target that is a folder, a
-    link or a device); 3 the archive cannot be read, or the target cannot be written.
+    The same archive always gives the same bytes (but for the dates a bag or a WACZ is made
+    on). A file is written beside the target and renamed into place; an existing target is
+    kept unless --force, and only a file or a bag briefs made is ever replaced. Exit status:
+    0 written; 1 the target exists (no --force); 2 wrong usage (no archive at --db, not a
+    briefs archive, a target that is a folder, a link or a device, a bag-info value that is
+    not one); 3 the archive cannot be read, or the target cannot be written.
     """
-    if with_warc and fmt != "bagit":
-        raise click.UsageError("--with-warc goes with --format bagit")
-    if output is None and FORMATS[fmt].output is Output.PATH:
-        raise click.UsageError(f"--format {fmt} needs -o PATH")
+    _check_goes_with(fmt, with_warc=with_warc, with_wacz=with_wacz)
+    if FORMATS[fmt].output is Output.PATH and output in (None, "-"):
+        what = "a folder" if fmt == "bagit" else "a file"
+        raise click.UsageError(
+            f"--format {fmt} needs -o PATH: it makes {what} of its own, not a stream"
+            + (" (standard output cannot take it)" if output == "-" else "")
+        )
+    bag_fields = _bag_fields(bag_options) if fmt == "bagit" else {}
     target = None if output is None else Path(output)
     with open_archive(db) as source, progress_bars() as bars:
-        job = Export(db, source, since, target, with_warc=with_warc, progress_for=bars)
+        job = Export(
+            db,
+            source,
+            since,
+            target,
+            with_warc=with_warc,
+            with_wacz=with_wacz,
+            bag_fields=bag_fields,
+            wacz_title=wacz_title,
+            wacz_description=wacz_description,
+            progress_for=bars,
+        )
         if target is None:
             # An error of standard output itself (a closed pipe, a full disk) is left to the
             # `briefs` command, which knows what each means there.
@@ -92,6 +172,50 @@ def export(
             return
         count = _export_to(target, fmt, job, force=force)
     click.echo(f"wrote {count} {FORMATS[fmt].counts} to {target}", err=True)
+
+
+def _check_goes_with(fmt: str, *, with_warc: bool, with_wacz: bool) -> None:
+    """A usage error for an option given on the command line to a format it is not for (one
+    from the environment or the settings is left unused). Called from Python, outside a
+    command line, nothing was given on one."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return
+    given = [
+        param
+        for param in ctx.command.params
+        if ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE
+    ]
+    for param in given:
+        if param.name in BAG_FIELD_OPTIONS and fmt != "bagit":
+            raise click.UsageError(f"{param.opts[0]} goes with --format bagit")
+        if param.name in ("wacz_title", "wacz_description") and not (
+            fmt == "wacz" or (fmt == "bagit" and with_wacz)
+        ):
+            raise click.UsageError(
+                f"{param.opts[0]} goes with --format wacz, or --format bagit --with-wacz"
+            )
+    for flag, given_flag in (("--with-warc", with_warc), ("--with-wacz", with_wacz)):
+        if given_flag and fmt != "bagit":
+            raise click.UsageError(f"{flag} goes with --format bagit")
+
+
+def _bag_fields(options: dict[str, str | None]) -> dict[str, str]:
+    """The bag-info fields of the options (--contact-email ...), each checked: a usage error
+    (exit 2) names the first that is not one, and where it came from."""
+    ctx = click.get_current_context(silent=True)
+    fields = {}
+    for name, value in options.items():
+        label, setting = BAG_FIELD_OPTIONS[name]
+        try:
+            fields.update(check_fields({label: value} if value else {}))
+        except ValueError as error:
+            source = ctx and ctx.get_parameter_source(name)
+            hint = f"--{label.lower()}" + (
+                f" (from {setting})" if source is ParameterSource.ENVIRONMENT else ""
+            )
+            raise click.BadParameter(str(error), param_hint=hint) from None
+    return fields
 
 
 def _export_to(target: Path, fmt: str, job: Export, *, force: bool) -> int:
@@ -104,6 +228,8 @@ def _export_to(target: Path, fmt: str, job: Export, *, force: bool) -> int:
         raise Refused(str(error)) from None
     except OSError as error:
         raise CouldNotRun(f"cannot write {target}: {error.strerror or error}") from None
+    except WaczError as error:
+        raise CouldNotRun(f"cannot write {target}: {error}") from None
 
 
 # What the table of runs shows of each (json gives every column).
