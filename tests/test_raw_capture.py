@@ -6,9 +6,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
 import sqlite3
 import subprocess
 import zlib
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
@@ -23,6 +26,7 @@ from crawler.items import FetchedPage
 from tests.gold import sample_pages
 from tests.localsite import Fault, LocalSite, briefs_from_pages
 from tests.test_crawl import crawl
+from tests.test_wacz import PYWB_VENV, pywb_python
 
 # Header names as a server of its own ways writes them: case, order and repeats to be kept.
 ODD_HEADERS = [("x-odd-CASE", "1"), ("X-Dup", "first"), ("X-Dup", "second")]
@@ -275,3 +279,59 @@ def test_the_warcinfo_says_who_crawled_how_and_for_what(crawled, tmp_path):
     assert fields["robots"] == "obey"
     assert fields["operator"] == info.operator and fields["isPartOf"] == info.is_part_of
     assert fields["format"] == "WARC File Format 1.1" and fields["software"] == "briefs"
+
+
+# Run by pywb's Python in a fresh folder: a collection with the WARC added, then pywb's WSGI
+# app asked for each URL at each timestamp (id_: the archived bytes, not rewritten).
+REPLAY_WARC = """
+import json, sys
+from pywb.manager.manager import main as wb_manager
+from pywb.apps.frontendapp import FrontEndApp
+from werkzeug.test import Client
+wb_manager(["init", "coll"])
+wb_manager(["add", "coll", sys.argv[1]])
+client = Client(FrontEndApp())
+answers = []
+for ts, url in json.loads(sys.argv[2]):
+    got = client.get(f"/coll/{ts}id_/{url}")
+    headers = got.headers
+    answers.append([got.status_code, headers.get("Content-Encoding"), got.get_data().hex(),
+                    headers.get("Memento-Datetime")])
+print(json.dumps(answers))
+"""
+
+
+@pytest.mark.realtool
+def test_pywb_replays_every_capture_of_a_brief_with_its_page(crawled, tmp_path):
+    python = pywb_python()
+    if python is None:
+        pytest.skip(f"pywb is not installed (its own virtualenv: {PYWB_VENV}, made by .ci/run)")
+    out = tmp_path / "captures.warc.gz"
+    with out.open("wb") as handle:
+        write_warc(connect(crawled["db"], readonly=True), handle)
+    conn = sqlite3.connect(crawled["db"])
+    asked = conn.execute(
+        "SELECT requested_url, fetched_at, status FROM captures ORDER BY id"
+    ).fetchall()
+    conn.close()
+    # Each capture: the first responses, the 304s, the identical body fetched again whole.
+    assert sorted({status for *_, status in asked}) == [200, 304]
+    stamps = [[re.sub(r"\D", "", fetched[:19]), url] for url, fetched, _ in asked]
+    folder = tmp_path / "pywb"
+    folder.mkdir()
+    done = subprocess.run(
+        [python, "-c", REPLAY_WARC, str(out), json.dumps(stamps)],
+        cwd=folder, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    pages = {crawled["encoded"].path: crawled["encoded"].html}
+    pages[crawled["plain"].path] = crawled["plain"].html
+    answers = json.loads(done.stdout.splitlines()[-1])
+    for (url, fetched, status), (code, encoding, body, moment) in zip(asked, answers, strict=True):
+        data = bytes.fromhex(body)
+        page = gzip.decompress(data) if encoding == "gzip" else data
+        assert code == 200, (url, status, data[:300])
+        # This capture's own record answered (a revisit resolved to its original's body),
+        # not the nearest whole response.
+        assert parsedate_to_datetime(moment) == datetime.fromisoformat(fetched), (url, status)
+        assert page == next(html for path, html in pages.items() if url.endswith(path))
