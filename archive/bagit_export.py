@@ -34,7 +34,7 @@ from archive.export import Progress, count_records, write_csv, write_jsonl
 from archive.ledger import crawled_sites
 from archive.snapshots import BAG_SOFTWARE_AGENT, snapshot_sqlite
 from archive.wacz_export import write_wacz
-from archive.warc import capture_span, count_captures, write_warc
+from archive.warc import NO_WARC_INFO, WarcInfo, capture_span, count_captures, write_warc
 
 CHECKSUMS = ["sha256", "sha512"]
 BAGIT_VERSION = "1.0"  # RFC 8493
@@ -70,6 +70,7 @@ def write_bag(
     fields: Mapping[str, str] | None = None,
     wacz_title: str | None = None,
     wacz_description: str | None = None,
+    warc_info: WarcInfo = NO_WARC_INFO,
     progress_for: ProgressFor = None,
 ) -> dict[str, str]:
     """Make a BagIt 1.0 bag of the archive at `source` in the new directory `bag_dir`, with
@@ -98,6 +99,7 @@ def write_bag(
                     since=since,
                     filename="captures.warc.gz",
                     software=f"briefs {version('briefs')}",
+                    info=warc_info,
                     progress=_progress(progress_for, "warc", captures),
                 )
         if with_wacz:
@@ -107,6 +109,7 @@ def write_bag(
                 since=since,
                 title=wacz_title,
                 description=wacz_description,
+                warc_info=warc_info,
                 progress=_progress(progress_for, "wacz", count_captures(db, since)),
             )
         info = bag_info(db, since, records, with_warc=with_warc, with_wacz=with_wacz)

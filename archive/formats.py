@@ -21,7 +21,7 @@ from archive.connection import connect
 from archive.export import Progress, count_records, write_csv, write_jsonl
 from archive.snapshots import snapshot_sqlite
 from archive.wacz_export import write_wacz
-from archive.warc import count_captures, write_warc
+from archive.warc import NO_WARC_INFO, WarcInfo, count_captures, write_warc
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class Export:
     bag_fields: Mapping[str, str] = field(default_factory=dict)  # bagit: the institution's
     wacz_title: str | None = None  # wacz (and bagit's): the datapackage's title
     wacz_description: str | None = None  # and its description
+    warc_info: WarcInfo = NO_WARC_INFO  # warc, wacz, a bag's: who made it, for what
     progress_for: ProgressFor = None  # given a stage's name and its length, a callback
 
     def progress(self, stage: str, length: Callable[[], int]) -> Progress:
@@ -78,6 +79,7 @@ def _warc(export: Export, out: BinaryIO) -> int:
         gzip=target is None or target.suffix == ".gz",
         filename=None if target is None else target.name,
         software=f"briefs {version('briefs')}",
+        info=export.warc_info,
         progress=export.progress("warc", lambda: count_captures(export.source, export.since)),
     )
 
@@ -98,6 +100,7 @@ def _wacz(export: Export, path: Path) -> int:
         since=export.since,
         title=export.wacz_title,
         description=export.wacz_description,
+        warc_info=export.warc_info,
         progress=export.progress("warc", lambda: count_captures(export.source, export.since)),
     )
 
@@ -112,6 +115,7 @@ def _bagit(export: Export, path: Path) -> int:
         fields=export.bag_fields,
         wacz_title=export.wacz_title,
         wacz_description=export.wacz_description,
+        warc_info=export.warc_info,
         progress_for=export.progress_for,
     )
     return int(info["Record-Count"])

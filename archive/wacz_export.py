@@ -36,7 +36,7 @@ from warcio.timeutils import iso_date_to_timestamp
 
 from archive.export import Progress, since_clause
 from archive.ledger import crawled_sites
-from archive.warc import capture_span, write_warc
+from archive.warc import NO_WARC_INFO, WarcInfo, capture_span, write_warc
 
 WARC_NAME = "captures.warc.gz"  # the WARC's name in the WACZ: archive/captures.warc.gz
 PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "Briefs"}
@@ -90,6 +90,7 @@ def write_wacz(
     since: str | None = None,
     title: str | None = None,
     description: str | None = None,
+    warc_info: WarcInfo = NO_WARC_INFO,
     progress: Progress = None,
 ) -> int:
     """Write the captures (fetched at or after `since`) as the WACZ file `path`, with a page
@@ -106,6 +107,7 @@ def write_wacz(
                 since=since,
                 filename=WARC_NAME,
                 software=f"briefs {version('briefs')}",
+                info=warc_info,
                 progress=progress,
             )
         pages = list(brief_pages(db, warc, since))

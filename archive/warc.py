@@ -106,6 +106,9 @@ class WarcInfo:
     is_part_of: str | None = None
 
 
+NO_WARC_INFO = WarcInfo()
+
+
 def write_warc(
     db: sqlite_utils.Database,
     out: BinaryIO,
@@ -114,7 +117,7 @@ def write_warc(
     gzip: bool = True,
     filename: str | None = None,
     software: str = "briefs",
-    info: WarcInfo = WarcInfo(),
+    info: WarcInfo = NO_WARC_INFO,
     progress: Progress = None,
 ) -> int:
     """Write the captures (fetched at or after `since`) as WARC/1.1; returns how many."""

@@ -57,6 +57,9 @@ BRIEFS_BAG_BAGIT_PROFILE_IDENTIFIER = ""
 # likewise (--title, --description); empty: briefs' own, naming the sites crawled.
 BRIEFS_WACZ_TITLE = ""
 BRIEFS_WACZ_DESCRIPTION = ""
+# What a WARC's warcinfo record says of who made it and for what (warc, wacz, a bag's).
+BRIEFS_WARC_OPERATOR = ""
+BRIEFS_WARC_IS_PART_OF = ""
 
 # --- polite by default -----------------------------------------------------------------
 USER_AGENT = "briefs/0.1 (news-brief archiver; +https://github.com/briefs-archive/briefs)"

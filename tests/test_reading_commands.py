@@ -30,7 +30,7 @@ from archive.schema import SCHEMA_VERSION
 from archive.snapshots import parse_since
 from crawler.cli import main
 from crawler.cli.reading import export, search_command
-from tests.test_search import brief, build_archive, capture_for
+from tests.test_search import SAMPLE, brief, build_archive, capture_for
 
 TARGETS = {"jsonl": "out.jsonl", "csv": "out.csv", "warc": "out.warc", "sqlite": "out.sqlite",
            "wacz": "out.wacz", "bagit": "out-bag"}  # fmt: skip
@@ -526,3 +526,19 @@ def test_lang_is_en_or_es(db):
     assert result.exit_code == 2 and "'fr' is not one of 'en', 'es'" in result.output
     spanish = briefs("search", "cocaine", "--db", db, "--lang", "ES", "--format", "json")
     assert [hit["language"] for hit in json.loads(spanish.stdout)] == ["es"]
+
+
+def test_export_warc_says_who_made_it_and_for_what(tmp_path):
+    db = tmp_path / "a.sqlite"
+    build_archive(db, [SAMPLE[0]]).close()
+    out = tmp_path / "x.warc"
+    done = briefs(
+        "export", "--db", str(db), "--format", "warc", "-o", str(out),
+        "--operator", "Jane Doe <jd@example.org>", "--is-part-of", "ic-briefs",
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    info = out.read_bytes().split(b"\r\n\r\n", 2)[1]
+    assert b"operator: Jane Doe <jd@example.org>\r\n" in info
+    assert b"isPartOf: ic-briefs\r\n" in info
+    wrong = briefs("export", "--db", str(db), "--format", "jsonl", "--operator", "x")
+    assert wrong.exit_code == 2 and "--operator goes with --format warc" in wrong.output

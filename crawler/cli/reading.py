@@ -20,6 +20,7 @@ from archive.formats import FORMATS, Export, Output, write_to_path, write_to_str
 from archive.search import HIT_FIELDS, SearchQueryError, check_query, country_filter, search
 from archive.snapshots import TargetExists, TargetRefused, atomic_target
 from archive.wacz_export import WaczError
+from archive.warc import WarcInfo
 from crawler import settings as defaults
 from crawler.cli.exits import CouldNotRun, Refused
 from crawler.cli.output import Record, highlight, progress_bars, render
@@ -120,6 +121,18 @@ def bag_field_options(command: Callable) -> Callable:
     setting="BRIEFS_WACZ_DESCRIPTION",
     help="wacz (and bagit --with-wacz): the description in datapackage.json.",
 )
+@setting_option(
+    "--operator",
+    "warc_operator",
+    setting="BRIEFS_WARC_OPERATOR",
+    help="warc, wacz, bagit --with-warc/--with-wacz: who made the capture (warcinfo operator).",
+)
+@setting_option(
+    "--is-part-of",
+    "warc_is_part_of",
+    setting="BRIEFS_WARC_IS_PART_OF",
+    help="warc, wacz, bagit --with-warc/--with-wacz: the collection (warcinfo isPartOf).",
+)
 @bag_field_options
 def export(
     db: str,
@@ -131,6 +144,8 @@ def export(
     with_wacz: bool = False,
     wacz_title: str | None = None,
     wacz_description: str | None = None,
+    warc_operator: str | None = None,
+    warc_is_part_of: str | None = None,
     **bag_options: str | None,
 ) -> None:
     """Write the archive out: its records, a copy of it, its raw captures, or a bag of them.
@@ -162,6 +177,7 @@ def export(
             bag_fields=bag_fields,
             wacz_title=wacz_title,
             wacz_description=wacz_description,
+            warc_info=WarcInfo(operator=warc_operator, is_part_of=warc_is_part_of),
             progress_for=bars,
         )
         if target is None:
@@ -194,6 +210,13 @@ def _check_goes_with(fmt: str, *, with_warc: bool, with_wacz: bool) -> None:
         ):
             raise click.UsageError(
                 f"{param.opts[0]} goes with --format wacz, or --format bagit --with-wacz"
+            )
+        if param.name in ("warc_operator", "warc_is_part_of") and not (
+            fmt in ("warc", "wacz") or (fmt == "bagit" and (with_warc or with_wacz))
+        ):
+            raise click.UsageError(
+                f"{param.opts[0]} goes with --format warc or wacz, or a bag --with-warc or"
+                " --with-wacz"
             )
     for flag, given_flag in (("--with-warc", with_warc), ("--with-wacz", with_wacz)):
         if given_flag and fmt != "bagit":
