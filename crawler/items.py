@@ -46,25 +46,26 @@ def capture_from_response(response: Response, *, fetched_at: str | None = None) 
     status, headers and body; and, when the download handler recorded it, the exchange as
     it crossed the wire, whose header fields are then the ones received (names in their
     case, order and repeats kept), and the body as transferred."""
+    wire = response.meta.get(WIRE) if response.request is not None else None
     capture = Capture(
         requested_url=first_url(response.request) if response.request else response.url,
         final_url=response.url,
         status=response.status,
         fetched_at=fetched_at or utc_now(),
-        headers=[
+        body=response.body,
+    )
+    if wire is None:
+        capture.headers = [
             (name.decode("latin-1"), value.decode("latin-1"))
             for name, values in response.headers.items()
             for value in values
-        ],
-        body=response.body,
-    )
-    wire = response.meta.get(WIRE) if response.request is not None else None
-    if wire is not None:
-        capture.request_head = wire.request_head
-        capture.response_head = wire.response_head
-        capture.ip_address = wire.ip_address
-        capture.requested_at = wire.requested_at
-        capture.headers = head_headers(wire.response_head)
-        if wire.body is not None and wire.body != response.body:
-            capture.transferred = wire.body
+        ]
+        return capture
+    capture.request_head = wire.request_head
+    capture.response_head = wire.response_head
+    capture.ip_address = wire.ip_address
+    capture.requested_at = wire.requested_at
+    capture.headers = head_headers(wire.response_head)
+    if wire.body is not None and wire.body is not response.body and wire.body != response.body:
+        capture.transferred = wire.body
     return capture
