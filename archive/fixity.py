@@ -46,9 +46,12 @@ LEDGER_DETAILS = 1000
 
 ProgressFor = Callable[[str, int], Callable[[int], object]] | None
 
+# Text comes back as bytes (the thread's connections have text_factory bytes), and the body
+# as a blob whatever its type: a value a stray write left in another type, or text that is
+# not UTF-8, is then what it holds, not an error that would hide the rest of its range.
 _CAPTURES = (
-    "SELECT id, requested_url, outcome, body_sha256, body_length, body_gzip FROM captures"
-    " WHERE id >= ? AND id < ? ORDER BY id"
+    "SELECT id, requested_url, outcome, body_sha256, body_length, CAST(body_gzip AS BLOB)"
+    " FROM captures WHERE id >= ? AND id < ? ORDER BY id"
 )
 # The heading integrity_check puts before what it finds in the main database: not a problem.
 _MAIN_HEADING = "*** in database main ***"
@@ -210,6 +213,7 @@ class _ThreadConnections:
             conn = sqlite3.connect(
                 self.uri, uri=True, isolation_level=None, timeout=30, check_same_thread=False
             )
+            conn.text_factory = bytes
             self.by_thread[ident] = conn
             self.opened.append(conn)
         return conn
@@ -267,31 +271,36 @@ def _check_range(local: _ThreadConnections, low: int, high: int) -> _Range:
         ):
             reached = capture_id + 1
             done.captures += 1
-            if blob is None and (digest is None or outcome == "skipped"):
+            if blob is None and (digest is None or outcome == b"skipped"):
                 # No body to check: none came (a download error, a 304), or it was not kept
                 # (a page that is not a brief is kept without its body, by design).
                 continue
             done.bodies += 1
-            what = body_problem(digest, length, blob)
+            what = body_problem(_text(digest), length, blob)
             if what is not None:
-                done.problems.append(Problem(what, capture_id, url))
+                done.problems.append(Problem(what, capture_id, _text(url)))
     except sqlite3.DatabaseError as error:
         # A damaged page of the table: the rest of the range cannot be read.
         done.unreadable = (reached, high - 1, str(error))
     return done
 
 
-def body_problem(digest: str | None, length: int | None, blob: object) -> str | None:
+def _text(value: object) -> str | None:
+    """A column's value as text, whatever a stray write left there."""
+    if value is None or isinstance(value, str):
+        return value
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def body_problem(digest: str | None, length: object, blob: bytes | None) -> str | None:
     """What is wrong with a stored body (its gzip blob) against its recorded digest and
-    length; None when nothing is."""
+    length (an int, or whatever else a stray write left); None when nothing is."""
     if blob is None:
         return "body missing (a digest is recorded, no body is stored)"
-    if not isinstance(blob, bytes):
-        return f"body unreadable (stored as {type(blob).__name__}, not a gzip blob)"
     if not blob:
         return "body unreadable (bad gzip: an empty blob)"
     try:
-        body = decompress_body(blob)
+        body = decompress_body(blob, length if isinstance(length, int) else None)
     except (OSError, EOFError, IsalError) as error:
         return f"body unreadable (bad gzip: {error})"
     found = []
@@ -300,7 +309,7 @@ def body_problem(digest: str | None, length: int | None, blob: object) -> str | 
     elif (actual := hashlib.sha256(body).hexdigest()) != digest:
         found.append(f"digest mismatch (recorded {digest}, body {actual})")
     if length is not None and length != len(body):
-        found.append(f"length mismatch (recorded {length} bytes, body {len(body)})")
+        found.append(f"length mismatch (recorded {length!r} bytes, body {len(body)})")
     return "; ".join(found) or None
 
 

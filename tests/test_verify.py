@@ -119,6 +119,8 @@ def test_each_damaged_body_is_one_line_naming_its_capture_and_url_and_exit_1(db)
     with contextlib.closing(sqlite3.connect(db)) as conn:
         (blob,) = conn.execute("SELECT body_gzip FROM captures WHERE id = 2").fetchone()
     flipped = blob[:12] + bytes(byte ^ 0xFF for byte in blob[12:24]) + blob[24:]
+    # (|| makes text of the blob, not UTF-8: read as the bytes it holds all the same.)
+    write(db, "UPDATE captures SET body_gzip = body_gzip || x'00ff' WHERE id = 1")
     write(db, "UPDATE captures SET body_gzip = ? WHERE id = 2", flipped)  # no longer gzip
     other = b"<html>another page</html>"
     write(db, "UPDATE captures SET body_gzip = ? WHERE id = 3", igzip.compress(other))
@@ -128,10 +130,13 @@ def test_each_damaged_body_is_one_line_naming_its_capture_and_url_and_exit_1(db)
     assert result.returncode == 1, result.stderr
     assert result.stderr == ""  # no traceback, no note
     *problems, summary = result.stdout.splitlines()
-    assert summary == "verify: captures 7, bodies 5, problems 4"
-    heads = [f"capture {capture_id} {url_of(db, capture_id)}: " for capture_id in (2, 3, 4, 7)]
+    assert summary == "verify: captures 7, bodies 5, problems 5"
+    ids = (1, 2, 3, 4, 7)
+    heads = [f"capture {capture_id} {url_of(db, capture_id)}: " for capture_id in ids]
     assert [line[: len(head)] for line, head in zip(problems, heads, strict=True)] == heads
     whats = [line[len(head) :] for line, head in zip(problems, heads, strict=True)]
+    # Bytes after the gzip member: the body is whole, but the blob is not what was stored.
+    assert whats.pop(0) == "body unreadable (bad gzip: bytes after the end of the gzip member)"
     assert whats[0].startswith("body unreadable (bad gzip: ")
     recorded, actual = hashlib.sha256(page_of(3)).hexdigest(), hashlib.sha256(other).hexdigest()
     assert whats[1] == (
@@ -143,8 +148,29 @@ def test_each_damaged_body_is_one_line_naming_its_capture_and_url_and_exit_1(db)
     )
     assert whats[3] == "body missing (a digest is recorded, no body is stored)"
     (row,) = checks(db)
-    assert (row["status"], row["problems"], row["error"]) == ("problems", 4, None)
+    assert (row["status"], row["problems"], row["error"]) == ("problems", 5, None)
     assert json.loads(row["details"]) == problems
+
+
+def test_what_is_wrong_with_a_body_in_words():
+    body = b"<html>a page</html>"
+    blob, digest = igzip.compress(body), hashlib.sha256(body).hexdigest()
+    assert fixity.body_problem(digest, len(body), blob) is None
+    assert fixity.body_problem(digest, None, blob) is None  # no length recorded: none compared
+    assert fixity.body_problem(None, len(body), blob) == "no digest recorded"
+    assert fixity.body_problem(digest, 2**40, blob) == (
+        f"length mismatch (recorded {2**40} bytes, body {len(body)})"  # (no buffer of 2**40)
+    )
+    assert fixity.body_problem(digest, b"many", blob) == (
+        f"length mismatch (recorded b'many' bytes, body {len(body)})"
+    )
+    assert (
+        fixity.body_problem(digest, len(body), b"") == "body unreadable (bad gzip: an empty blob)"
+    )
+    for damaged in (blob[:-3], blob[:-8] + bytes(4) + blob[-4:], b"\x1f\x8c" + blob[2:]):
+        assert fixity.body_problem(digest, len(body), damaged).startswith(
+            "body unreadable (bad gzip: "
+        )
 
 
 def test_threads_report_in_id_order_whatever_range_finishes_first(tmp_path, monkeypatch):
