@@ -273,12 +273,17 @@ def test_no_archive_or_not_an_archive_is_one_line_exit_2_and_changes_nothing(tmp
     assert state(folder) == before
 
 
-def test_an_archive_of_another_schema_version_is_one_line_exit_3(db):
+def test_an_archive_that_cannot_be_opened_is_one_line_exit_3(db, tmp_path):
+    schema = tmp_path / "schema.sqlite"
+    data = bytearray(db.read_bytes())
+    data[100:4096] = b"\xff" * 3996  # the first page's b-tree: sqlite_master
+    schema.write_bytes(bytes(data))
     write(db, f"PRAGMA user_version = {archive.SCHEMA_VERSION + 1}")
-    result = command("verify", "--db", db)
-    assert result.returncode == 3 and result.stdout == ""
-    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
-    assert "upgrade briefs" in result.stderr
+    for path, words in ((db, "upgrade briefs"), (schema, "malformed")):
+        result = command("verify", "--db", path)
+        assert result.returncode == 3 and result.stdout == "", result.stderr
+        assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+        assert words in result.stderr
 
 
 def test_read_only_media_are_verified_and_the_ledger_note_says_why_it_was_not_written(
