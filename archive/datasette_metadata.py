@@ -121,6 +121,21 @@ RUNS_TABLE = {
     "description": "One row per crawl: when, which site, how it ended",
     "sort_desc": "id",
 }
+CHECKS_TABLE = {
+    "description": "One row per check of the archive itself (briefs verify): what it read,"
+    " what it found",
+    "columns": {
+        "kind": '"verify": every stored body against its SHA-256, SQLite\'s integrity_check,'
+        " the full-text index's integrity-check",
+        "captures_checked": "Captures read",
+        "bodies_checked": "Stored bodies decompressed and hashed",
+        "problems": "Problems found (0: the archive holds what it stored)",
+        "status": "ok, problems, interrupted or failed (stopped half-way)",
+        "error": "Why it stopped, or what it could not check",
+        "details": "The problem lines, the first 1,000 (JSON list)",
+    },
+    "sort_desc": "id",
+}
 # The views (schema migrations 3 and 6): a row per item of a brief's list field, or per brief
 # with a section.
 _LIST_VIEW = "One row per {what} of a brief: (url, name), from the JSON list in briefs.{column}"
@@ -160,6 +175,7 @@ TABLES = {
     "revisions": REVISIONS_TABLE,
     "captures": CAPTURES_TABLE,
     "runs": RUNS_TABLE,
+    "checks": CHECKS_TABLE,
     **VIEWS,
 }
 

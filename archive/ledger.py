@@ -1,5 +1,6 @@
 """The run ledger: a row of `runs` for each crawl (and each `briefs ingest`), opened when it
-starts and closed with what it did: how it ended, and its counts."""
+starts and closed with what it did: how it ended, and its counts; and a row of `checks` for
+each check of the archive itself (`briefs verify`)."""
 
 from __future__ import annotations
 
@@ -96,3 +97,9 @@ def finish_run(
 
 # A run keeps the site it started with; only one started without (`''`) takes `site`.
 _SITE_UNLESS_KNOWN = "CASE WHEN site = '' THEN COALESCE(?, '') ELSE site END"
+
+
+def record_check(db: sqlite_utils.Database, check: dict[str, object]) -> int:
+    """Add the row of a check that has ended (`checks`' columns); its id."""
+    with transaction(db):
+        return db.table("checks").insert(check).last_pk

@@ -298,6 +298,27 @@ MIGRATIONS: list[str] = [
     ALTER TABLE captures ADD COLUMN body_form TEXT NOT NULL DEFAULT 'decoded'
         CHECK (body_form IN ('gzip', 'as-sent', 'decoded'));
     """,
+    # 8: the ledger of checks of the archive itself (`briefs verify`, archive/fixity.py): one
+    # row a check, with what it read and what it found (`details`: the problem lines, the
+    # first thousand, as a JSON list). A check writes nothing else; a crawl's runs stay in
+    # `runs`. `kind` is 'verify' (the only kind yet, so not constrained); a check that ran to
+    # its end is 'ok' or 'problems', one stopped half-way 'interrupted' or 'failed' (`error`
+    # says why; on one that ran to its end, what it could not check).
+    """
+    CREATE TABLE checks (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        kind TEXT NOT NULL,
+        captures_checked INTEGER NOT NULL DEFAULT 0,
+        bodies_checked INTEGER NOT NULL DEFAULT 0,
+        problems INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL
+            CHECK (status IN ('ok', 'problems', 'interrupted', 'failed')),
+        error TEXT,
+        details TEXT NOT NULL DEFAULT '[]'
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -24,10 +24,12 @@ from pathlib import Path
 from archive.connection import ArchiveError, connect, reader_uri
 
 # What an incremental snapshot (since DATE) of the SQLite archive keeps of each table: every
-# run, the briefs new or changed since DATE (export.since_clause), their revisions seen since
-# DATE, and the captures fetched since DATE (with any capture a kept row refers to).
+# run and every check, the briefs new or changed since DATE (export.since_clause), their
+# revisions seen since DATE, and the captures fetched since DATE (with any capture a kept row
+# refers to).
 SINCE_FILTERS = {
     "runs": "1",
+    "checks": "1",
     "captures": "fetched_at >= :since OR id IN (SELECT capture_id FROM kept_captures)",
     "briefs": "EXISTS (SELECT 1 FROM src.revisions AS r WHERE r.url = briefs.url"
     " AND r.revision = briefs.revision AND r.seen_at >= :since)",

@@ -16,7 +16,7 @@ from email.utils import parsedate_to_datetime
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archive import Capture, connect
+from archive import Capture, connect, fixity
 from archive.capture import head_headers, pack_body, status_line, stored_page, transferred_body
 from archive.reclean import reclean
 from archive.warc import WarcInfo, write_warc
@@ -335,3 +335,16 @@ def test_pywb_replays_every_capture_of_a_brief_with_its_page(crawled, tmp_path):
         # not the nearest whole response.
         assert parsedate_to_datetime(moment) == datetime.fromisoformat(fetched), (url, status)
         assert page == next(html for path, html in pages.items() if url.endswith(path))
+
+
+def test_verify_checks_a_body_stored_as_sent_against_the_bytes_sent(crawled):
+    report = fixity.verify(connect(crawled["db"], readonly=True), record=False)
+    assert report.problems == [] and report.bodies_checked >= 3
+    path = crawled["encoded"].path
+    capture = capture_of(crawled["db"], path, 200)
+    blob, digest = capture["body_gzip"], capture["body_sha256"]
+    assert fixity.body_problem(digest, len(blob), blob, "as-sent") is None
+    # Read as the gzip of the bytes sent, the same blob would be a mismatch.
+    assert "digest mismatch" in fixity.body_problem(digest, None, blob, "gzip")
+    damaged = blob[:-9] + bytes([blob[-9] ^ 0xFF]) + blob[-8:]
+    assert fixity.body_problem(digest, len(blob), damaged, "as-sent").startswith("body unreadable")

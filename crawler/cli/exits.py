@@ -10,7 +10,8 @@ from crawler.report import ExitStatus
 # A run's own (a crawl's, an ingest's) are crawler.report.ExitStatus: 0; 1 unhealthy; 3 it
 # could not run; 130 interrupted.
 EXIT_SOME_PAGES_FAILED = 1  # `briefs clean`: a page could not be cleaned, the others were
-EXIT_USAGE = 2  # a bad option or value: nothing was done (click's own usage errors)
+EXIT_PROBLEMS_FOUND = 1  # `briefs verify`: a body, a page or the full-text index is not right
+EXIT_USAGE = 2  # a bad option or value, no archive at --db or not one: nothing was done
 EXIT_LOCKED = 75  # another crawl holds the archive (EX_TEMPFAIL: try later)
 
 
