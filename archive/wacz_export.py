@@ -132,7 +132,8 @@ def write_wacz(
 def brief_pages(db: sqlite_utils.Database, warc: Path, since: str | None) -> Iterator[Page]:
     """The page of each brief (new or changed since `since`) whose latest capture is a response
     record of `warc`: at the URL that record carries (the capture's final URL, or the URL it
-    asked for, or the brief's own), at its WARC-Date."""
+    asked for, or the brief's own), at its WARC-Date; for a capture written as a revisit
+    (the same body again, a 304), at the response it refers to, which holds that body."""
     responses = response_dates(warc)
     where, params = since_clause(since)
     query = _PAGE_CAPTURES.format(
@@ -143,24 +144,33 @@ def brief_pages(db: sqlite_utils.Database, warc: Path, since: str | None) -> Ite
     for url, title, requested, final, fetched_at in db.execute(query, [*captured, *params]):
         moment = _timestamp(fetched_at)
         for candidate in dict.fromkeys(u for u in (final, requested, url) if u):
-            warc_date = responses.get((candidate, moment))
-            if warc_date is not None and (candidate, moment) not in taken:
-                taken.add((candidate, moment))
-                yield Page(url, candidate, warc_date, title)
+            found = responses.get((candidate, moment))
+            if found is not None and found not in taken:
+                taken.add(found)
+                yield Page(url, *found, title)
                 break
 
 
-def response_dates(warc: Path) -> dict[tuple[str, str], str]:
-    """The WARC-Date of each response record of `warc`, by its target URI and its 14-digit
-    timestamp (the key py-wacz matches a page by)."""
-    dates = {}
+def response_dates(warc: Path) -> dict[tuple[str, str], tuple[str, str]]:
+    """The response record holding the body of each response and revisit record of `warc`,
+    as (target URI, WARC-Date), by the record's target URI and 14-digit timestamp (the key
+    py-wacz matches a page by): a response record's own, a revisit's original."""
+    found = {}
     with warc.open("rb") as stream:
         for record in ArchiveIterator(stream):
+            headers = record.rec_headers
+            uri, date = headers.get_header("WARC-Target-URI"), headers.get_header("WARC-Date")
             if record.rec_type == "response":
-                uri = record.rec_headers.get_header("WARC-Target-URI")
-                date = record.rec_headers.get_header("WARC-Date")
-                dates.setdefault((uri, iso_date_to_timestamp(date)), date)
-    return dates
+                original = (uri, date)
+            elif record.rec_type == "revisit" and headers.get_header("WARC-Refers-To-Date"):
+                original = (
+                    headers.get_header("WARC-Refers-To-Target-URI") or uri,
+                    headers.get_header("WARC-Refers-To-Date"),
+                )
+            else:
+                continue
+            found.setdefault((uri, iso_date_to_timestamp(date)), original)
+    return found
 
 
 def default_title(db: sqlite_utils.Database) -> str:

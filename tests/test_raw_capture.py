@@ -9,6 +9,7 @@ import json
 import re
 import sqlite3
 import subprocess
+import zipfile
 import zlib
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -19,6 +20,7 @@ from warcio.archiveiterator import ArchiveIterator
 from archive import Capture, connect, fixity
 from archive.capture import head_headers, pack_body, status_line, stored_page, transferred_body
 from archive.reclean import reclean
+from archive.wacz_export import write_wacz
 from archive.warc import WarcInfo, write_warc
 from cleaning import CLEANER_VERSION, clean
 from crawler import messages
@@ -26,7 +28,7 @@ from crawler.items import FetchedPage
 from tests.gold import sample_pages
 from tests.localsite import Fault, LocalSite, briefs_from_pages
 from tests.test_crawl import crawl
-from tests.test_wacz import PYWB_VENV, pywb_python
+from tests.test_wacz import PYWB_VENV, pywb_python, warc_of
 
 # Header names as a server of its own ways writes them: case, order and repeats to be kept.
 ODD_HEADERS = [("x-odd-CASE", "1"), ("X-Dup", "first"), ("X-Dup", "second")]
@@ -348,3 +350,21 @@ def test_verify_checks_a_body_stored_as_sent_against_the_bytes_sent(crawled):
     assert "digest mismatch" in fixity.body_problem(digest, None, blob, "gzip")
     damaged = blob[:-9] + bytes([blob[-9] ^ 0xFF]) + blob[-8:]
     assert fixity.body_problem(digest, len(blob), damaged, "as-sent").startswith("body unreadable")
+
+
+def test_a_brief_last_captured_as_a_revisit_has_its_page_in_the_wacz(crawled, tmp_path):
+    out = tmp_path / "briefs.wacz"
+    assert write_wacz(connect(crawled["db"], readonly=True), out) == 2  # both briefs
+    with zipfile.ZipFile(out) as wacz:
+        lines = wacz.read("pages/pages.jsonl").decode().splitlines()[1:]
+    pages = {json.loads(line)["url"]: json.loads(line)["ts"] for line in lines}
+    # The plain brief's latest capture is the same body again (a revisit record): its page
+    # is the response that holds that body.
+    warc = tmp_path / "captures.warc.gz"
+    warc.write_bytes(warc_of(out))
+    (first,) = [
+        fields
+        for kind, uri, _, fields in warc_blocks(warc)
+        if kind == "response" and uri.endswith(crawled["plain"].path)
+    ]
+    assert pages[first["WARC-Target-URI"]] == first["WARC-Date"]
