@@ -190,6 +190,22 @@ def export(
     click.echo(f"wrote {count} {FORMATS[fmt].counts} to {target}", err=True)
 
 
+def _goes_with(name: str, fmt: str, with_warc: bool, with_wacz: bool) -> str | None:
+    """What an option of one format or another is for, when `fmt` (and the bag's flags) is
+    not it; None for an option this export takes."""
+    if name in BAG_FIELD_OPTIONS:
+        return None if fmt == "bagit" else "--format bagit"
+    if name in ("wacz_title", "wacz_description"):
+        takes = fmt == "wacz" or (fmt == "bagit" and with_wacz)
+        return None if takes else "--format wacz, or --format bagit --with-wacz"
+    if name in ("warc_operator", "warc_is_part_of"):
+        takes = fmt in ("warc", "wacz") or (fmt == "bagit" and (with_warc or with_wacz))
+        return None if takes else "--format warc or wacz, or a bag --with-warc or --with-wacz"
+    if name in ("with_warc", "with_wacz"):
+        return None if fmt == "bagit" else "--format bagit"
+    return None
+
+
 def _check_goes_with(fmt: str, *, with_warc: bool, with_wacz: bool) -> None:
     """A usage error for an option given on the command line to a format it is not for (one
     from the environment or the settings is left unused). Called from Python, outside a
@@ -197,30 +213,12 @@ def _check_goes_with(fmt: str, *, with_warc: bool, with_wacz: bool) -> None:
     ctx = click.get_current_context(silent=True)
     if ctx is None:
         return
-    given = [
-        param
-        for param in ctx.command.params
-        if ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE
-    ]
-    for param in given:
-        if param.name in BAG_FIELD_OPTIONS and fmt != "bagit":
-            raise click.UsageError(f"{param.opts[0]} goes with --format bagit")
-        if param.name in ("wacz_title", "wacz_description") and not (
-            fmt == "wacz" or (fmt == "bagit" and with_wacz)
-        ):
-            raise click.UsageError(
-                f"{param.opts[0]} goes with --format wacz, or --format bagit --with-wacz"
-            )
-        if param.name in ("warc_operator", "warc_is_part_of") and not (
-            fmt in ("warc", "wacz") or (fmt == "bagit" and (with_warc or with_wacz))
-        ):
-            raise click.UsageError(
-                f"{param.opts[0]} goes with --format warc or wacz, or a bag --with-warc or"
-                " --with-wacz"
-            )
-    for flag, given_flag in (("--with-warc", with_warc), ("--with-wacz", with_wacz)):
-        if given_flag and fmt != "bagit":
-            raise click.UsageError(f"{flag} goes with --format bagit")
+    for param in ctx.command.params:
+        if ctx.get_parameter_source(param.name) is not ParameterSource.COMMANDLINE:
+            continue
+        goes_with = _goes_with(param.name, fmt, with_warc, with_wacz)
+        if goes_with is not None:
+            raise click.UsageError(f"{param.opts[0]} goes with {goes_with}")
 
 
 def _bag_fields(options: dict[str, str | None]) -> dict[str, str]:
