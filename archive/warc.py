@@ -19,7 +19,8 @@ Each capture gives, in the order they were fetched:
   For an older capture, whose stored body is after HTTP content-decoding: the status line
   with the standard reason phrase for the code, the headers in their order less
   Content-Encoding and Transfer-Encoding, Content-Length set to the body's length (the
-  record stays self-consistent; the dropped values are in the metadata record);
+  record stays self-consistent; the dropped values are in the metadata record), and a 304
+  after a response of its URL a revisit of it, as above;
 - a `metadata` record (application/warc-fields): `outcome`, `brief-url`, `error`,
   `requested-url`, `capture-id`, `run-id`, and the `original-header`s dropped.
 
@@ -204,6 +205,10 @@ def _capture_records(
     uri = capture["final_url"] or capture["requested_url"]
     date = _warc_date(capture["fetched_at"])
     ids = _record_ids(capture)
+    original = originals.by_uri.get(uri) if capture["status"] == 304 else None
+    if original is not None:
+        yield from _decoded_not_modified(writer, capture, uri, date, ids, original)
+        return
     body = decompress_body(capture["body_gzip"])
     has_response = body is not None and capture["status"] is not None
     kept, dropped = _split_headers(capture["headers"])
@@ -215,7 +220,7 @@ def _capture_records(
         uri, "request", http_headers=_request(uri), warc_headers_dict=request_headers
     )
     if has_response:
-        yield writer.create_warc_record(
+        record = writer.create_warc_record(
             uri,
             "response",
             payload=BytesIO(body),
@@ -223,8 +228,37 @@ def _capture_records(
             http_headers=_response(capture["status"], [*kept, ("Content-Length", str(len(body)))]),
             warc_headers_dict={"WARC-Record-ID": ids["response"], "WARC-Date": date},
         )
+        _remember(originals, capture, uri, date, ids["response"], record)
+        yield record
     text = _warc_fields(_metadata_fields(capture, body, dropped if has_response else None))
     yield _metadata_record(uri, capture, ids, text, has_response)
+
+
+def _decoded_not_modified(
+    writer: WARCWriter,
+    capture: dict[str, Any],
+    uri: str,
+    date: str,
+    ids: dict[str, str],
+    original: _Original,
+) -> Iterator[ArcWarcRecord]:
+    """A 304 of a capture made before the wire was kept: a revisit of the URL's last
+    response, as a wire capture's 304 is (its headers in the metadata record)."""
+    yield writer.create_warc_record(
+        uri,
+        "request",
+        http_headers=_request(uri),
+        warc_headers_dict={
+            "WARC-Record-ID": ids["request"],
+            "WARC-Date": date,
+            "WARC-Concurrent-To": ids["response"],
+        },
+    )
+    yield _revisit_record(uri, date, b"", {"WARC-Record-ID": ids["response"]}, original, 304)
+    kept, dropped = _split_headers(capture["headers"])
+    fields = [("status-line", "304 Not Modified"), *kept, *dropped]
+    text = _warc_fields(_metadata_fields(capture, None, fields))
+    yield _metadata_record(uri, capture, ids, text, True)
 
 
 @dataclass

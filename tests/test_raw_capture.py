@@ -18,6 +18,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from archive import Capture, connect, fixity
+from archive import store_capture as archive_store
 from archive.capture import head_headers, pack_body, status_line, stored_page, transferred_body
 from archive.reclean import reclean
 from archive.wacz_export import write_wacz
@@ -368,3 +369,24 @@ def test_a_brief_last_captured_as_a_revisit_has_its_page_in_the_wacz(crawled, tm
         if kind == "response" and uri.endswith(crawled["plain"].path)
     ]
     assert pages[first["WARC-Target-URI"]] == first["WARC-Date"]
+
+
+def test_a_304_of_a_capture_made_before_the_wire_was_kept_is_a_revisit_too(tmp_path):
+    db = connect(tmp_path / "old.sqlite")
+    record = clean(sample_pages()[0][1], "https://insightcrime.org/")
+    url = record.url
+    page = Capture(url, "2026-01-01T00:00:00+00:00", url, 200, [("ETag", '"a"')], b"<p>x</p>")
+    archive_store(db, page, record)
+    again = Capture(url, "2026-01-02T00:00:00+00:00", url, 304, [("ETag", '"a"')], b"")
+    archive_store(db, again)
+    out = tmp_path / "old.warc.gz"
+    with out.open("wb") as handle:
+        write_warc(db, handle)
+    records = warc_blocks(out)
+    (response,) = [fields for kind, _, _, fields in records if kind == "response"]
+    (revisit,) = [(block, fields) for kind, _, block, fields in records if kind == "revisit"]
+    assert revisit[0] == b""  # no 304 head: replayed, the page, not an empty answer
+    assert revisit[1]["WARC-Refers-To"] == response["WARC-Record-ID"]
+    assert revisit[1]["WARC-Profile"].endswith("/server-not-modified")
+    metadata = [block for kind, _, block, _ in records if kind == "metadata"]
+    assert any(b'ETag: "a"' in text and b"status-line: 304" in text for text in metadata)
