@@ -158,7 +158,7 @@ def _codings(value: str | None) -> list[str]:
 
 
 def _decoded(data: bytes, coding: str) -> bytes:
-    if coding in ("gzip", "x-gzip"):
+    if _is_gzip(coding):
         return gzip.decompress(data)
     if coding == "deflate":
         try:

@@ -6,9 +6,10 @@ Scrapy's response has its headers re-cased (`ETag` → `Etag`), regrouped by nam
 `Content-Length` made up where the server sent none, and no reason phrase. Here each
 download records, in `request.meta[WIRE]` (a `Wire`): the request line and headers
 exactly as written to the connection, the status line and header lines exactly as read
-from it (line ends included), the peer's address, when the request went out, and the body
-as transferred (de-chunked, still content-encoded where the server encoded it; Scrapy's
-decompression middleware decodes `response.body` after this, for the spider).
+from it (line ends included), when the request went out, and the body as transferred
+(de-chunked, still content-encoded where the server encoded it; Scrapy's decompression
+middleware decodes `response.body` after this, for the spider). The peer's address is
+Scrapy's own (`Response.ip_address`).
 
 DOWNLOAD_MAXSIZE bounds a body, nothing bounds the headers: Twisted's parser keeps every
 header line in memory, and drops the connection, saying only "closed cleanly", on a line
@@ -63,7 +64,6 @@ class Wire:
 
     request_head: bytes  # the request line and header lines, as written
     response_head: bytes  # the status line and header lines, as read, up to the blank line
-    ip_address: str | None
     requested_at: str  # when the request was written (UTC, ISO 8601)
     body: bytes | None = None  # as transferred: de-chunked, not content-decoded
 
@@ -125,13 +125,12 @@ class _BoundedHeaderProtocol(_LenientHTTP11ClientProtocol):
         # As Scrapy's own protocol does for its lenient parser (see there why it is safe).
         parser = self._parser
         parser.__class__ = _BoundedHeaderParser
-        peer = self.transport.getPeer() if self.transport is not None else None
 
         def attach_wire(response: IResponse) -> IResponse:
+            # (The peer's address Scrapy's own protocol attaches: Response.ip_address.)
             response.briefs_wire = Wire(
                 request_head=b"".join(recording[0].written) if recording else b"",
                 response_head=parser.head(),
-                ip_address=getattr(peer, "host", None),
                 requested_at=requested_at,
             )
             return response

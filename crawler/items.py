@@ -63,9 +63,9 @@ def capture_from_response(response: Response, *, fetched_at: str | None = None) 
         return capture
     capture.request_head = wire.request_head
     capture.response_head = wire.response_head
-    capture.ip_address = wire.ip_address
+    capture.ip_address = None if response.ip_address is None else str(response.ip_address)
     capture.requested_at = wire.requested_at
     capture.headers = head_headers(wire.response_head)
-    if wire.body is not None and wire.body is not response.body and wire.body != response.body:
+    if wire.body is not None and wire.body != response.body:
         capture.transferred = wire.body
     return capture
