@@ -97,11 +97,11 @@ def without_menus(data: bytes, start: int) -> bytes:
     cut_to = 0
     at = start
     while (nav := _NAV_START.match(data, _PLAIN_ITEMS.match(data, at).end())) is not None:
-        end = _menu_end(data, nav.end())
-        if end is None:
+        menu = _menu(data, nav.end())
+        if menu is None:
             break  # not a menu: read no further
-        at = data.index(b">", end) + 1
-        lines = _lines_of_cut(data, nav, end)
+        end, at, known = menu
+        lines = _lines_of_cut(data, nav, end, known)
         if lines is not None:
             kept.append(data[cut_to : nav.end()])
             kept.append(b"\n" * lines)
@@ -112,30 +112,33 @@ def without_menus(data: bytes, start: int) -> bytes:
     return b"".join(kept)
 
 
-def _remembered(data: bytes, begin: int, end: int) -> tuple[bytes, int] | None:
-    known = _CUT_MENUS.get(end - begin)
-    return known if known is not None and data.startswith(known[0], begin) else None
-
-
-def _menu_end(data: bytes, begin: int) -> int | None:
-    """Where the content of a `<nav>` that starts at `begin` ends (at its end tag), when it
-    is certain to be a menu; None when it is not (its end tag may also sit in an attribute,
-    which the grammar reads through)."""
+def _menu(data: bytes, begin: int) -> tuple[int, int, tuple[bytes, int] | None] | None:
+    """For a `<nav>` whose content starts at `begin` and is certain to be a menu: where that
+    content ends (at its end tag), where the end tag ends, and the menu of the same bytes
+    cut before (_CUT_MENUS), if one was; None when it is not certain to be a menu (its end
+    tag may also sit in an attribute, which the grammar reads through)."""
     end = data.find(b"</nav", begin)
-    if end < 0 or _NAV_END.match(data, end) is None:
+    close = _NAV_END.match(data, end) if end >= 0 else None
+    if close is None:
         return None
-    if _remembered(data, begin, end) is not None:
-        return end
-    return end if _MENU_CONTENT.match(data, begin).end() == end else None
+    known = _CUT_MENUS.get(end - begin)
+    if known is not None and data.startswith(known[0], begin):
+        return end, close.end(), known
+    if _MENU_CONTENT.match(data, begin).end() != end:
+        return None
+    return end, close.end(), None
 
 
-def _lines_of_cut(data: bytes, nav: re.Match[bytes], end: int) -> int | None:
-    """The line breaks of a menu's content that is cut; None for a menu that is kept."""
-    begin = nav.end()
+def _lines_of_cut(
+    data: bytes, nav: re.Match[bytes], end: int, known: tuple[bytes, int] | None
+) -> int | None:
+    """The line breaks of a menu's content that is cut (`known`'s, for one cut before);
+    None for a menu that is kept."""
     if b"breadcrumb" in nav.group(0).lower():
         return None
-    if (known := _remembered(data, begin, end)) is not None:
+    if known is not None:
         return known[1]
+    begin = nav.end()
     if end - begin < MIN_MENU_BYTES or b"breadcrumb" in data[begin:end].lower():
         return None
     lines = data.count(b"\n", begin, end)
