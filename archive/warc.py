@@ -205,12 +205,10 @@ def _capture_records(
     uri = capture["final_url"] or capture["requested_url"]
     date = _warc_date(capture["fetched_at"])
     ids = _record_ids(capture)
+    # A 304 after a response of its URL is a revisit of it, as a wire capture's 304 is.
     original = originals.by_uri.get(uri) if capture["status"] == 304 else None
-    if original is not None:
-        yield from _decoded_not_modified(writer, capture, uri, date, ids, original)
-        return
-    body = decompress_body(capture["body_gzip"])
-    has_response = body is not None and capture["status"] is not None
+    body = None if original is not None else decompress_body(capture["body_gzip"])
+    has_response = capture["status"] is not None and (body is not None or original is not None)
     kept, dropped = _split_headers(capture["headers"])
 
     request_headers = {"WARC-Record-ID": ids["request"], "WARC-Date": date}
@@ -219,7 +217,11 @@ def _capture_records(
     yield writer.create_warc_record(
         uri, "request", http_headers=_request(uri), warc_headers_dict=request_headers
     )
-    if has_response:
+    if original is not None:
+        yield _revisit_record(uri, date, b"", {"WARC-Record-ID": ids["response"]}, original, 304)
+        # No HTTP block (see _revisit_block): its headers go to the metadata record.
+        dropped = [("status-line", "304 Not Modified"), *kept, *dropped]
+    elif has_response:
         record = writer.create_warc_record(
             uri,
             "response",
@@ -232,33 +234,6 @@ def _capture_records(
         yield record
     text = _warc_fields(_metadata_fields(capture, body, dropped if has_response else None))
     yield _metadata_record(uri, capture, ids, text, has_response)
-
-
-def _decoded_not_modified(
-    writer: WARCWriter,
-    capture: dict[str, Any],
-    uri: str,
-    date: str,
-    ids: dict[str, str],
-    original: _Original,
-) -> Iterator[ArcWarcRecord]:
-    """A 304 of a capture made before the wire was kept: a revisit of the URL's last
-    response, as a wire capture's 304 is (its headers in the metadata record)."""
-    yield writer.create_warc_record(
-        uri,
-        "request",
-        http_headers=_request(uri),
-        warc_headers_dict={
-            "WARC-Record-ID": ids["request"],
-            "WARC-Date": date,
-            "WARC-Concurrent-To": ids["response"],
-        },
-    )
-    yield _revisit_record(uri, date, b"", {"WARC-Record-ID": ids["response"]}, original, 304)
-    kept, dropped = _split_headers(capture["headers"])
-    fields = [("status-line", "304 Not Modified"), *kept, *dropped]
-    text = _warc_fields(_metadata_fields(capture, None, fields))
-    yield _metadata_record(uri, capture, ids, text, True)
 
 
 @dataclass
