@@ -16,6 +16,9 @@ if TYPE_CHECKING:  # (the writer of a distributed crawl reads these items and lo
 
 # The request.meta key of an exchange as it crossed the wire (crawler.download.Wire).
 WIRE = "briefs_wire"
+# The request.meta key of what a request fetches, when it is neither a brief page nor a
+# discovery document: "requisite" (a stylesheet, script, image or font a brief page uses).
+PURPOSE = "briefs_purpose"
 
 
 @dataclass
