@@ -17,7 +17,7 @@ from archive.lock import ArchiveLock, ArchiveLocked
 from archive.schema import SCHEMA_VERSION, SchemaTooNew
 from archive.search import SearchQueryError, search
 from archive.snapshots import snapshot_sqlite
-from archive.store import Outcome, store_capture
+from archive.store import Outcome, store_capture, store_exchange
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -41,6 +41,7 @@ __all__ = [
     "snapshot_sqlite",
     "start_run",
     "store_capture",
+    "store_exchange",
     "transaction",
     "write_csv",
     "write_jsonl",

@@ -71,32 +71,47 @@ class Capture:
 
     @property
     def body_sha256(self) -> str | None:
-        packed = self._packed()
+        packed = self.packed_body()
         return None if packed is None else packed.sha256
 
     @property
     def body_length(self) -> int | None:
-        packed = self._packed()
+        packed = self.packed_body()
         return None if packed is None else packed.length
 
     def body_gzip(self) -> bytes | None:
-        packed = self._packed()
+        packed = self.packed_body()
         return None if packed is None else packed.gzip
 
     @property
     def body_form(self) -> str | None:
-        packed = self._packed()
+        packed = self.packed_body()
         return None if packed is None else packed.form
 
     def without_body(self) -> Capture:
         """This capture as the archive stores it: digest, length and blob, without the
         page's bytes (a sixth of what goes to another process)."""
-        return replace(self, body=None, transferred=None, packed=self._packed())
+        return replace(self, body=None, transferred=None, packed=self.packed_body())
 
-    def _packed(self) -> PackedBody | None:
+    def packed_body(self) -> PackedBody | None:
+        """The body's digest, length and stored blob (worked out on first use)."""
         if self.packed is None and self.body is not None:
             self.packed = pack_body(self.body, self.transferred, self.header("Content-Encoding"))
         return self.packed
+
+
+@dataclass
+class Exchange:
+    """One HTTP exchange of a crawl that is not a brief page's capture: robots.txt, a
+    discovery document, a page requisite, or a brief URL's redirect or attempt before a
+    retry (`purpose`: "robots", "discovery", "requisite" or "brief"). `capture` holds it as a
+    capture holds a page: `requested_url` is the URL of this request, `packed` its body as
+    transferred, `error` why it got no response."""
+
+    purpose: str
+    capture: Capture
+    # A distributed crawl's message id (None in a local crawl): stored once.
+    id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +134,24 @@ def pack_body(
     if transferred is not None and _is_gzip(content_encoding) and _gunzips_to(sent, body):
         return PackedBody(digest, len(sent), sent, "as-sent")
     return PackedBody(digest, len(sent), igzip.compress(sent, BODY_GZIP_LEVEL, mtime=0))
+
+
+def pack_transferred(sent: bytes, content_encoding: str | None) -> PackedBody:
+    """`pack_body` for a body as transferred whose decoded page is not at hand (an exchange
+    recorded before Scrapy's decompression): a gzip stream the server sent as such is
+    stored as sent, anything else as its gzip."""
+    digest = hashlib.sha256(sent).hexdigest()
+    if _is_gzip(content_encoding) and _gunzips(sent):
+        return PackedBody(digest, len(sent), sent, "as-sent")
+    return PackedBody(digest, len(sent), igzip.compress(sent, BODY_GZIP_LEVEL, mtime=0))
+
+
+def _gunzips(blob: bytes) -> bool:
+    try:
+        igzip.decompress(blob)
+    except (OSError, EOFError, zlib.error):
+        return False
+    return True
 
 
 def _is_gzip(content_encoding: str | None) -> bool:

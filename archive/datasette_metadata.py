@@ -21,6 +21,7 @@ from datasette import hookimpl
 HIDDEN_COLUMNS = {
     "briefs": ("body",),
     "captures": ("body_gzip", "request_head", "response_head"),
+    "exchanges": ("body_gzip", "request_head", "response_head"),
     "revisions": ("record",),
 }
 
@@ -104,6 +105,7 @@ CAPTURES_TABLE = {
             "gzip: the gzip of the body as transferred; as-sent: the server's own gzip stream;"
             " decoded: a capture made before schema 7, the gzip of the decoded page"
         ),
+        "body_ref": "The earlier capture that holds this body (the same bytes): stored once",
         "brief_url": "The brief it gave, if any",
         "outcome": (
             "new, changed, unchanged, failed, skipped (not a brief), alias (its page names"
@@ -117,6 +119,29 @@ CAPTURES_TABLE = {
     "sort_desc": "id",
     "facets": ["outcome", "status"],
 }
+EXCHANGES_TABLE = {
+    "description": "One row per other HTTP exchange of a crawl, as it crossed the wire:"
+    " robots.txt, listings, feed, sitemaps, REST API, page requisites, a brief URL's redirects"
+    " and the attempts before a retry",
+    "columns": {
+        "purpose": "robots, discovery (listing, feed, sitemap, API), requisite, or brief (a"
+        " redirect or an attempt another followed)",
+        "url": "The URL asked for",
+        "status": "HTTP status; null when no response came (see error)",
+        "headers": "The response's header fields as received, in order (JSON list of pairs)",
+        "request_head": "The request line and headers exactly as sent (hidden from the table"
+        " view)",
+        "response_head": "The status line and headers exactly as received (hidden)",
+        "body_sha256": "SHA-256 of the body as transferred",
+        "body_gzip": "The body (hidden), stored in body_form: gzip, or as-sent (the server's"
+        " own gzip stream)",
+        "body_ref": "The earlier exchange that holds this body (the same bytes): stored once",
+        "error": "Why no response came (timeout, connection refused...)",
+        "message_id": "The distributed crawl's message it came in (briefs ingest)",
+    },
+    "sort_desc": "id",
+    "facets": ["purpose", "status"],
+}
 RUNS_TABLE = {
     "description": "One row per crawl: when, which site, how it ended",
     "sort_desc": "id",
@@ -128,6 +153,7 @@ CHECKS_TABLE = {
         "kind": '"verify": every stored body against its SHA-256, SQLite\'s integrity_check,'
         " the full-text index's integrity-check",
         "captures_checked": "Captures read",
+        "exchanges_checked": "Exchanges read",
         "bodies_checked": "Stored bodies decompressed and hashed",
         "problems": "Problems found (0: the archive holds what it stored)",
         "status": "ok, problems, interrupted or failed (stopped half-way)",
@@ -174,6 +200,7 @@ TABLES = {
     "briefs": BRIEFS_TABLE,
     "revisions": REVISIONS_TABLE,
     "captures": CAPTURES_TABLE,
+    "exchanges": EXCHANGES_TABLE,
     "runs": RUNS_TABLE,
     "checks": CHECKS_TABLE,
     **VIEWS,

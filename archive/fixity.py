@@ -50,11 +50,19 @@ ProgressFor = Callable[[str, int], Callable[[int], object]] | None
 # Text comes back as bytes (the thread's connections have text_factory bytes), and the body
 # as a blob whatever its type: a value a stray write left in another type, or text that is
 # not UTF-8, is then what it holds, not an error that would hide the rest of its range.
-_CAPTURES = (
-    "SELECT id, requested_url, outcome, body_sha256, body_length, CAST(body_gzip AS BLOB),"
-    " body_form"
-    " FROM captures WHERE id >= ? AND id < ? ORDER BY id"
+_ROWS = (
+    "SELECT r.id, {url}, {outcome}, r.body_sha256, r.body_length, CAST(r.body_gzip AS BLOB),"
+    " r.body_form, r.body_ref, o.id, o.body_sha256, o.body_length, o.body_form,"
+    " o.body_gzip IS NOT NULL"
+    " FROM {table} AS r LEFT JOIN {table} AS o ON o.id = r.body_ref"
+    " WHERE r.id >= ? AND r.id < ? ORDER BY r.id"
 )
+# The tables whose rows keep bodies, and what a problem line calls a row of each.
+_TABLES = {
+    "captures": _ROWS.format(table="captures", url="r.requested_url", outcome="r.outcome"),
+    "exchanges": _ROWS.format(table="exchanges", url="r.url", outcome="NULL"),
+}
+_ROW_NAMES = {"captures": "capture", "exchanges": "exchange"}
 # The heading integrity_check puts before what it finds in the main database: not a problem.
 _MAIN_HEADING = "*** in database main ***"
 # SQLite's result codes that say a check could not be made here (the archive cannot be
@@ -77,12 +85,13 @@ class Problem:
     what: str
     capture_id: int | None = None
     url: str | None = None
+    row: str = "capture"  # or "exchange": capture_id is then an exchange's id
 
     @property
     def line(self) -> str:
         if self.capture_id is None:
             return self.what
-        return f"capture {self.capture_id} {self.url}: {self.what}"
+        return f"{self.row} {self.capture_id} {self.url}: {self.what}"
 
 
 @dataclass
@@ -90,6 +99,7 @@ class Report:
     started_at: str = field(default_factory=utc_now)
     finished_at: str | None = None
     captures_checked: int = 0
+    exchanges_checked: int = 0
     bodies_checked: int = 0
     problems: list[Problem] = field(default_factory=list)
     # Checks that could not be made, and why (a read-only archive has its full-text index
@@ -105,7 +115,8 @@ class Report:
 
     def summary_line(self) -> str:
         return (
-            f"verify: captures {self.captures_checked}, bodies {self.bodies_checked},"
+            f"verify: captures {self.captures_checked}, exchanges {self.exchanges_checked},"
+            f" bodies {self.bodies_checked},"
             f" problems {len(self.problems)}"
         )
 
@@ -171,36 +182,49 @@ def _check_bodies(
     progress: ProgressFor,
     workers: int,
 ) -> None:
-    try:
-        with _read_transaction(db):
-            (count,) = db.execute("SELECT COUNT(*) FROM captures").fetchone()
-            (first, last) = db.execute("SELECT MIN(id), MAX(id) FROM captures").fetchone()
-    except sqlite3.DatabaseError as error:
-        report.problems.append(Problem(f"captures: unreadable ({error})"))
-        return
-    advance = _stage(progress, "bodies", count)
-    if first is None:
-        return
     connections: list[sqlite3.Connection] = []
     local = _ThreadConnections(reader_uri(path), connections)
-    taken = _Taken(report, advance)
-    pending: deque[Future] = deque()
     try:
-        with ThreadPoolExecutor(workers, thread_name_prefix="verify") as pool:
-            try:
-                for low in range(first, last + 1, CHUNK):
-                    high = min(low + CHUNK, last + 1)
-                    pending.append(pool.submit(_check_range, local, low, high))
-                    if len(pending) >= workers * AHEAD:
-                        taken.add(pending.popleft().result())
-                while pending:
-                    taken.add(pending.popleft().result())
-            finally:
-                for future in pending:
-                    future.cancel()
+        for table, stage in (("captures", "bodies"), ("exchanges", "exchange bodies")):
+            _check_table(db, table, local, report, (progress, stage), workers)
     finally:
         for conn in connections:
             conn.close()
+
+
+def _check_table(
+    db: sqlite_utils.Database,
+    table: str,
+    local: _ThreadConnections,
+    report: Report,
+    stage: tuple[ProgressFor, str],
+    workers: int,
+) -> None:
+    try:
+        with _read_transaction(db):
+            (count, first, last) = db.execute(
+                f"SELECT COUNT(*), MIN(id), MAX(id) FROM {table}"
+            ).fetchone()
+    except sqlite3.DatabaseError as error:
+        report.problems.append(Problem(f"{table}: unreadable ({error})"))
+        return
+    advance = _stage(*stage, count)
+    if first is None:
+        return
+    taken = _Taken(report, advance, table)
+    pending: deque[Future] = deque()
+    with ThreadPoolExecutor(workers, thread_name_prefix="verify") as pool:
+        try:
+            for low in range(first, last + 1, CHUNK):
+                high = min(low + CHUNK, last + 1)
+                pending.append(pool.submit(_check_range, local, table, low, high))
+                if len(pending) >= workers * AHEAD:
+                    taken.add(pending.popleft().result())
+            while pending:
+                taken.add(pending.popleft().result())
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 class _ThreadConnections:
@@ -240,14 +264,18 @@ class _Taken:
     """The ranges checked, added to the report in the order of their ids; ranges that could
     not be read one after another, for the same reason, make one problem."""
 
-    def __init__(self, report: Report, advance: Callable[[int], object] | None) -> None:
+    def __init__(self, report: Report, advance: Callable[[int], object] | None, table: str) -> None:
         self.report = report
         self.advance = advance
+        self.table = table
         self.unreadable: tuple[int, int, str] | None = None  # the last problem, if one
 
     def add(self, done: _Range) -> None:
         report = self.report
-        report.captures_checked += done.captures
+        if self.table == "captures":
+            report.captures_checked += done.captures
+        else:
+            report.exchanges_checked += done.captures
         report.bodies_checked += done.bodies
         if done.problems:
             self.unreadable = None
@@ -258,7 +286,8 @@ class _Taken:
             if before is not None and before[1] + 1 == first and before[2] == error:
                 first = before[0]
                 report.problems.pop()
-            span = f"capture {first}" if first == last else f"captures {first}-{last}"
+            row = _ROW_NAMES[self.table]
+            span = f"{row} {first}" if first == last else f"{row}s {first}-{last}"
             report.problems.append(Problem(f"{span}: unreadable ({error})"))
             self.unreadable = (first, last, error)
         elif done.captures:
@@ -267,28 +296,47 @@ class _Taken:
             self.advance(done.captures)
 
 
-def _check_range(local: _ThreadConnections, low: int, high: int) -> _Range:
-    """Check the bodies of the captures with ids in [low, high)."""
+def _check_range(local: _ThreadConnections, table: str, low: int, high: int) -> _Range:
+    """Check the bodies of the rows of `table` with ids in [low, high)."""
     done = _Range()
     reached = low
     try:
-        for capture_id, url, outcome, digest, length, blob, form in local.get().execute(
-            _CAPTURES, (low, high)
+        for row_id, url, outcome, digest, length, blob, form, ref, *original in local.get().execute(
+            _TABLES[table], (low, high)
         ):
-            reached = capture_id + 1
+            reached = row_id + 1
             done.captures += 1
-            if blob is None and (digest is None or outcome == b"skipped"):
+            if blob is None and ref is None and (digest is None or outcome == b"skipped"):
                 # No body to check: none came (a download error, a 304), or it was not kept
                 # (a page that is not a brief is kept without its body, by design).
                 continue
             done.bodies += 1
-            what = body_problem(_text(digest), length, blob, _text(form))
+            if ref is not None:
+                what = reference_problem(ref, (_text(digest), length, _text(form)), original)
+            else:
+                what = body_problem(_text(digest), length, blob, _text(form))
             if what is not None:
-                done.problems.append(Problem(what, capture_id, _text(url)))
+                done.problems.append(Problem(what, row_id, _text(url), _ROW_NAMES[table]))
     except sqlite3.DatabaseError as error:
         # A damaged page of the table: the rest of the range cannot be read.
         done.unreadable = (reached, high - 1, str(error))
     return done
+
+
+def reference_problem(
+    ref: object, recorded: tuple[str | None, object, str | None], original: list[object]
+) -> str | None:
+    """What is wrong with a body stored as a reference to an earlier row (`body_ref`), whose
+    own body is checked in its row: that row must exist and hold a body of the same digest,
+    length and form as this row records (`recorded`)."""
+    found_id, digest, length, form, has_body = original
+    if found_id is None:
+        return f"body missing (body_ref {ref!r} names no row)"
+    if not has_body:
+        return f"body missing (body_ref {ref!r} names a row without a body)"
+    if (_text(digest), length, _text(form)) != recorded:
+        return f"body_ref {ref!r} holds another body (digest, length or form differ)"
+    return None
 
 
 def _text(value: object) -> str | None:
@@ -413,6 +461,7 @@ def _record(path: Path, report: Report, status: str, error: str | None) -> None:
         "finished_at": report.finished_at,
         "kind": "verify",
         "captures_checked": report.captures_checked,
+        "exchanges_checked": report.exchanges_checked,
         "bodies_checked": report.bodies_checked,
         "problems": len(report.problems),
         "status": status,

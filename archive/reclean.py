@@ -31,13 +31,15 @@ Cleaner = Callable[..., BriefRecord]
 # Each brief's pages with a body that gave its record (or the same content), newest first.
 _BRIEF_PAGES = """
 SELECT id, brief_url, COALESCE(final_url, requested_url) FROM captures
-WHERE brief_url IS NOT NULL AND body_gzip IS NOT NULL AND status = 200
+WHERE brief_url IS NOT NULL AND (body_gzip IS NOT NULL OR body_ref IS NOT NULL)
+    AND status = 200
     AND outcome IN ('new', 'changed', 'unchanged')
 ORDER BY brief_url, id DESC
 """
 # Each URL's latest page that failed extraction and was not followed by one that gave a brief.
 _FAILED_PAGES = """
-SELECT MAX(c.id) FROM captures c WHERE c.brief_url IS NULL AND c.body_gzip IS NOT NULL
+SELECT MAX(c.id) FROM captures c WHERE c.brief_url IS NULL
+    AND (c.body_gzip IS NOT NULL OR c.body_ref IS NOT NULL)
     AND c.status = 200 AND c.outcome = 'failed' AND NOT EXISTS (
         SELECT 1 FROM captures later WHERE later.requested_url = c.requested_url
         AND later.brief_url IS NOT NULL AND later.id > c.id)
@@ -102,10 +104,11 @@ def reclean(
     report = RecleanReport()
     for capture_id in pages_to_reclean(db) if capture_ids is None else capture_ids:
         row = db.execute(
-            "SELECT c.body_gzip, c.body_form, c.final_url, c.requested_url, c.fetched_at,"
-            " c.headers,"
+            "SELECT COALESCE(c.body_gzip, o.body_gzip), c.body_form, c.final_url,"
+            " c.requested_url, c.fetched_at, c.headers,"
             " json_extract(r.options, '$.BRIEFS_IDENTITY_ORIGIN')"
-            " FROM captures AS c LEFT JOIN runs AS r ON r.id = c.run_id WHERE c.id = ?",
+            " FROM captures AS c LEFT JOIN runs AS r ON r.id = c.run_id"
+            " LEFT JOIN captures AS o ON o.id = c.body_ref WHERE c.id = ?",
             [capture_id],
         ).fetchone()
         blob, form, final_url, requested_url, fetched_at, headers, identity_origin = row

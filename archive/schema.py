@@ -319,6 +319,52 @@ MIGRATIONS: list[str] = [
         details TEXT NOT NULL DEFAULT '[]'
     );
     """,
+    # 9: every other HTTP exchange of a crawl, and each body stored once.
+    # `exchanges` keeps what a brief page's capture does not: robots.txt, the discovery
+    # documents (listing, feed, sitemaps, REST API), page requisites, a brief URL's redirects
+    # and its attempts before a retry, each as it crossed the wire (crawler.exchanges), with
+    # what it was fetched for (`purpose`) and, for one that got no response, why (`error`).
+    # A body whose bytes (SHA-256 of the bytes transferred, in the same stored form) are
+    # stored already, in an earlier row of the same table, is not stored again: the row's
+    # `body_ref` names the row that holds it (a WARC revisit's original), its own blob NULL.
+    # The partial indexes find that row; `message_id`, as on captures, makes a distributed
+    # crawl's message stored twice a no-op. A check (`briefs verify`) checks the exchanges'
+    # bodies too, and says how many rows it read.
+    """
+    ALTER TABLE captures ADD COLUMN body_ref INTEGER REFERENCES captures(id);
+    CREATE INDEX captures_body_sha256 ON captures(body_sha256, body_form)
+        WHERE body_gzip IS NOT NULL;
+    CREATE TABLE exchanges (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER REFERENCES runs(id),
+        purpose TEXT NOT NULL,
+        url TEXT NOT NULL,
+        status INTEGER,
+        protocol TEXT,
+        reason TEXT,
+        fetched_at TEXT NOT NULL,
+        requested_at TEXT,
+        ip_address TEXT,
+        headers TEXT NOT NULL DEFAULT '[]',
+        request_head BLOB,
+        response_head BLOB,
+        body_sha256 TEXT,
+        body_length INTEGER,
+        body_gzip BLOB,
+        body_form TEXT CHECK (body_form IN ('gzip', 'as-sent')),
+        body_ref INTEGER REFERENCES exchanges(id),
+        error TEXT,
+        message_id TEXT,
+        CHECK (status IS NOT NULL OR error IS NOT NULL)
+    );
+    CREATE INDEX exchanges_url ON exchanges(url);
+    CREATE INDEX exchanges_run_id ON exchanges(run_id);
+    CREATE INDEX exchanges_body_sha256 ON exchanges(body_sha256, body_form)
+        WHERE body_gzip IS NOT NULL;
+    CREATE UNIQUE INDEX exchanges_message_id ON exchanges(message_id)
+        WHERE message_id IS NOT NULL;
+    ALTER TABLE checks ADD COLUMN exchanges_checked INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -25,12 +25,14 @@ from archive.connection import ArchiveError, connect, reader_uri
 
 # What an incremental snapshot (since DATE) of the SQLite archive keeps of each table: every
 # run and every check, the briefs new or changed since DATE (export.since_clause), their
-# revisions seen since DATE, and the captures fetched since DATE (with any capture a kept row
-# refers to).
+# revisions seen since DATE, and the captures and other exchanges fetched since DATE (with
+# any row a kept row refers to: a capture a brief came from, the row that holds a body).
 SINCE_FILTERS = {
     "runs": "1",
     "checks": "1",
     "captures": "fetched_at >= :since OR id IN (SELECT capture_id FROM kept_captures)",
+    "exchanges": "fetched_at >= :since OR id IN (SELECT body_ref FROM src.exchanges"
+    " WHERE fetched_at >= :since)",
     "briefs": "EXISTS (SELECT 1 FROM src.revisions AS r WHERE r.url = briefs.url"
     " AND r.revision = briefs.revision AND r.seen_at >= :since)",
     "revisions": "seen_at >= :since",
@@ -254,6 +256,13 @@ def _incremental_copy(source: Path, target: Path, since: str) -> None:
             "CREATE TEMP TABLE kept_captures AS"
             f" SELECT capture_id FROM src.briefs WHERE {SINCE_FILTERS['briefs']}"
             f" UNION SELECT capture_id FROM src.revisions WHERE {SINCE_FILTERS['revisions']}",
+            {"since": since},
+        )
+        # (A body is held by a row with its own blob: one step of body_ref reaches it.)
+        conn.execute(
+            "INSERT INTO kept_captures SELECT body_ref FROM src.captures"
+            " WHERE body_ref IS NOT NULL"
+            " AND (fetched_at >= :since OR id IN (SELECT capture_id FROM kept_captures))",
             {"since": since},
         )
         for table, condition in SINCE_FILTERS.items():

@@ -11,7 +11,7 @@ from enum import StrEnum
 import sqlite_utils
 
 from archive import frontier
-from archive.capture import Capture
+from archive.capture import Capture, Exchange
 from archive.connection import transaction
 from archive.schema import CONTENT_COLUMNS, JSON_FIELDS
 from cleaning.record import BriefRecord, canonical_json
@@ -208,10 +208,7 @@ def _insert_capture(
         "etag": capture.header("ETag"),
         "last_modified": capture.header("Last-Modified"),
         "content_type": capture.header("Content-Type"),
-        "body_sha256": capture.body_sha256,
-        "body_length": capture.body_length,
-        "body_gzip": capture.body_gzip() if keep_body else None,
-        "body_form": (capture.body_form if keep_body else None) or "gzip",
+        **_body_columns(db, "captures", capture, keep_body),
         "request_head": capture.request_head,
         "response_head": capture.response_head,
         "protocol": capture.protocol,
@@ -225,6 +222,67 @@ def _insert_capture(
         "canonical_url": canonical_url,
     }
     return _insert(db, "captures", row)
+
+
+def store_exchange(
+    db: sqlite_utils.Database, exchange: Exchange, run_id: int | None = None
+) -> int | None:
+    """Write one exchange (archive.capture.Exchange) in a transaction; returns its id, or
+    None when its distributed crawl's message was stored already."""
+    capture = exchange.capture
+    with transaction(db):
+        if exchange.id is not None and (
+            db.execute("SELECT 1 FROM exchanges WHERE message_id = ?", [exchange.id]).fetchone()
+        ):
+            return None
+        row = {
+            "run_id": run_id,
+            "purpose": exchange.purpose,
+            "url": capture.requested_url,
+            "status": capture.status,
+            "protocol": capture.protocol,
+            "reason": capture.reason,
+            "fetched_at": capture.fetched_at,
+            "requested_at": capture.requested_at,
+            "ip_address": capture.ip_address,
+            "headers": json.dumps(capture.headers, ensure_ascii=False),
+            "request_head": capture.request_head,
+            "response_head": capture.response_head,
+            **_body_columns(db, "exchanges", capture, keep=True),
+            "error": capture.error,
+            "message_id": exchange.id,
+        }
+        return _insert(db, "exchanges", row)
+
+
+def _body_columns(
+    db: sqlite_utils.Database, table: str, capture: Capture, keep: bool
+) -> dict[str, object]:
+    """The body columns of a row of `table` for `capture`: its digest and length, and its
+    blob unless `keep` is false, or, when an earlier row of the table holds the same bytes
+    in the same form, a reference to that row instead (a body is stored once). A body from
+    before the archive kept the bytes transferred ("decoded") is stored in its row."""
+    packed = capture.packed_body()
+    if packed is None:
+        return {"body_sha256": None, "body_length": None, "body_form": _NO_FORM[table]}
+    columns: dict[str, object] = {"body_sha256": packed.sha256, "body_length": packed.length}
+    if not keep:
+        return {**columns, "body_form": _NO_FORM[table]}
+    columns["body_form"] = packed.form
+    if packed.form != "decoded":
+        original = db.execute(_STORED_BODY[table], [packed.sha256, packed.form]).fetchone()
+        if original is not None:
+            return {**columns, "body_ref": original[0]}
+    return {**columns, "body_gzip": packed.gzip}
+
+
+# The form a row without a stored body has: captures' column has a default of its own.
+_NO_FORM = {"captures": "gzip", "exchanges": None}
+_STORED_BODY = {
+    table: f"SELECT id FROM {table} INDEXED BY {table}_body_sha256"
+    " WHERE body_sha256 = ? AND body_form = ? AND body_gzip IS NOT NULL LIMIT 1"
+    for table in ("captures", "exchanges")
+}
 
 
 def outcome_of(db: sqlite_utils.Database, record: BriefRecord) -> Outcome:

@@ -1,6 +1,10 @@
 """The raw captures as a WARC/1.1 file (warcio), for web-archive tools (pywb, warcio, replay).
 
-Each capture gives, in the order they were fetched:
+The captures and the crawls' other exchanges (robots.txt, discovery documents, requisites, a
+brief URL's redirects and retried attempts: the `exchanges` table) are written in the order
+they were fetched. An exchange gives the records of a wire capture, below, its metadata
+record naming its `purpose`; one that got no response, a metadata record alone (its URL and
+`error`). Each capture gives:
 
 - a `request` record: for a capture made since the archive keeps the exchange as it crossed
   the wire (schema 7), the request line and headers exactly as sent, dated when it went
@@ -30,10 +34,11 @@ archive always gives the same bytes.
 
 from __future__ import annotations
 
+import heapq
 import json
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -62,7 +67,6 @@ COLUMNS = (
     "fetched_at",
     "headers",
     "body_sha256",
-    "body_gzip",
     "brief_url",
     "outcome",
     "error",
@@ -72,12 +76,27 @@ COLUMNS = (
     "ip_address",
     "requested_at",
 )
+# A row's body, in its own row or (`body_ref`) the earlier one that holds the same bytes.
+_CAPTURES = (
+    f"SELECT {', '.join(f'c.{name}' for name in COLUMNS)},"
+    " COALESCE(c.body_gzip, o.body_gzip) AS body_gzip"
+    " FROM captures AS c LEFT JOIN captures AS o ON o.id = c.body_ref{where} ORDER BY c.id"
+)
+# An exchange in the shape of a capture's row (it gives no brief; `outcome` is its purpose).
+_EXCHANGES = (
+    "SELECT e.id, e.run_id, e.url AS requested_url, NULL AS final_url, e.status, e.fetched_at,"
+    " e.headers, e.body_sha256, NULL AS brief_url, e.purpose AS outcome, e.error,"
+    " e.request_head, e.response_head, e.body_form, e.ip_address, e.requested_at,"
+    " COALESCE(e.body_gzip, o.body_gzip) AS body_gzip, 'exchange' AS kind"
+    " FROM exchanges AS e LEFT JOIN exchanges AS o ON o.id = e.body_ref{where} ORDER BY e.id"
+)
 # A header line of a wire capture's response that its stored, de-chunked body makes untrue.
 _TRANSFER_ENCODING = re.compile(rb"^transfer-encoding[ \t]*:.*\n", re.IGNORECASE | re.MULTILINE)
 
 
-def captures_clause(since: str | None) -> tuple[str, list[str]]:
-    return ("", []) if since is None else (" WHERE fetched_at >= ?", [since])
+def captures_clause(since: str | None, table: str = "") -> tuple[str, list[str]]:
+    column = f"{table}.fetched_at" if table else "fetched_at"
+    return ("", []) if since is None else (f" WHERE {column} >= ?", [since])
 
 
 def count_captures(db: sqlite_utils.Database, since: str | None = None) -> int:
@@ -121,20 +140,33 @@ def write_warc(
     info: WarcInfo = NO_WARC_INFO,
     progress: Progress = None,
 ) -> int:
-    """Write the captures (fetched at or after `since`) as WARC/1.1; returns how many."""
+    """Write the captures and the crawls' other exchanges (fetched at or after `since`) as
+    WARC/1.1, in the order they were fetched; returns how many captures."""
     writer = WARCWriter(out, gzip=gzip, warc_version="1.1")
     writer.write_record(_warcinfo_record(writer, db, since, filename, software, info))
     count = 0
-    where, params = captures_clause(since)
-    captures = db.query(f"SELECT {', '.join(COLUMNS)} FROM captures{where} ORDER BY id", params)
+    where, params = captures_clause(since, "c")
+    captures = db.query(_CAPTURES.format(where=where), params)
+    where, params = captures_clause(since, "e")
+    exchanges = db.query(_EXCHANGES.format(where=where), params)
     originals = _Originals()
-    for capture in captures:
-        for record in _capture_records(writer, capture, originals):
+    for row in heapq.merge(captures, exchanges, key=_fetched):
+        if row.get("kind") == "exchange":
+            records = _exchange_records(row, originals)
+        else:
+            records = _capture_records(writer, row, originals)
+            count += 1
+            if progress is not None:
+                progress(1)
+        for record in records:
             writer.write_record(record)
-        count += 1
-        if progress is not None:
-            progress(1)
     return count
+
+
+def _fetched(row: dict[str, Any]) -> str:
+    # When the response came: a redirect before the page it led to, robots.txt first. (Both
+    # tables are in id order, which is the order they were stored, near enough to time's.)
+    return _warc_date(row["fetched_at"])
 
 
 def _warcinfo_record(
@@ -255,7 +287,47 @@ class _Originals:
     by_uri: dict[str, _Original] = field(default_factory=dict)
 
 
-def _wire_records(capture: dict[str, Any], originals: _Originals) -> Iterator[ArcWarcRecord]:
+def _exchange_records(row: dict[str, Any], originals: _Originals) -> Iterator[ArcWarcRecord]:
+    """An exchange's records: request, response (or revisit) and metadata as a wire
+    capture's; one that got no response, its metadata record alone (what was asked, and why
+    nothing came)."""
+    if row["response_head"] is not None:
+        yield from _wire_records(row, originals, _exchange_fields)
+        return
+    ids = _record_ids(row)
+    text = _warc_fields(_exchange_fields(row, None, None))
+    fields = [
+        ("WARC-Type", "metadata"),
+        ("WARC-Record-ID", ids["metadata"]),
+        ("WARC-Target-URI", row["requested_url"]),
+        ("WARC-Date", _warc_date(row["fetched_at"])),
+        ("WARC-Block-Digest", _digest(text)),
+        ("Content-Type", "application/warc-fields"),
+        ("Content-Length", str(len(text))),
+    ]
+    yield _block_record("metadata", fields, text)
+
+
+def _exchange_fields(
+    row: dict[str, Any], body: bytes | None, dropped: list[tuple[str, str]] | None
+) -> list[tuple[str, object]]:
+    """What the metadata record says of an exchange: what it was fetched for, why it got no
+    response, its ids, and the headers its response record dropped."""
+    fields: list[tuple[str, object]] = [
+        ("purpose", row["outcome"]),
+        ("error", row["error"]),
+        ("exchange-id", row["id"]),
+        ("run-id", row["run_id"]),
+    ]
+    fields.extend(("original-header", f"{name}: {value}") for name, value in dropped or ())
+    return fields
+
+
+def _wire_records(
+    capture: dict[str, Any],
+    originals: _Originals,
+    describe: Callable[..., list[tuple[str, object]]] | None = None,
+) -> Iterator[ArcWarcRecord]:
     """The records of a capture kept as it crossed the wire: its blocks are the bytes sent
     and received, written as they are (warcio would rewrite a parsed head). A 304, and a
     body already written for another capture, are a `revisit` of that earlier response."""
@@ -288,7 +360,8 @@ def _wire_records(capture: dict[str, Any], originals: _Originals) -> Iterator[Ar
             record = _exact_record("response", uri, date, head + body, response, len(head))
             _remember(originals, capture, uri, date, ids["response"], record)
             yield record
-    text = _warc_fields(_metadata_fields(capture, body, dropped if has_response else None))
+    describe = describe or _metadata_fields
+    text = _warc_fields(describe(capture, body, dropped if has_response else None))
     yield _metadata_record(uri, capture, ids, text, has_response)
 
 
@@ -424,6 +497,8 @@ def _digest(data: bytes) -> str:
 
 def _record_ids(capture: dict[str, Any]) -> dict[str, str]:
     key = (str(capture["id"]), capture["requested_url"], capture["fetched_at"])
+    if capture.get("kind") == "exchange":  # (ids of their own: a capture's may be the same)
+        key = ("exchange", *key)
     return {kind: _record_id(kind, *key) for kind in ("request", "response", "metadata")}
 
 
@@ -444,15 +519,15 @@ def _metadata_record(
         ("Content-Type", "application/warc-fields"),
         ("Content-Length", str(len(text))),
     ]
+    return _block_record("metadata", fields, text)
+
+
+def _block_record(kind: str, fields: list[tuple[str, str]], block: bytes) -> ArcWarcRecord:
+    """A record of `kind` with these WARC headers and `block` as it is."""
     record_headers = StatusAndHeaders("", fields, protocol="WARC/1.1")
+    content_type = dict(fields).get("Content-Type")
     return ArcWarcRecord(
-        "warc",
-        "metadata",
-        record_headers,
-        BytesIO(text),
-        None,
-        "application/warc-fields",
-        len(text),
+        "warc", kind, record_headers, BytesIO(block), None, content_type, len(block)
     )
 
 

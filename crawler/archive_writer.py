@@ -27,12 +27,10 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 import archive
+from archive.capture import Exchange
 from crawler.archive_process import close_archive, on_archive
-from crawler.messages import LastmodNote, Message, Queued
-from crawler.storing import store_group
+from crawler.storing import WriteMessage, store_group
 from crawler.workers import IN_FLIGHT, Workers
-
-WriteMessage = Message | Queued | LastmodNote
 
 
 class ArchiveWriter:
@@ -48,6 +46,9 @@ class ArchiveWriter:
         self.lock = archive.ArchiveLock(self.path)
         self.process = Workers(1)
         self.run_id: int | None = None  # the run the pages are stored under
+        # Set once the run is open (or could not be): an exchange waits for it, since the
+        # first (robots.txt) is fetched while the writer process starts.
+        self.run_known = asyncio.Event()
         self.waiting: deque[tuple[WriteMessage, asyncio.Future]] = deque()
         self.groups_in_flight = 0
         self.storing: set[asyncio.Future] = set()
@@ -65,6 +66,11 @@ class ArchiveWriter:
     def open(self) -> None:
         """Take the archive's lock (ArchiveLocked when another crawl holds it)."""
         self.lock.acquire()
+
+    def run_started(self, run_id: int | None) -> None:
+        """The run the messages from now on are stored under (None: none could be opened)."""
+        self.run_id = run_id
+        self.run_known.set()
 
     def write(self, message: WriteMessage) -> asyncio.Future:
         """Store `message` with the next group; the future gives what crawler.storing.store
@@ -85,6 +91,7 @@ class ArchiveWriter:
 
     async def close(self) -> None:
         """Close the archive in the writer process, end the process, release the lock."""
+        self.run_known.set()  # (a run never opened: nothing waits for it any more)
         try:
             await self.process.call(close_archive, self.path)
         finally:
@@ -105,6 +112,8 @@ class ArchiveWriter:
 
     async def _store(self, group: list[tuple[WriteMessage, asyncio.Future]]) -> None:
         try:
+            if not self.run_known.is_set() and any(isinstance(m, Exchange) for m, _ in group):
+                await self.run_known.wait()
             results = await self.call(store_group, [message for message, _ in group], self.run_id)
         except Exception as error:  # the writer died (WorkerDied), or the group failed whole
             results = [error] * len(group)

@@ -13,6 +13,8 @@ if TYPE_CHECKING:  # (the writer of a distributed crawl reads these items and lo
     from scrapy import Request
     from scrapy.http import Response
 
+    from crawler.download import Wire
+
 
 # The request.meta key of an exchange as it crossed the wire (crawler.download.Wire).
 WIRE = "briefs_wire"
@@ -47,8 +49,7 @@ def first_url(request: Request) -> str:
 def capture_from_response(response: Response, *, fetched_at: str | None = None) -> Capture:
     """The fetch as received: the URL first asked for (before redirects), the final URL,
     status, headers and body; and, when the download handler recorded it, the exchange as
-    it crossed the wire, whose header fields are then the ones received (names in their
-    case, order and repeats kept), and the body as transferred."""
+    it crossed the wire (see `with_wire`)."""
     wire = response.meta.get(WIRE) if response.request is not None else None
     capture = Capture(
         requested_url=first_url(response.request) if response.request else response.url,
@@ -57,6 +58,14 @@ def capture_from_response(response: Response, *, fetched_at: str | None = None) 
         fetched_at=fetched_at or utc_now(),
         body=response.body,
     )
+    return with_wire(capture, response, wire)
+
+
+def with_wire(capture: Capture, response: Response, wire: Wire | None) -> Capture:
+    """`capture` with the exchange as it crossed the wire, when the download handler
+    recorded it: its header fields then the ones received (names in their case, order and
+    repeats kept), and the body as transferred when it is not `capture.body`; else the
+    headers as Scrapy read them."""
     if wire is None:
         capture.headers = [
             (name.decode("latin-1"), value.decode("latin-1"))
@@ -69,6 +78,6 @@ def capture_from_response(response: Response, *, fetched_at: str | None = None) 
     capture.ip_address = None if response.ip_address is None else str(response.ip_address)
     capture.requested_at = wire.requested_at
     capture.headers = head_headers(wire.response_head)
-    if wire.body is not None and wire.body != response.body:
+    if wire.body is not None and wire.body != capture.body:
         capture.transferred = wire.body
     return capture

@@ -23,10 +23,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from archive.capture import Capture, PackedBody, decompress_body
+from archive.capture import Capture, Exchange, PackedBody, decompress_body
 from cleaning.record import CONTENT_FIELDS, BriefRecord, canonical_json
 from crawler.items import FetchedPage
 
@@ -109,8 +110,6 @@ def page_message(page: FetchedPage, cleaner_version: str, crawl: str = "") -> Me
 
 def encode(page: FetchedPage, crawl: str, cleaner_version: str) -> bytes:
     message = page_message(page, cleaner_version, crawl)
-    capture = message.capture
-    blob = capture.body_gzip()
     encoded: dict[str, Any] = {
         "format": FORMAT,
         "id": message.id,
@@ -118,23 +117,7 @@ def encode(page: FetchedPage, crawl: str, cleaner_version: str) -> bytes:
         "url": message.frontier_url,
         "discovered_via": message.discovered_via,
         "lastmod": message.lastmod,
-        "capture": {
-            "requested_url": capture.requested_url,
-            "final_url": capture.final_url,
-            "status": capture.status,
-            "fetched_at": capture.fetched_at,
-            "headers": capture.headers,
-            "body_gzip": _b64(blob),
-            # So that the writer stores the blob as it is, without decompressing it.
-            "body_sha256": capture.body_sha256,
-            "body_length": capture.body_length,
-            "body_form": capture.body_form,
-            "request_head": _b64(capture.request_head),
-            "response_head": _b64(capture.response_head),
-            "ip_address": capture.ip_address,
-            "requested_at": capture.requested_at,
-            "error": capture.error,
-        },
+        "capture": _capture_fields(message.capture),
         "record": None if message.record is None else message.record.as_dict(),
         "canonical": message.canonical,
         "error": message.error,
@@ -143,6 +126,65 @@ def encode(page: FetchedPage, crawl: str, cleaner_version: str) -> bytes:
         "cleaner_version": cleaner_version,
     }
     return json.dumps(encoded, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def encode_exchange(exchange: Exchange) -> bytes:
+    """A crawl's exchange (archive.capture.Exchange, its body packed) as a message; its id
+    is its own (one attempt is pushed once, and stored once however often it is read)."""
+    encoded = {
+        "format": FORMAT,
+        "kind": "exchange",
+        "id": exchange.id or uuid.uuid4().hex,
+        "purpose": exchange.purpose,
+        "capture": _capture_fields(exchange.capture),
+    }
+    return json.dumps(encoded, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _capture_fields(capture: Capture) -> dict[str, Any]:
+    return {
+        "requested_url": capture.requested_url,
+        "final_url": capture.final_url,
+        "status": capture.status,
+        "fetched_at": capture.fetched_at,
+        "headers": capture.headers,
+        "body_gzip": _b64(capture.body_gzip()),
+        # So that the writer stores the blob as it is, without decompressing it.
+        "body_sha256": capture.body_sha256,
+        "body_length": capture.body_length,
+        "body_form": capture.body_form,
+        "request_head": _b64(capture.request_head),
+        "response_head": _b64(capture.response_head),
+        "ip_address": capture.ip_address,
+        "requested_at": capture.requested_at,
+        "error": capture.error,
+    }
+
+
+def _capture_of(raw: dict[str, Any]) -> Capture:
+    blob = _unb64(raw["body_gzip"])
+    body = packed = None
+    if blob is not None and raw.get("body_sha256") and raw.get("body_length") is not None:
+        # A crawler of an earlier release names no form: it sent the decoded page's gzip.
+        form = raw.get("body_form") or "decoded"
+        packed = PackedBody(raw["body_sha256"], raw["body_length"], blob, form)
+    elif blob is not None:  # from a crawler of an earlier release, which did not say
+        body = decompress_body(blob)
+        packed = PackedBody(hashlib.sha256(body).hexdigest(), len(body), blob, "decoded")
+    return Capture(
+        requested_url=raw["requested_url"],
+        fetched_at=raw["fetched_at"],
+        final_url=raw["final_url"],
+        status=raw["status"],
+        headers=[tuple(pair) for pair in raw["headers"]],
+        body=body,
+        error=raw["error"],
+        packed=packed,
+        request_head=_unb64(raw.get("request_head")),
+        response_head=_unb64(raw.get("response_head")),
+        ip_address=raw.get("ip_address"),
+        requested_at=raw.get("requested_at"),
+    )
 
 
 def _b64(data: bytes | None) -> str | None:
@@ -164,7 +206,7 @@ def _hash_as_sent(record: BriefRecord, sent: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(known).encode("utf-8")).hexdigest()
 
 
-def decode(data: bytes) -> Message | LastmodNote:
+def decode(data: bytes) -> Message | Exchange | LastmodNote:
     """The message in `data`; ValueError when it is not one this release can read."""
     try:
         message = json.loads(data)
@@ -172,30 +214,10 @@ def decode(data: bytes) -> Message | LastmodNote:
             raise ValueError(f"unknown message format {message.get('format')!r}")
         if message.get("kind") == "lastmod":
             return LastmodNote(message["url"], message["lastmod"], message["discovered_via"])
-        raw = message["capture"]
-        blob = _unb64(raw["body_gzip"])
-        body = packed = None
-        if blob is not None and raw.get("body_sha256") and raw.get("body_length") is not None:
-            # A crawler of an earlier release names no form: it sent the decoded page's gzip.
-            form = raw.get("body_form") or "decoded"
-            packed = PackedBody(raw["body_sha256"], raw["body_length"], blob, form)
-        elif blob is not None:  # from a crawler of an earlier release, which did not say
-            body = decompress_body(blob)
-            packed = PackedBody(hashlib.sha256(body).hexdigest(), len(body), blob, "decoded")
-        capture = Capture(
-            requested_url=raw["requested_url"],
-            fetched_at=raw["fetched_at"],
-            final_url=raw["final_url"],
-            status=raw["status"],
-            headers=[tuple(pair) for pair in raw["headers"]],
-            body=body,
-            error=raw["error"],
-            packed=packed,
-            request_head=_unb64(raw.get("request_head")),
-            response_head=_unb64(raw.get("response_head")),
-            ip_address=raw.get("ip_address"),
-            requested_at=raw.get("requested_at"),
-        )
+        if message.get("kind") == "exchange":
+            capture = _capture_of(message["capture"])
+            return Exchange(str(message["purpose"]), capture, id=str(message["id"]))
+        capture = _capture_of(message["capture"])
         record = None
         if message["record"] is not None:
             fields = dict(message["record"])

@@ -169,6 +169,11 @@ class BoundedDecompressionMiddleware(HttpCompressionMiddleware):
             raise OverExpanding(str(error)) from None
 
 
+def is_robots_request(request: Request) -> bool:
+    """Whether `request` is the robots.txt middleware's own, for a site's robots.txt."""
+    return bool(request.meta.get("dont_obey_robotstxt")) and request.url.endswith("/robots.txt")
+
+
 class FailFastMiddleware:
     """robots.txt and the crawl's entry points (requests with `meta["entry_point"]`) wait
     BRIEFS_ENTRY_TIMEOUT seconds for an answer and are retried BRIEFS_ENTRY_RETRIES times,
@@ -187,8 +192,7 @@ class FailFastMiddleware:
         )
 
     def process_request(self, request: Request) -> None:
-        robots = request.meta.get("dont_obey_robotstxt") and request.url.endswith("/robots.txt")
-        if robots or request.meta.get("entry_point"):
+        if is_robots_request(request) or request.meta.get("entry_point"):
             request.meta.setdefault("download_timeout", self.timeout)
             request.meta.setdefault("max_retry_times", self.retries)
 

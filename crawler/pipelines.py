@@ -167,9 +167,10 @@ class ArchivePipeline:
             site = getattr(spider, "site", "")
             self.run_id = await self.writer.call(archive.start_run, site, options)
         except archive.ArchiveError as error:
+            self.writer.run_started(None)
             self._stop(error)
             return
-        self.writer.run_id = self.run_id
+        self.writer.run_started(self.run_id)
         self.crawler.stats.set_value("briefs/run_id", self.run_id)
 
     async def process_item(self, item: FetchedPage) -> FetchedPage:

@@ -107,6 +107,9 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.RetryAfterMiddleware": 550,
     "crawler.middlewares.ConditionalRequestMiddleware": 560,
+    # Next to the download handler: each attempt as it came, before the redirect,
+    # decompression and retry middlewares act on it (crawler.exchanges).
+    "crawler.exchanges.ExchangeRecorder": 650,
 }
 # Scrapy's HTTP/1.1 handler, with a bound on a response's headers (crawler.download).
 DOWNLOAD_HANDLERS = {

@@ -13,16 +13,22 @@ import sqlite_utils
 
 import archive
 from archive import frontier
+from archive.capture import Exchange
 from archive.connection import transaction, unwritable
 from crawler.messages import LastmodNote, Message, Queued
 
+WriteMessage = Message | Exchange | Queued | LastmodNote
+
 
 def store(
-    db: sqlite_utils.Database, message: Message | Queued | LastmodNote, run_id: int | None
+    db: sqlite_utils.Database, message: WriteMessage, run_id: int | None
 ) -> archive.Outcome | None:
     """Write one message: a page (its capture, what it gave, its frontier URL settled, all in
     one transaction; its outcome, None for a distributed crawl's message stored already),
-    a queued URL, or a lastmod learnt (None)."""
+    another exchange of the crawl, a queued URL, or a lastmod learnt (None)."""
+    if isinstance(message, Exchange):
+        archive.store_exchange(db, message, run_id)
+        return None
     if isinstance(message, Queued):
         frontier.enqueue(db, message.url, message.seq, message.discovered_via, message.lastmod)
         return None
@@ -47,7 +53,7 @@ def store(
 
 def store_group(
     db: sqlite_utils.Database,
-    messages: Sequence[Message | Queued | LastmodNote],
+    messages: Sequence[WriteMessage],
     run_id: int | None,
 ) -> list[archive.Outcome | Exception | None]:
     """`store()` for each message, committed together (a group commit: one transaction for

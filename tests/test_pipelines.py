@@ -62,7 +62,7 @@ class CaptureThatKillsTheWriter(Capture):
     """Storing it ends the writer process, as a crash in a C library would."""
 
     @property
-    def body_sha256(self) -> str | None:
+    def protocol(self) -> str | None:
         os._exit(3)
 
 

@@ -27,12 +27,12 @@ from twisted.web.client import ResponseFailed
 
 from cleaning.urls import is_own_page
 from crawler.download import HeadersTooLarge
+from crawler.failures import failure_reason
 from crawler.middlewares import OffSite, same_site
 from crawler.selection import IncrementalSelection
 from crawler.spiders.briefs import (
     BriefsSpider,
     UnreadableIndex,
-    failure_reason,
     read_api_page,
     read_feed,
     read_listing,

@@ -91,7 +91,7 @@ def test_a_clean_archive_is_exit_0_one_summary_line_and_a_ledger_row(db):
     result = command("verify", "--db", db)
     assert result.returncode == 0, result.stderr
     # 7 captures, 5 stored bodies (the timeout has none; the skipped page's is not kept).
-    assert result.stdout == "verify: captures 7, bodies 5, problems 0\n"
+    assert result.stdout == "verify: captures 7, exchanges 0, bodies 5, problems 0\n"
     assert result.stderr == ""  # nothing but the summary when piped: no progress bar
     (row,) = checks(db)
     assert row["kind"] == "verify" and row["status"] == "ok" and row["error"] is None
@@ -104,7 +104,7 @@ def test_progress_shows_on_a_terminal(db):
     status, text = run_in_terminal([sys.executable, "-m", "crawler", "verify", "--db", str(db)])
     assert status == 0, text
     assert "bodies" in text and "100%" in text and "integrity_check" in text
-    assert "verify: captures 7, bodies 5, problems 0" in text
+    assert "verify: captures 7, exchanges 0, bodies 5, problems 0" in text
 
 
 # -- Bodies ------------------------------------------------------------------------------------
@@ -130,7 +130,7 @@ def test_each_damaged_body_is_one_line_naming_its_capture_and_url_and_exit_1(db)
     assert result.returncode == 1, result.stderr
     assert result.stderr == ""  # no traceback, no note
     *problems, summary = result.stdout.splitlines()
-    assert summary == "verify: captures 7, bodies 5, problems 5"
+    assert summary == "verify: captures 7, exchanges 0, bodies 5, problems 5"
     ids = (1, 2, 3, 4, 7)
     heads = [f"capture {capture_id} {url_of(db, capture_id)}: " for capture_id in ids]
     assert [line[: len(head)] for line, head in zip(problems, heads, strict=True)] == heads
@@ -215,7 +215,7 @@ def test_a_damaged_full_text_index_is_a_problem(db):
     assert result.returncode == 1, result.stderr
     assert result.stdout.splitlines() == [
         "full-text index briefs_fts: integrity-check failed (database disk image is malformed)",
-        "verify: captures 7, bodies 5, problems 1",
+        "verify: captures 7, exchanges 0, bodies 5, problems 1",
     ]
     assert checks(db)[0]["status"] == "problems"
 
@@ -231,7 +231,7 @@ def test_a_page_the_file_does_not_use_is_found_by_integrity_check(db):
     assert result.returncode == 1, result.stderr
     assert result.stdout.splitlines() == [
         f"integrity_check: Page {pages + 1} is never used",
-        "verify: captures 7, bodies 5, problems 1",
+        "verify: captures 7, exchanges 0, bodies 5, problems 1",
     ]
 
 
@@ -245,7 +245,7 @@ def test_a_damaged_table_is_reported_and_the_rest_still_checked(db, monkeypatch)
     unreadable = "captures 1-7: unreadable (database disk image is malformed)"
     assert problems[0] == unreadable
     assert problems[1].startswith("integrity_check: ") and len(problems) == 2
-    assert summary == "verify: captures 0, bodies 0, problems 2"
+    assert summary == "verify: captures 0, exchanges 0, bodies 0, problems 2"
     assert "Traceback" not in result.stderr
     # Ranges that cannot be read one after another are one line, whatever their size.
     monkeypatch.setattr(fixity, "CHUNK", 2)
@@ -294,7 +294,7 @@ def test_read_only_media_are_verified_and_the_ledger_note_says_why_it_was_not_wr
     before = state(writable)
     result = command("verify", "--db", view / "a.sqlite")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "verify: captures 7, bodies 5, problems 0\n"
+    assert result.stdout == "verify: captures 7, exchanges 0, bodies 5, problems 0\n"
     notes = result.stderr.splitlines()
     assert [note.split(":")[0] for note in notes] == ["note", "note"], notes
     assert "full-text index was not checked" in notes[0]
@@ -311,7 +311,7 @@ def test_read_only_media_are_verified_and_the_ledger_note_says_why_it_was_not_wr
 def test_no_ledger_leaves_the_file_byte_for_byte(db):
     before = state(db.parent)
     result = command("verify", "--db", db, "--no-ledger")
-    assert result.returncode == 0 and result.stdout == "verify: captures 7, bodies 5, problems 0\n"
+    assert result.returncode == 0 and result.stdout == "verify: captures 7, exchanges 0, bodies 5, problems 0\n"
     after = state(db.parent)
     assert after[db.name] == before[db.name]  # its bytes and its mtime
     # What any reader of a WAL archive leaves beside it (the read-only connection cannot

@@ -14,9 +14,11 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from archive import Outcome
+from archive.capture import Exchange
 from cleaning import CLEANER_VERSION
 from crawler import messages
 from crawler.distributed.scheduler import RedisScheduler, _scheduler
+from crawler.exchanges import STORED, ExchangeRecorder
 from crawler.items import FetchedPage
 from crawler.middlewares import ConditionalRequestMiddleware
 from crawler.report import STATS_PREFIX, stats_key
@@ -91,6 +93,25 @@ class RedisConditionalRequestMiddleware(ConditionalRequestMiddleware):
             return None, None
         etag, last_modified = json.loads(known)
         return etag, last_modified
+
+
+class RedisExchangeRecorder(ExchangeRecorder):
+    """The crawl's other exchanges (crawler.exchanges) in a distributed crawl: pushed to
+    Redis for the writer, as the pages are. One that cannot be pushed (Redis away) is lost,
+    said in the log and the stats; the crawl's pages are not held up for it."""
+
+    def send(self, exchange: Exchange) -> None:
+        scheduler = _scheduler(self.crawler)
+        if scheduler.lost:
+            self.not_stored(exchange, "this crawler gave up on Redis")
+            return
+        try:
+            scheduler.push_message(messages.encode_exchange(exchange), None)
+        except redis.RedisError as error:
+            scheduler.redis_failed(error)
+            self.not_stored(exchange, error)
+            return
+        self.crawler.stats.inc_value(STORED)
 
 
 class RedisPushPipeline:

@@ -34,6 +34,7 @@ import sqlite_utils
 
 import archive
 from archive import frontier
+from archive.capture import Exchange
 from archive.ledger import DOWNLOADER_COUNTS
 from crawler import messages, storing
 from crawler import settings as defaults
@@ -280,7 +281,7 @@ class Writer:
             report.rejected += 1
             return None
         outcome = storing.store(db, message, run_id)
-        if isinstance(message, messages.LastmodNote):
+        if isinstance(message, messages.LastmodNote | Exchange):
             return None
         report.crawls.add(message.crawl)
         if outcome is None:

@@ -42,6 +42,9 @@ def configure(settings: Settings, redis_url: str, prefix: str = DEFAULT_PREFIX) 
     conditional = downloader.get("crawler.middlewares.ConditionalRequestMiddleware") or 560
     downloader["crawler.middlewares.ConditionalRequestMiddleware"] = None
     downloader["crawler.distributed.components.RedisConditionalRequestMiddleware"] = conditional
+    recorder = downloader.get("crawler.exchanges.ExchangeRecorder") or 650
+    downloader["crawler.exchanges.ExchangeRecorder"] = None
+    downloader["crawler.distributed.components.RedisExchangeRecorder"] = recorder
     # Outermost: its process_exception sees only what no other middleware retried.
     downloader["crawler.distributed.components.LeaseDownloaderMiddleware"] = 10
     settings.set("DOWNLOADER_MIDDLEWARES", downloader, priority="cmdline")

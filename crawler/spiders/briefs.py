@@ -13,14 +13,6 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import scrapy
 from scrapy.crawler import Crawler
-from scrapy.exceptions import (
-    CannotResolveHostError,
-    DownloadCancelledError,
-    DownloadConnectionRefusedError,
-    DownloadTimeoutError,
-    IgnoreRequest,
-    ResponseDataLossError,
-)
 from scrapy.http import Response, TextResponse
 from scrapy.selector import Selector
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -32,9 +24,9 @@ from archive import Capture
 from archive.connection import utc_now
 from cleaning.dates import to_iso
 from cleaning.urls import is_brief_path, strip_tracking, url_path, with_trailing_slash
-from crawler.download import HeadersTooLarge
+from crawler.failures import failure_reason
 from crawler.items import FetchedPage, capture_from_response, first_url
-from crawler.middlewares import ForbiddenByRobots, Refused, same_site
+from crawler.middlewares import ForbiddenByRobots, same_site
 from crawler.options import DISCOVERERS, check_settings, site_origin
 from crawler.report import FAILURES
 from crawler.selection import BRIEF, CONTINUES_LISTING, INDEX_DATE
@@ -284,32 +276,6 @@ def unbound_selector(response: Response) -> Selector:
     until then. Made this way, the page is freed as soon as its callback is done with it.
     """
     return Selector(response)
-
-
-# The reason a capture's error gives for each download failure Scrapy names (the first
-# that matches), before the failure's own message.
-_DOWNLOAD_FAILURES = (
-    (DownloadCancelledError, "too_large"),
-    (DownloadTimeoutError, "timeout"),
-    (ResponseDataLossError, "truncated"),
-    (DownloadConnectionRefusedError, "connection_refused"),
-    (CannotResolveHostError, "dns_failed"),
-    (IgnoreRequest, "ignored"),
-)
-
-
-def failure_reason(failure: Failure) -> str:
-    """What a capture's error says of a request given up without a usable answer."""
-    if failure.check(Refused):
-        return str(failure.value)
-    # Scrapy's DownloadFailedError is caused by Twisted's ResponseFailed, which lists why.
-    for reason in getattr(failure.value.__cause__, "reasons", ()):
-        if isinstance(reason, Failure) and reason.check(HeadersTooLarge):
-            return f"headers_too_large: {reason.getErrorMessage()}"
-    for kind, reason in _DOWNLOAD_FAILURES:
-        if failure.check(kind):
-            return f"{reason}: {failure.getErrorMessage()}"
-    return f"download_failed: {failure.type.__name__}: {failure.getErrorMessage()}"
 
 
 def _number(text: str | None) -> int:
