@@ -129,8 +129,7 @@ EXCHANGES_TABLE = {
         "url": "The URL asked for",
         "status": "HTTP status; null when no response came (see error)",
         "headers": "The response's header fields as received, in order (JSON list of pairs)",
-        "request_head": "The request line and headers exactly as sent (hidden from the table"
-        " view)",
+        "request_head": "The request line and headers exactly as sent (hidden from the table view)",
         "response_head": "The status line and headers exactly as received (hidden)",
         "body_sha256": "SHA-256 of the body as transferred",
         "body_gzip": "The body (hidden), stored in body_form: gzip, or as-sent (the server's"
