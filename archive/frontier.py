@@ -163,6 +163,17 @@ def validators(db: sqlite_utils.Database, url: str) -> tuple[str | None, str | N
     return (None, None) if row is None else (row[0], row[1])
 
 
+def exchange_validators(db: sqlite_utils.Database, url: str) -> tuple[str | None, str | None]:
+    """The ETag and Last-Modified of the latest exchange of `url` that brought its body (a
+    page requisite), for a conditional request; (None, None) when none did."""
+    row = db.execute(
+        "SELECT etag, last_modified FROM exchanges INDEXED BY exchanges_url"
+        " WHERE url = ? AND status = 200 ORDER BY id DESC LIMIT 1",
+        [url],
+    ).fetchone()
+    return (None, None) if row is None else (row[0], row[1])
+
+
 def latest_validators(db: sqlite_utils.Database) -> Iterator[tuple[str, str | None, str | None]]:
     """(URL, ETag, Last-Modified) of the latest full capture of every URL captured whole with
     either: what `validators()` gives, for all URLs at once."""

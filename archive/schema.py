@@ -323,7 +323,8 @@ MIGRATIONS: list[str] = [
     # `exchanges` keeps what a brief page's capture does not: robots.txt, the discovery
     # documents (listing, feed, sitemaps, REST API), page requisites, a brief URL's redirects
     # and its attempts before a retry, each as it crossed the wire (crawler.exchanges), with
-    # what it was fetched for (`purpose`) and, for one that got no response, why (`error`).
+    # what it was fetched for (`purpose`) and, for one that got no response, why (`error`);
+    # its ETag and Last-Modified, as a capture's, for the next crawl's conditional request.
     # A body whose bytes (SHA-256 of the bytes transferred, in the same stored form) are
     # stored already, in an earlier row of the same table, is not stored again: the row's
     # `body_ref` names the row that holds it (a WARC revisit's original), its own blob NULL.
@@ -346,6 +347,8 @@ MIGRATIONS: list[str] = [
         requested_at TEXT,
         ip_address TEXT,
         headers TEXT NOT NULL DEFAULT '[]',
+        etag TEXT,
+        last_modified TEXT,
         request_head BLOB,
         response_head BLOB,
         body_sha256 TEXT,

@@ -246,6 +246,8 @@ def store_exchange(
             "requested_at": capture.requested_at,
             "ip_address": capture.ip_address,
             "headers": json.dumps(capture.headers, ensure_ascii=False),
+            "etag": capture.header("ETag"),
+            "last_modified": capture.header("Last-Modified"),
             "request_head": capture.request_head,
             "response_head": capture.response_head,
             **_body_columns(db, "exchanges", capture, keep=True),

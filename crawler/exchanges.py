@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from asyncio import Future
+from functools import partial
 from typing import Any
 
 from scrapy import Request
@@ -58,21 +59,21 @@ def purpose_of(request: Request) -> str:
     return "discovery"
 
 
-def response_exchange(request: Request, response: Response) -> Exchange:
+def response_exchange(request: Request, response: Response, fetched_at: str) -> Exchange:
     """The exchange of `response` as the download handler recorded it, its body as
     transferred (the middlewares that decode it come after)."""
     capture = Capture(
         requested_url=request.url,
-        fetched_at=utc_now(),
+        fetched_at=fetched_at,
         status=response.status,
         body=response.body,
     )
     return Exchange(purpose_of(request), with_wire(capture, response, request.meta.get(WIRE)))
 
 
-def failed_exchange(request: Request, exception: BaseException) -> Exchange:
+def failed_exchange(request: Request, exception: BaseException, fetched_at: str) -> Exchange:
     """An attempt that got no response: its URL, when it was given up, and why."""
-    capture = Capture(requested_url=request.url, fetched_at=utc_now())
+    capture = Capture(requested_url=request.url, fetched_at=fetched_at)
     capture.error = failure_reason(Failure(exception))
     return Exchange(purpose_of(request), capture)
 
@@ -91,27 +92,29 @@ class ExchangeRecorder:
     def process_request(self, request: Request) -> None:
         earlier = request.meta.pop(_ATTEMPT, None)
         if earlier is not None:  # a brief request's attempt another one follows
-            self._send(earlier)
+            self._send(earlier())
         request.meta[_DOWNLOADING] = True
 
     def process_response(self, request: Request, response: Response) -> Response:
         request.meta.pop(_DOWNLOADING, None)
-        exchange = response_exchange(request, response)
-        if exchange.purpose == "brief" and not _redirect(request, response):
-            request.meta[_ATTEMPT] = exchange
+        # A brief page's own response is its capture: made into an exchange only if another
+        # attempt follows (seldom), not for every page.
+        attempt = partial(response_exchange, request, response, utc_now())
+        if request.meta.get(BRIEF) and not _redirect(request, response):
+            request.meta[_ATTEMPT] = attempt
         else:
-            self._send(exchange)
+            self._send(attempt())
         return response
 
     def process_exception(self, request: Request, exception: Exception) -> None:
         # (Called for a middleware's refusal too, before any download: not an exchange.)
         if not request.meta.pop(_DOWNLOADING, None):
             return
-        exchange = failed_exchange(request, exception)
-        if exchange.purpose == "brief":
-            request.meta[_ATTEMPT] = exchange
+        attempt = partial(failed_exchange, request, exception, utc_now())
+        if request.meta.get(BRIEF):
+            request.meta[_ATTEMPT] = attempt
         else:
-            self._send(exchange)
+            self._send(attempt())
 
     def _send(self, exchange: Exchange) -> None:
         capture = exchange.capture

@@ -30,12 +30,12 @@ MOVED = "/news/brief/moved-here/"
 
 @pytest.fixture(scope="module")
 def crawled(tmp_path_factory):
-    """Two crawls of three sample briefs: the first meets a 503 once (retried), a 301 to
-    where a brief moved, a server of its own ways (gzip, reason phrase, header case) and a
-    feed that times out once; the second (--full) asks again."""
+    """Two crawls of four sample briefs: the first meets a 503 once (retried), a 301 to
+    where a brief moved, a server of its own ways (gzip, reason phrase, header case), and a
+    brief page and the feed that time out once; the second (--full) asks again."""
     db = tmp_path_factory.mktemp("exchanges") / "archive.sqlite"
-    samples = list(briefs_from_pages(page for _, page, _ in sample_pages()))[:3]
-    retried, moved, odd = samples
+    samples = list(briefs_from_pages(page for _, page, _ in sample_pages()))[:4]
+    retried, moved, odd, slow = samples
     site = LocalSite(samples)
     with site:
         site.set_fault(retried.path, Fault.status(503, times=1, retry_after=0))
@@ -43,7 +43,10 @@ def crawled(tmp_path_factory):
         site.set_fault(MOVED, Fault.body(moved.html, "text/html; charset=UTF-8", times=1))
         site.set_fault(odd.path, Fault.wire("Fine Thanks", ODD_HEADERS, times=1))
         site.set_fault(FEED, Fault.slow(3, times=1))
-        first = crawl(site.base_url, db, "-s", "BRIEFS_ENTRY_TIMEOUT=0.5")
+        site.set_fault(slow.path, Fault.slow(3, times=1))
+        first = crawl(
+            site.base_url, db, "-s", "BRIEFS_ENTRY_TIMEOUT=0.5", "-s", "DOWNLOAD_TIMEOUT=1"
+        )
         logged = list(site.requests)
         site.clear_requests()
         second = crawl(site.base_url, db, "--full")
@@ -55,6 +58,7 @@ def crawled(tmp_path_factory):
         "site": site.base_url,
         "retried": retried,
         "moved": moved,
+        "slow": slow,
         "logged": logged,
         "logged_again": logged_again,
     }
@@ -89,6 +93,7 @@ def test_every_response_of_a_crawl_is_kept_byte_for_byte_once(crawled):
     for run_id, logged in ((1, crawled["logged"]), (2, crawled["logged_again"])):
         # (The feed's slow answer came after the crawler had given up on it.)
         sent = [(e.response_head, e.body) for e in logged if e.status and e.fault != "slow"]
+        assert len(sent) > 10
         assert sorted(answered(crawled["db"], run_id)) == sorted(sent)
 
 
@@ -111,13 +116,21 @@ def test_each_exchange_says_what_it_was_fetched_for(crawled):
 
 
 def test_an_attempt_that_got_no_response_is_kept_with_why(crawled):
-    (timed_out,) = rows(
-        crawled["db"], "SELECT * FROM exchanges WHERE status IS NULL AND run_id = 1"
+    timed_out = rows(
+        crawled["db"], "SELECT * FROM exchanges WHERE status IS NULL AND run_id = 1 ORDER BY url"
     )
-    assert timed_out["url"] == crawled["site"] + FEED
-    assert timed_out["purpose"] == "discovery"
-    assert timed_out["error"].startswith("timeout: ")
-    assert timed_out["response_head"] is None and timed_out["body_sha256"] is None
+    site = crawled["site"]
+    expected = sorted([(site + FEED, "discovery"), (site + crawled["slow"].path, "brief")])
+    assert sorted((row["url"], row["purpose"]) for row in timed_out) == expected
+    for row in timed_out:
+        assert row["error"].startswith("timeout: ")
+        assert row["response_head"] is None and row["body_sha256"] is None
+    # The brief's next attempt was its capture.
+    (capture,) = rows(
+        crawled["db"], "SELECT outcome FROM captures WHERE requested_url = ? AND run_id = 1",
+        site + crawled["slow"].path,
+    )  # fmt: skip
+    assert capture["outcome"] == "new"
 
 
 def test_a_retried_attempt_and_a_redirect_keep_their_request_as_sent(crawled):
