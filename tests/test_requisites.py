@@ -1,9 +1,11 @@
 """Page requisites (`briefs crawl --with-requisites`): what a page and its stylesheets name
 (crawler.requisites), how a crawl asks for them (the spider yields them; selection, the
-scheduler and the same-site rule let them be), and a real crawl of the fixture site."""
+scheduler and the same-site rule let them be), a real crawl of the fixture site, and a
+page replayed from a WARC in pywb and Chromium with and without them."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import time
@@ -20,6 +22,8 @@ from scrapy.settings import Settings
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
 
 from cleaning.document import MAX_ELEMENTS
 from crawler import settings as project
@@ -54,7 +58,8 @@ from tests.localsite import (
     cdn_requisites,
     theme_requisites,
 )
-from tests.png import solid
+from tests.png import decode, solid
+from tests.replay import HEIGHT, WIDTH, replay
 from tests.sitegen import BASE
 from tests.test_crawl import briefs_command, crawl
 from tests.test_selection import selection_over
@@ -663,3 +668,73 @@ def test_failed_requisites_change_neither_the_account_nor_the_exit_status(crawle
     assert json.loads(ledger["with"][0][1])["BRIEFS_REQUISITES"] in (True, "True")
     assert json.loads(ledger["without"][0][1])["BRIEFS_REQUISITES"] in (False, "False")
     assert json.loads(ledger["with"][0][1])["BRIEFS_REQUISITE_HOSTS"] == crawled["with"]["cdn_host"]
+
+
+# --- a page replayed, with and without its requisites ------------------------------------
+
+REPLAYED = "https://insightcrime.org/news/brief/replayed/"
+REPLAYED_CSS = BASE + STYLESHEET
+REPLAYED_IMAGE = f"https://i0.wp.com{CDN_UPLOADS}/2026/01/photo.png?ssl=1"
+BLUE, RED, WHITE = (30, 90, 160), (200, 30, 30), (255, 255, 255)
+
+
+def warc_of(path: Path, records: list[tuple[str, str, bytes]]) -> Path:
+    """A WARC of a 200 response record for each (URL, Content-Type, body)."""
+    with path.open("wb") as stream:
+        writer = WARCWriter(stream, gzip=True)
+        for url, content_type, body in records:
+            http = StatusAndHeaders(
+                "200 OK",
+                [("Content-Type", content_type), ("Content-Length", str(len(body)))],
+                protocol="HTTP/1.1",
+            )
+            record = writer.create_warc_record(
+                url,
+                "response",
+                payload=io.BytesIO(body),
+                http_headers=http,
+                warc_headers_dict={"WARC-Date": "2026-01-01T00:00:00Z"},
+            )
+            writer.write_record(record)
+    return path
+
+
+def test_a_png_reads_back_as_written():
+    image = decode(solid(3, 2, RED))
+    assert (image.width, image.height) == (3, 2)
+    assert [image.at(x, y) for x in range(3) for y in range(2)] == [RED] * 6
+    with pytest.raises(ValueError, match="outside"):
+        image.at(3, 0)
+
+
+@pytest.mark.realtool
+def test_a_replay_shows_the_styles_and_images_its_requisites_hold(tmp_path):
+    page = (
+        f'<!doctype html><html><head><link rel="stylesheet" href="{REPLAYED_CSS}"></head>'
+        f'<body><h1>A brief</h1><img src="{REPLAYED_IMAGE}" width="40" height="30"></body></html>'
+    ).encode()
+    css = (
+        b"html, body { background: #1e5aa0; margin: 0 }"
+        b" img { position: absolute; left: 300px; top: 200px }"
+    )
+    styled = warc_of(
+        tmp_path / "styled.warc.gz",
+        [
+            (REPLAYED, "text/html; charset=utf-8", page),
+            (REPLAYED_CSS, "text/css", css),
+            (REPLAYED_IMAGE, "image/png", solid(40, 30, RED)),
+        ],
+    )
+    bare = warc_of(tmp_path / "bare.warc.gz", [(REPLAYED, "text/html; charset=utf-8", page)])
+    with_them = replay(styled, REPLAYED, tmp_path / "styled")
+    without = replay(bare, REPLAYED, tmp_path / "bare")
+    shown, unstyled = decode(with_them.screenshot), decode(without.screenshot)
+    assert (shown.width, shown.height) == (WIDTH, HEIGHT)
+    # The stylesheet's background fills the window, and the image is where it puts it.
+    assert shown.at(WIDTH - 1, HEIGHT - 1) == BLUE and unstyled.at(WIDTH - 1, HEIGHT - 1) == WHITE
+    assert shown.at(320, 215) == RED and unstyled.at(320, 215) == WHITE
+    # pywb served them from the archive, and found neither in the bare one.
+    assert {REPLAYED, REPLAYED_CSS, REPLAYED_IMAGE} <= set(with_them.served)
+    assert REPLAYED in without.served
+    assert {REPLAYED_CSS, REPLAYED_IMAGE} <= set(without.missing)
+    assert not {REPLAYED_CSS, REPLAYED_IMAGE} & set(without.served)
