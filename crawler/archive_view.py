@@ -156,5 +156,9 @@ class ArchiveView:
         """The ETag and Last-Modified of the archived page at `url`, (None, None) if none."""
         return self._read((None, None), frontier.validators, url)
 
+    def exchange_validators(self, url: str) -> tuple[str | None, str | None]:
+        """The ETag and Last-Modified of the exchange that last brought `url` whole."""
+        return self._read((None, None), frontier.exchange_validators, url)
+
     def last_finished_run_start(self) -> str | None:
         return self._read(None, archive.last_finished_run_start)

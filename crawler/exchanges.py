@@ -32,7 +32,7 @@ from archive.connection import utc_now
 from crawler.archive_writer import ArchiveWriter
 from crawler.failures import failure_reason
 from crawler.items import PURPOSE, WIRE, with_wire
-from crawler.middlewares import is_robots_request
+from crawler.middlewares import is_robots_txt
 from crawler.selection import BRIEF
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def purpose_of(request: Request) -> str:
         return "brief"
     if purpose := request.meta.get(PURPOSE):
         return purpose
-    if is_robots_request(request):
+    if is_robots_txt(request):
         return "robots"
     return "discovery"
 

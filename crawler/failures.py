@@ -11,6 +11,7 @@ from scrapy.exceptions import (
     IgnoreRequest,
     ResponseDataLossError,
 )
+from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.download import HeadersTooLarge
@@ -29,7 +30,10 @@ _DOWNLOAD_FAILURES = (
 
 
 def failure_reason(failure: Failure) -> str:
-    """What a capture's error says of a request given up without a usable answer."""
+    """What a capture's error says of a request given up without a usable answer (an HTTP
+    error status: its number)."""
+    if failure.check(HttpError):
+        return f"http_{failure.value.response.status}"
     if failure.check(Refused):
         return str(failure.value)
     # Scrapy's DownloadFailedError is caused by Twisted's ResponseFailed, which lists why.

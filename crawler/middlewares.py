@@ -21,7 +21,10 @@ from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
 from twisted.internet.defer import Deferred
 
+from cleaning.urls import url_path
 from crawler.archive_view import ArchiveView
+from crawler.items import PURPOSE
+from crawler.requisites import REQUISITE, on_hosts
 from crawler.selection import BRIEF
 
 # The statuses by which a server says "not now": the wait it names is honoured.
@@ -64,6 +67,11 @@ class OverExpanding(Refused):
     reason = "over_expanding"
 
 
+def is_robots_txt(request: Request) -> bool:
+    """Whether `request` is Scrapy's own for a host's robots.txt."""
+    return bool(request.meta.get("dont_obey_robotstxt")) and url_path(request.url) == "/robots.txt"
+
+
 def same_site(url: str, site: SplitResult) -> bool:
     """Whether `url` is on the host (and port) of `site`; http and https on their default
     ports are the same site."""
@@ -84,7 +92,11 @@ def same_site(url: str, site: SplitResult) -> bool:
 class SameSiteMiddleware:
     """No request leaves the site's host: not a link, not a redirect, not a retry, whatever
     its `dont_filter` (Scrapy's own offsite filter lets those through). Placed before the
-    robots.txt middleware, so that nothing is asked of another host, robots.txt included."""
+    robots.txt middleware, so that nothing is asked of another host, robots.txt included.
+
+    A page requisite (`meta[PURPOSE]` "requisite") may also be on one of the spider's
+    `requisite_hosts` (BRIEFS_REQUISITE_HOSTS, with requisites on), and so may the
+    robots.txt of that host, which it obeys as any request does."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -95,11 +107,16 @@ class SameSiteMiddleware:
         return cls(crawler)
 
     def process_request(self, request: Request) -> None:
+        spider = self.crawler.spider
         if self.site is None:
-            self.site = urlsplit(self.crawler.spider.site)
-        if not same_site(request.url, self.site):
-            self.crawler.stats.inc_value("briefs/off_site")
-            raise OffSite(f"{request.url} is not on {self.site.netloc}")
+            self.site = urlsplit(spider.site)
+        if same_site(request.url, self.site):
+            return
+        requisite = request.meta.get(PURPOSE) == REQUISITE or is_robots_txt(request)
+        if requisite and on_hosts(request.url, spider.requisite_hosts):
+            return
+        self.crawler.stats.inc_value("briefs/off_site")
+        raise OffSite(f"{request.url} is not on {self.site.netloc}")
 
 
 class RobotsMiddleware(RobotsTxtMiddleware):
@@ -169,11 +186,6 @@ class BoundedDecompressionMiddleware(HttpCompressionMiddleware):
             raise OverExpanding(str(error)) from None
 
 
-def is_robots_request(request: Request) -> bool:
-    """Whether `request` is the robots.txt middleware's own, for a site's robots.txt."""
-    return bool(request.meta.get("dont_obey_robotstxt")) and request.url.endswith("/robots.txt")
-
-
 class FailFastMiddleware:
     """robots.txt and the crawl's entry points (requests with `meta["entry_point"]`) wait
     BRIEFS_ENTRY_TIMEOUT seconds for an answer and are retried BRIEFS_ENTRY_RETRIES times,
@@ -192,7 +204,7 @@ class FailFastMiddleware:
         )
 
     def process_request(self, request: Request) -> None:
-        if is_robots_request(request) or request.meta.get("entry_point"):
+        if is_robots_txt(request) or request.meta.get("entry_point"):
             request.meta.setdefault("download_timeout", self.timeout)
             request.meta.setdefault("max_retry_times", self.retries)
 
@@ -257,8 +269,9 @@ class RetryAfterMiddleware(RetryMiddleware):
 
 class ConditionalRequestMiddleware:
     """Asks for an archived brief page only if it changed: If-None-Match / If-Modified-Since
-    from the page's latest full capture (read through crawler.archive_view). The server then
-    answers 304 when it did not."""
+    from the page's latest full capture (read through crawler.archive_view), and for a page
+    requisite from the latest exchange that brought it. The server then answers 304 when it
+    did not."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -268,9 +281,14 @@ class ConditionalRequestMiddleware:
         return cls(crawler)
 
     def process_request(self, request: Request) -> None:
-        if not request.meta.get(BRIEF) or b"If-None-Match" in request.headers:
+        if b"If-None-Match" in request.headers:
             return
-        etag, last_modified = self.validators(request.url)
+        if request.meta.get(BRIEF):
+            etag, last_modified = self.validators(request.url)
+        elif request.meta.get(PURPOSE) == REQUISITE:
+            etag, last_modified = self.requisite_validators(request.url)
+        else:
+            return
         if etag:
             request.headers["If-None-Match"] = etag
         if last_modified:
@@ -279,3 +297,7 @@ class ConditionalRequestMiddleware:
     def validators(self, url: str) -> tuple[str | None, str | None]:
         """The ETag and Last-Modified of the archived page at `url`, (None, None) if none."""
         return self.crawler.get_extension(ArchiveView).validators(url)
+
+    def requisite_validators(self, url: str) -> tuple[str | None, str | None]:
+        """The ETag and Last-Modified of the requisite at `url` as last stored."""
+        return self.crawler.get_extension(ArchiveView).exchange_validators(url)

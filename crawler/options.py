@@ -110,6 +110,29 @@ def check_settings(settings: BaseSettings) -> None:
         )
     if since := settings.get("BRIEFS_SINCE"):
         since_bound(str(since))
+    requisite_hosts(settings)
+
+
+def requisite_hosts(settings: BaseSettings) -> list[str]:
+    """BRIEFS_REQUISITE_HOSTS, each a host name (`i0.wp.com`) or `host:port`, blank entries
+    left out; SettingError for anything else (a URL, a path), which would match no
+    requisite and silently fetch none."""
+    hosts = []
+    for value in settings.getlist("BRIEFS_REQUISITE_HOSTS"):
+        host = value.strip()
+        if not host:
+            continue
+        try:
+            parts = urlsplit("//" + host)
+            parts.port  # noqa: B018 (raises ValueError for a port out of range)
+        except ValueError:
+            parts = None
+        if parts is None or not parts.hostname or parts.netloc != host or "@" in host:
+            raise SettingError(
+                f"BRIEFS_REQUISITE_HOSTS: {host!r} is not a host name (like i0.wp.com) or host:port"
+            )
+        hosts.append(host)
+    return hosts
 
 
 def since_bound(value: str) -> str:

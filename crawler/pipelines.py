@@ -36,6 +36,8 @@ RUN_OPTIONS = (
     "BRIEFS_FULL",
     "BRIEFS_SINCE",
     "BRIEFS_MAX_PAGES",
+    "BRIEFS_REQUISITES",
+    "BRIEFS_REQUISITE_HOSTS",
     "CLOSESPIDER_TIMEOUT",
     # What a WARC's warcinfo says of the crawl (archive.warc).
     "USER_AGENT",

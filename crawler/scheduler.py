@@ -1,7 +1,9 @@
 """A Scrapy scheduler whose brief requests wait in the archive's frontier, not in memory.
 
 Discovery requests (listing pages, feed, sitemaps, API pages) are few and go to Scrapy's own
-scheduler. Brief requests (those marked `meta[crawler.selection.BRIEF]`) are sent to the
+scheduler, and so do page requisites (crawler.requisites: a brief page's stylesheets,
+scripts, images and fonts, mostly the same for every page), whose dupefilter asks for each
+once a crawl. Brief requests (those marked `meta[crawler.selection.BRIEF]`) are sent to the
 archive's writer for the `frontier` table as they are scheduled and read back one at a time
 as the downloader wants them (through crawler.archive_view, which has them from the moment
 they are sent, written or not yet), so:

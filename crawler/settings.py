@@ -16,6 +16,12 @@ BRIEFS_DISCOVERY = ["listing", "feed", "sitemaps", "api"]
 BRIEFS_FULL = False  # True: ask for every archived brief again (conditionally)
 BRIEFS_SINCE = None  # a date: only briefs published or modified since then
 BRIEFS_MAX_PAGES = 0  # when not 0: ask for no more brief pages in this run (the rest wait)
+# Page requisites (`--with-requisites`): each brief page fetched whole has the stylesheets,
+# scripts, images and fonts it names fetched too, each URL once a crawl, so that a replay of
+# it shows the page as it was. Only on the site's own host and these (host, or host:port):
+# the image CDN the site serves its images from.
+BRIEFS_REQUISITES = False
+BRIEFS_REQUISITE_HOSTS = ["i0.wp.com"]
 # A crawl in which the cleaner fails on more than this share of brief pages raises an alert
 # (the site's markup has likely changed): logged, recorded in `runs`, exit status 1.
 BRIEFS_MAX_EXTRACTION_FAILURES = 0.2

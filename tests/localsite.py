@@ -37,14 +37,19 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from cleaning import clean
+from tests.png import solid
 
 __all__ = [
     "Fault",
     "LocalSite",
     "RequestLog",
+    "Requisite",
+    "RequisiteSite",
     "SiteBrief",
     "briefs_from_pages",
+    "cdn_requisites",
     "slugify",
+    "theme_requisites",
 ]
 
 
@@ -1153,3 +1158,101 @@ def _padded(prefix: bytes, suffix: bytes, size: int) -> Iterator[bytes]:
         filler -= len(block)
     yield (unit * (filler // len(unit) + 1))[:filler]
     yield suffix
+
+
+# --- page requisites ------------------------------------------------------------------------
+# The stylesheets, scripts, images and fonts that brief pages name, for crawls that fetch them
+# (`briefs crawl --with-requisites`). `RequisiteSite` is a LocalSite that serves them too, each
+# with an ETag and a Last-Modified (and a 304 to a request that has them); every other path
+# answers as a LocalSite's does, so one under /wp-content/ that it was not given is a 404. Run
+# with no briefs, it is the image CDN's host.
+
+THEME = "/wp-content/themes/newspack-theme"
+STYLESHEET = f"{THEME}/style.css"
+ICONS = "/wp-content/themes/ic"
+SHARING_SCRIPT = "/wp-content/plugins/jetpack/_inc/build/sharedaddy/sharing.min.js"
+CDN_UPLOADS = "/insightcrime.org/wp-content/uploads"
+_REQUISITES_MODIFIED = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Requisite:
+    """A file a page loads: its bytes, as what, and when it last changed."""
+
+    body: bytes
+    content_type: str
+    modified: datetime = _REQUISITES_MODIFIED
+
+
+def _svg(colour: str) -> Requisite:
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 16 16">'
+        f'<rect width="16" height="16" fill="{colour}"/></svg>'
+    )
+    return Requisite(svg.encode(), "image/svg+xml")
+
+
+def theme_requisites(cdn: str = "https://i0.wp.com") -> dict[str, Requisite]:
+    """The site's own files (by path) that the sample and generated pages name (the theme's
+    stylesheet, the sharing script, the share icons), and those the stylesheet names in turn:
+    a stylesheet it imports, a web font, a background image on the site and one on the image
+    CDN at `cdn` (an origin). The stylesheet's styles are visible: a coloured page behind a
+    texture, a red headline, the web font."""
+    stylesheet = (
+        '@import url("print.css") print;\n'
+        '/* A commented url("/wp-content/themes/newspack-theme/commented.png") is none. */\n'
+        '@font-face { font-family: "Briefs Serif";'
+        ' src: url("fonts/briefs-serif.woff2") format("woff2"),'
+        ' url(data:font/woff2;base64,d09GMgABAAAAAA) format("woff2"); }\n'
+        "body { background: #f4efe6 url('/wp-content/themes/ic/paper.png') repeat;"
+        ' color: #1d1d1d; font-family: "Briefs Serif", Georgia, serif; }\n'
+        ".entry-title { color: #b3261e; }\n"
+        f".site-header {{ background-image: url({cdn}{CDN_UPLOADS}/2021/05/header.png?ssl=1); }}\n"
+    )
+    return {
+        STYLESHEET: Requisite(stylesheet.encode(), "text/css; charset=UTF-8"),
+        f"{THEME}/print.css": Requisite(
+            b".sharedaddy { background: url(../ic/print-share.svg) no-repeat; }\n", "text/css"
+        ),
+        # Not a real font (a crawl only fetches it; a browser falls back to Georgia).
+        f"{THEME}/fonts/briefs-serif.woff2": Requisite(b"wOF2\x00\x01\x00\x00", "font/woff2"),
+        f"{ICONS}/paper.png": Requisite(solid(8, 8, (244, 239, 230)), "image/png"),
+        f"{ICONS}/print-share.svg": _svg("#555555"),
+        f"{ICONS}/share.svg": _svg("#1e5aa0"),
+        f"{ICONS}/x.svg": _svg("#000000"),
+        f"{ICONS}/fb.svg": _svg("#1877f2"),
+        SHARING_SCRIPT: Requisite(
+            b"(function () { document.documentElement.className += ' sharing-js'; })();\n",
+            "application/javascript",
+        ),
+    }
+
+
+def cdn_requisites(paths: Iterable[str]) -> dict[str, Requisite]:
+    """An image at each of these paths of the image CDN (`/insightcrime.org/wp-content/...`:
+    the CDN's path names the site whose upload it serves)."""
+    return {path: Requisite(solid(4, 3, (90, 110, 70)), "image/png") for path in paths}
+
+
+class RequisiteSite(LocalSite):
+    """A LocalSite that also serves `requisites` (path: Requisite); see the section above."""
+
+    def __init__(
+        self,
+        briefs: Iterable[SiteBrief] = (),
+        *,
+        requisites: dict[str, Requisite],
+        **options: Any,
+    ) -> None:
+        super().__init__(briefs, **options)
+        self.requisites = dict(requisites)
+
+    def _respond(self, target: str, headers: dict[str, str]) -> _Response:
+        requisite = self.requisites.get(urlsplit(target).path)
+        if requisite is None:
+            return super()._respond(target, headers)
+        etag = '"' + hashlib.sha256(requisite.body).hexdigest()[:16] + '"'
+        validators = [("ETag", etag), ("Last-Modified", _http_date(requisite.modified))]
+        if _not_modified(headers, etag, requisite.modified):
+            return _Response(304, b"", "", validators)
+        return _Response(200, requisite.body, requisite.content_type, validators)

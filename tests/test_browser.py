@@ -64,8 +64,9 @@ class DevTools:
         self.socket.close()
 
 
-def start_chromium(profile: Path) -> tuple[subprocess.Popen, str]:
-    """Headless Chromium with a fresh profile; returns it and its DevTools HTTP address."""
+def start_chromium(profile: Path, *flags: str) -> tuple[subprocess.Popen, str]:
+    """Headless Chromium with a fresh profile (and these command-line flags besides); returns
+    it and its DevTools HTTP address."""
     process = subprocess.Popen(
         [
             CHROMIUM,
@@ -78,6 +79,7 @@ def start_chromium(profile: Path) -> tuple[subprocess.Popen, str]:
             "--no-first-run",
             f"--user-data-dir={profile}",
             "--remote-debugging-port=0",
+            *flags,
             "about:blank",
         ],
         stdout=subprocess.DEVNULL,

@@ -17,7 +17,18 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.localsite import Fault, Gate, LocalSite, slugify
+from tests.localsite import (
+    CDN_UPLOADS,
+    STYLESHEET,
+    Fault,
+    Gate,
+    LocalSite,
+    RequisiteSite,
+    cdn_requisites,
+    slugify,
+    theme_requisites,
+)
+from tests.png import decode
 from tests.sitegen import site_brief, site_briefs, site_specs
 
 SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
@@ -419,3 +430,39 @@ def test_legacy_addresses_redirect_to_the_current_one() -> None:
             status, headers, _ = fetch(site.url(f"/news-briefs/{brief.slug}?utm_source=x"))
             assert headers["Location"] == site.url(brief.path + "?utm_source=x")
         assert fetch(site.url("/news-briefs/no-such-brief"))[0] == 404
+
+
+# --- page requisites (RequisiteSite) -----------------------------------------------------
+
+
+def test_a_requisite_site_serves_its_files_conditionally_and_the_site_as_before() -> None:
+    brief, _ = BRIEFS[0]
+    theme = theme_requisites("http://cdn.test")
+    with RequisiteSite([brief], requisites=theme) as site:
+        status, headers, body = fetch(site.url(STYLESHEET + "?ver=2.3.1"))
+        assert (status, headers["Content-Type"], body) == (
+            200,
+            "text/css; charset=UTF-8",
+            theme[STYLESHEET].body,
+        )
+        assert b"url(http://cdn.test/insightcrime.org/" in body  # the CDN it was given
+        etag, last_modified = headers["ETag"], headers["Last-Modified"]
+        status, _, body = fetch(site.url(STYLESHEET), {"If-None-Match": etag})
+        assert (status, body) == (304, b"")
+        assert fetch(site.url(STYLESHEET), {"If-Modified-Since": last_modified})[0] == 304
+        assert fetch(site.url(STYLESHEET), {"If-None-Match": '"other"'})[0] == 200
+        for path in theme:
+            assert fetch(site.url(path))[0] == 200, path
+        # Any other file under /wp-content/ is missing; the briefs are served as by LocalSite.
+        assert fetch(site.url("/wp-content/themes/ic/other.svg"))[0] == 404
+        assert fetch(site.url(brief.path))[2] == brief.html
+        assert site.errors == []
+
+
+def test_a_cdn_serves_images_at_the_paths_it_is_given() -> None:
+    path = f"{CDN_UPLOADS}/2011/04/photo-57.jpg"
+    with RequisiteSite(requisites=cdn_requisites([path])) as cdn:
+        status, headers, body = fetch(cdn.url(path + "?ssl=1"))
+        assert (status, headers["Content-Type"]) == (200, "image/png")
+        assert decode(body).at(0, 0) == (90, 110, 70)
+        assert fetch(cdn.url(f"{CDN_UPLOADS}/2011/04/photo-58.jpg"))[0] == 404

@@ -83,6 +83,12 @@ redis_prefix_option = click.option(
     "--max-pages", type=click.IntRange(min=1), help="Stop after N brief pages (the rest wait)."
 )
 @click.option(
+    "--with-requisites",
+    is_flag=True,
+    help="Also fetch the stylesheets, scripts, images and fonts each brief page fetched names "
+    "(on the site and BRIEFS_REQUISITE_HOSTS), each once a crawl.",
+)
+@click.option(
     "--max-time",
     type=click.FloatRange(min=0, min_open=True),
     metavar="SECONDS",
@@ -109,6 +115,7 @@ def crawl(
     full: bool,
     since: str | None,
     max_pages: int | None,
+    with_requisites: bool,
     max_time: float | None,
     log_file: str | None,
     settings: dict,
@@ -136,6 +143,7 @@ def crawl(
         full=full,
         since=since,
         max_pages=max_pages,
+        with_requisites=with_requisites,
         max_time=max_time,
         log_file=log_file,
         verbose=verbose,
@@ -164,6 +172,7 @@ def options_as_settings(
     full: bool,
     since: str | None,
     max_pages: int | None,
+    with_requisites: bool,
     max_time: float | None,
     log_file: str | None,
     verbose: bool,
@@ -174,6 +183,7 @@ def options_as_settings(
         "BRIEFS_FULL": full,
         "BRIEFS_SINCE": since,
         "BRIEFS_MAX_PAGES": max_pages,
+        "BRIEFS_REQUISITES": with_requisites,
         "CLOSESPIDER_TIMEOUT": max_time,
         "LOG_FILE": log_file,
         "LOG_ENABLED": verbose,

@@ -94,6 +94,10 @@ class RedisConditionalRequestMiddleware(ConditionalRequestMiddleware):
         etag, last_modified = json.loads(known)
         return etag, last_modified
 
+    def requisite_validators(self, url: str) -> tuple[str | None, str | None]:
+        # The writer publishes the briefs' validators only: a requisite is asked for whole.
+        return None, None
+
 
 class RedisExchangeRecorder(ExchangeRecorder):
     """The crawl's other exchanges (crawler.exchanges) in a distributed crawl: pushed to

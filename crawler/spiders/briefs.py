@@ -13,7 +13,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import scrapy
 from scrapy.crawler import Crawler
-from scrapy.http import Response, TextResponse
+from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.selector import Selector
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import Sitemap
@@ -25,10 +25,16 @@ from archive.connection import utc_now
 from cleaning.dates import to_iso
 from cleaning.urls import is_brief_path, strip_tracking, url_path, with_trailing_slash
 from crawler.failures import failure_reason
-from crawler.items import FetchedPage, capture_from_response, first_url
+from crawler.items import PURPOSE, FetchedPage, capture_from_response, first_url
 from crawler.middlewares import ForbiddenByRobots, same_site
-from crawler.options import DISCOVERERS, check_settings, site_origin
+from crawler.options import DISCOVERERS, check_settings, requisite_hosts, site_origin
 from crawler.report import FAILURES
+from crawler.requisites import (
+    REQUISITE,
+    is_stylesheet,
+    page_requisites,
+    stylesheet_requisites,
+)
 from crawler.selection import BRIEF, CONTINUES_LISTING, INDEX_DATE
 from crawler.signals import entry_point_done
 
@@ -44,8 +50,10 @@ class UnreadableIndex(Exception):
 
 class BriefsSpider(scrapy.Spider):
     """Settings it reads: BRIEFS_SITE (or `-a site=URL`), BRIEFS_IDENTITY_ORIGIN,
-    BRIEFS_DISCOVERY. It yields a request for every brief an index names; which of them a
-    crawl sends (the incremental crawl, --full, --since) is crawler.selection's choice."""
+    BRIEFS_DISCOVERY, BRIEFS_REQUISITES and BRIEFS_REQUISITE_HOSTS. It yields a request for
+    every brief an index names; which of them a crawl sends (the incremental crawl, --full,
+    --since) is crawler.selection's choice. With requisites, it yields a request for each
+    requisite of a brief page it receives whole, and of a stylesheet among them."""
 
     name = "briefs"
 
@@ -62,9 +70,16 @@ class BriefsSpider(scrapy.Spider):
         spider.site_parts = parts = site_origin(spider.site)
         spider.identity_origin = (settings.get("BRIEFS_IDENTITY_ORIGIN") or spider.site).rstrip("/")
         spider.identity_parts = urlsplit(spider.identity_origin)
-        # Scrapy's offsite filter drops links off the host (SameSiteMiddleware the rest).
-        spider.allowed_domains = [parts.hostname]
         spider.discoverers = settings.getlist("BRIEFS_DISCOVERY", list(DISCOVERERS))
+        spider.with_requisites = settings.getbool("BRIEFS_REQUISITES")
+        others = requisite_hosts(settings) if spider.with_requisites else []
+        # Where a requisite may be: the site's own host, and the others (the image CDN).
+        spider.requisite_hosts = [parts.netloc, *others]
+        # Scrapy's offsite filter drops links off the host (SameSiteMiddleware the rest).
+        spider.allowed_domains = [
+            parts.hostname,
+            *(urlsplit(f"//{host}").hostname for host in others),
+        ]
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
@@ -152,12 +167,7 @@ class BriefsSpider(scrapy.Spider):
         return document
 
     def index_failed(self, failure: Failure) -> None:
-        request = failure.request
-        if failure.check(HttpError):
-            reason = f"http_{failure.value.response.status}"
-        else:
-            reason = failure_reason(failure)
-        self.index_gave_up(request, reason)
+        self.index_gave_up(failure.request, failure_reason(failure))
 
     def index_gave_up(self, request: scrapy.Request, reason: str) -> None:
         self.crawler.stats.inc_value("briefs/index_failed")
@@ -242,10 +252,43 @@ class BriefsSpider(scrapy.Spider):
             )
         )
 
+    # --- page requisites ------------------------------------------------------------------
+
+    def requisite_request(self, url: str) -> scrapy.Request:
+        """The request for a stylesheet, script, image or font a page names. It is no brief:
+        it waits in memory, not in the frontier, and Scrapy's dupefilter fetches it once a
+        crawl, however many pages name it. It carries the validators of the copy stored (a
+        downloader middleware adds them) and takes a 304 as an answer."""
+        return scrapy.Request(
+            url,
+            callback=self.parse_requisite,
+            errback=self.requisite_failed,
+            meta={PURPOSE: REQUISITE, "handle_httpstatus_list": [304]},
+        )
+
+    def parse_requisite(self, response: Response) -> Iterator[scrapy.Request]:
+        # (A stylesheet unchanged since it was stored, a 304, names what it named then: its
+        # own requisites were stored then, and are not asked for again this crawl.)
+        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+        if response.status == 200 and is_stylesheet(content_type, response.url):
+            for url in stylesheet_requisites(response.body, response.url, self.requisite_hosts):
+                yield self.requisite_request(url)
+
+    def requisite_failed(self, failure: Failure) -> None:
+        # A page shows without one of its requisites: no brief failed, and the crawl's
+        # account and exit status do not say it.
+        self.logger.debug(
+            "requisite not fetched: %s: %s", failure.request.url, failure_reason(failure)
+        )
+
     # --- brief pages ----------------------------------------------------------------------
 
-    def parse_brief(self, response: Response) -> Iterator[FetchedPage]:
+    def parse_brief(self, response: Response) -> Iterator[FetchedPage | scrapy.Request]:
         yield FetchedPage(capture=capture_from_response(response), request=response.request)
+        # (A 304 has no body to name them.)
+        if self.with_requisites and response.status == 200 and isinstance(response, HtmlResponse):
+            for url in page_requisites(response.body, response.url, self.requisite_hosts):
+                yield self.requisite_request(url)
 
     def brief_failed(self, failure: Failure) -> Iterator[FetchedPage]:
         request = failure.request
