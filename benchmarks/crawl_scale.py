@@ -2,12 +2,14 @@
 
     python -m benchmarks.crawl_scale bare        [--briefs N] [--latency S] [--like-briefs]
     python -m benchmarks.crawl_scale local       [--briefs N] [--latency S] [-s NAME=VALUE]
+                                                 [--gzip]
     python -m benchmarks.crawl_scale distributed [--briefs N] [--latency S] [--crawlers K]
 
 One site of N generated briefs (the anatomy of tests/sitegen.py, ~160 KB a page) is served on
 127.0.0.1. Its pages are not held in memory (100,000 of them would take 16 GB): each is
 generated from its spec when it is asked for (~2 ms, in the site's thread), the same bytes
-every time. `--latency S` holds each brief page back S seconds, as a distant site does.
+every time. `--latency S` holds each brief page back S seconds, as a distant site does;
+`--gzip` has it gzip what it sends (`Content-Encoding: gzip`), as the live site does.
 
 - `bare`: a Scrapy spider with Scrapy's defaults that reads the sitemaps and fetches every
   brief page they name, and discards it: the ceiling. `--like-briefs` gives it the Scrapy
@@ -82,7 +84,7 @@ class LazyBrief(SiteBrief):
         pass
 
 
-def lazy_site(n: int, seed: int = 1) -> LocalSite:
+def lazy_site(n: int, seed: int = 1, compress: bool = False) -> LocalSite:
     briefs = []
     for spec in site_specs(n, seed):
         first = next((b[1] for b in spec.blocks if b[0] == "p"), "")
@@ -103,7 +105,7 @@ def lazy_site(n: int, seed: int = 1) -> LocalSite:
                 excerpt=excerpt,
             )
         )
-    return LocalSite(briefs, sitemap_page_size=1000)
+    return LocalSite(briefs, sitemap_page_size=1000, compress=compress)
 
 
 BARE_SPIDER = """
@@ -221,6 +223,10 @@ def archive_figures(db: Path) -> None:
     briefs = conn.execute("SELECT COUNT(*) FROM briefs").fetchone()[0]
     pages = conn.execute("SELECT SUM(length(body_gzip)), SUM(body_length) FROM captures").fetchone()
     records = conn.execute("SELECT SUM(length(record)) FROM revisions").fetchone()[0]
+    exchanges = conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(length(body_gzip)), 0) FROM exchanges"
+    ).fetchone()
+    forms = dict(conn.execute("SELECT body_form, COUNT(*) FROM captures GROUP BY body_form"))
     conn.close()
     size = sum(p.stat().st_size for p in db.parent.glob(db.name + "*") if p.is_file())
     print(
@@ -228,6 +234,10 @@ def archive_figures(db: Path) -> None:
         f" (compressed page {pages[0] / briefs / 1024:.1f} KiB of {pages[1] / briefs / 1024:.0f}"
         f" KiB, record JSON {records / briefs / 1024:.1f} KiB; the rest: briefs row, full-text"
         " index, headers, indexes)"
+    )
+    print(
+        f"  other exchanges: {exchanges[0]}, their bodies {exchanges[1] / 1024:.0f} KiB"
+        f" ({exchanges[1] / briefs / 1024:.2f} KiB/brief); captures by body form {forms}"
     )
     source = archive.connect(db, readonly=True)
     for query, filters in (("police", {"country": "Mexico"}), ("police", {})):
@@ -259,6 +269,9 @@ def main() -> None:
     parser.add_argument("--briefs", type=int, default=100_000)
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--crawlers", type=int, default=2)
+    parser.add_argument(
+        "--gzip", action="store_true", help="the site gzips what it sends, as the live one does"
+    )
     parser.add_argument("--keep", help="keep the archive at this path")
     parser.add_argument(
         "--like-briefs", action="store_true", help="bare: with the Scrapy settings briefs uses"
@@ -271,7 +284,7 @@ def main() -> None:
     n = args.briefs
     settings = [*SETTINGS, *(item for value in args.settings for item in ("-s", value))]
     started = time.monotonic()
-    site = lazy_site(n)
+    site = lazy_site(n, compress=args.gzip)
     print(f"site of {n} briefs built in {time.monotonic() - started:.0f} s", flush=True)
     work = Path(tempfile.mkdtemp(prefix="crawl-scale-"))
     db = Path(args.keep) if args.keep else work / "archive.sqlite"

@@ -19,17 +19,19 @@ from __future__ import annotations
 
 import logging
 from asyncio import Future
-from functools import partial
+from dataclasses import dataclass
 from typing import Any
 
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.http import Response
+from scrapy.http.headers import Headers
 from twisted.python.failure import Failure
 
 from archive.capture import Capture, Exchange, pack_transferred
 from archive.connection import utc_now
 from crawler.archive_writer import ArchiveWriter
+from crawler.download import Wire
 from crawler.failures import failure_reason
 from crawler.items import PURPOSE, WIRE, with_wire
 from crawler.middlewares import is_robots_txt
@@ -59,16 +61,41 @@ def purpose_of(request: Request) -> str:
     return "discovery"
 
 
-def response_exchange(request: Request, response: Response, fetched_at: str) -> Exchange:
-    """The exchange of `response` as the download handler recorded it, its body as
-    transferred (the middlewares that decode it come after)."""
-    capture = Capture(
-        requested_url=request.url,
-        fetched_at=fetched_at,
-        status=response.status,
-        body=response.body,
-    )
-    return Exchange(purpose_of(request), with_wire(capture, response, request.meta.get(WIRE)))
+@dataclass(frozen=True)
+class _Answer:
+    """A response as its exchange is made of, its body as transferred (the middlewares that
+    decode it come after); kept in a brief request's meta until it is known not to be the
+    page's capture. It refers to neither the request nor the response:
+    the request's meta holds it, and a cycle would leave the page to the garbage collector
+    (crawler.gc_tuning)."""
+
+    url: str
+    purpose: str
+    status: int
+    body: bytes
+    headers: Headers
+    ip_address: Any
+    wire: Wire | None
+    fetched_at: str
+
+    @classmethod
+    def of(cls, request: Request, response: Response, fetched_at: str) -> _Answer:
+        return cls(
+            request.url,
+            purpose_of(request),
+            response.status,
+            response.body,
+            response.headers,
+            response.ip_address,
+            request.meta.get(WIRE),
+            fetched_at,
+        )
+
+    def exchange(self) -> Exchange:
+        capture = Capture(
+            requested_url=self.url, fetched_at=self.fetched_at, status=self.status, body=self.body
+        )
+        return Exchange(self.purpose, with_wire(capture, self.wire, self.headers, self.ip_address))
 
 
 def failed_exchange(request: Request, exception: BaseException, fetched_at: str) -> Exchange:
@@ -92,29 +119,29 @@ class ExchangeRecorder:
     def process_request(self, request: Request) -> None:
         earlier = request.meta.pop(_ATTEMPT, None)
         if earlier is not None:  # a brief request's attempt another one follows
-            self._send(earlier())
+            self._send(earlier if isinstance(earlier, Exchange) else earlier.exchange())
         request.meta[_DOWNLOADING] = True
 
     def process_response(self, request: Request, response: Response) -> Response:
         request.meta.pop(_DOWNLOADING, None)
-        # A brief page's own response is its capture: made into an exchange only if another
-        # attempt follows (seldom), not for every page.
-        attempt = partial(response_exchange, request, response, utc_now())
+        answer = _Answer.of(request, response, utc_now())
         if request.meta.get(BRIEF) and not _redirect(request, response):
-            request.meta[_ATTEMPT] = attempt
+            # Its capture, unless another attempt follows (seldom): made into an exchange
+            # then, not for every page.
+            request.meta[_ATTEMPT] = answer
         else:
-            self._send(attempt())
+            self._send(answer.exchange())
         return response
 
     def process_exception(self, request: Request, exception: Exception) -> None:
         # (Called for a middleware's refusal too, before any download: not an exchange.)
         if not request.meta.pop(_DOWNLOADING, None):
             return
-        attempt = partial(failed_exchange, request, exception, utc_now())
+        exchange = failed_exchange(request, exception, utc_now())
         if request.meta.get(BRIEF):
-            request.meta[_ATTEMPT] = attempt
+            request.meta[_ATTEMPT] = exchange
         else:
-            self._send(attempt())
+            self._send(exchange)
 
     def _send(self, exchange: Exchange) -> None:
         capture = exchange.capture

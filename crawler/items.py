@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from archive.capture import Capture, head_headers
 from archive.connection import utc_now
@@ -12,6 +12,7 @@ from cleaning.record import BriefRecord
 if TYPE_CHECKING:  # (the writer of a distributed crawl reads these items and loads no Scrapy)
     from scrapy import Request
     from scrapy.http import Response
+    from scrapy.http.headers import Headers
 
     from crawler.download import Wire
 
@@ -58,24 +59,24 @@ def capture_from_response(response: Response, *, fetched_at: str | None = None) 
         fetched_at=fetched_at or utc_now(),
         body=response.body,
     )
-    return with_wire(capture, response, wire)
+    return with_wire(capture, wire, response.headers, response.ip_address)
 
 
-def with_wire(capture: Capture, response: Response, wire: Wire | None) -> Capture:
+def with_wire(capture: Capture, wire: Wire | None, headers: Headers, ip_address: Any) -> Capture:
     """`capture` with the exchange as it crossed the wire, when the download handler
     recorded it: its header fields then the ones received (names in their case, order and
-    repeats kept), and the body as transferred when it is not `capture.body`; else the
-    headers as Scrapy read them."""
+    repeats kept), the peer's `ip_address`, and the body as transferred when it is not
+    `capture.body`; else the `headers` as Scrapy read them."""
     if wire is None:
         capture.headers = [
             (name.decode("latin-1"), value.decode("latin-1"))
-            for name, values in response.headers.items()
+            for name, values in headers.items()
             for value in values
         ]
         return capture
     capture.request_head = wire.request_head
     capture.response_head = wire.response_head
-    capture.ip_address = None if response.ip_address is None else str(response.ip_address)
+    capture.ip_address = None if ip_address is None else str(ip_address)
     capture.requested_at = wire.requested_at
     capture.headers = head_headers(wire.response_head)
     if wire.body is not None and wire.body != capture.body:

@@ -308,3 +308,17 @@ def test_an_incremental_snapshot_keeps_the_rows_that_hold_its_bodies(crawled, tm
     assert [(row["run_id"], row["body_ref"]) for row in kept] == [(1, None), (2, kept[0]["id"])]
     report = fixity.verify(connect(copy, readonly=True), record=False)
     assert report.problems == []
+
+
+def test_a_site_that_compresses_what_it_sends_has_it_stored_as_sent(tmp_path):
+    db = tmp_path / "archive.sqlite"
+    samples = list(briefs_from_pages(page for _, page, _ in sample_pages()))[:3]
+    site = LocalSite(samples, compress=True)
+    with site:
+        assert crawl(site.base_url, db).returncode == 0
+        sent = {entry.body for entry in site.requests if entry.status == 200}
+    for table in ("captures", "exchanges"):
+        stored = rows(db, f"SELECT body_gzip, body_form FROM {table} WHERE status = 200")
+        assert stored and {row["body_form"] for row in stored} == {"as-sent"}, table
+        # The server's own gzip streams, not compressed a second time.
+        assert {row["body_gzip"] for row in stored} <= sent

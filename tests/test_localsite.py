@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import json
 import socket
@@ -116,6 +117,22 @@ def test_brief_pages_are_served_as_given(site: LocalSite) -> None:
     assert headers["Content-Type"] == "text/html; charset=UTF-8"
     assert int(headers["Content-Length"]) == len(body)
     assert body == brief.html
+
+
+def test_a_compressing_site_sends_gzip_to_a_client_that_accepts_it() -> None:
+    brief = BRIEFS[0][0]
+    with LocalSite([brief], compress=True) as site:
+        status, headers, body = fetch(site.url(brief.path), {"Accept-Encoding": "gzip, br"})
+        assert (status, headers["Content-Encoding"]) == (200, "gzip")
+        assert int(headers["Content-Length"]) == len(body) and gzip.decompress(body) == brief.html
+        status, headers, body = fetch(site.url(brief.path))
+        assert headers["Content-Encoding"] is None and body == brief.html
+        # A 304 has no body to encode.
+        etag = fetch(site.url(brief.path))[1]["ETag"]
+        status, headers, body = fetch(
+            site.url(brief.path), {"If-None-Match": etag, "Accept-Encoding": "gzip"}
+        )
+        assert (status, body, headers["Content-Encoding"]) == (304, b"", None)
 
 
 def test_origin_is_replaced_by_this_host_when_asked() -> None:
