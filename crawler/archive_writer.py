@@ -47,8 +47,11 @@ class ArchiveWriter:
         self.process = Workers(1)
         self.run_id: int | None = None  # the run the pages are stored under
         # Set once the run is open (or could not be): an exchange waits for it, since the
-        # first (robots.txt) is fetched while the writer process starts.
+        # first (robots.txt) is fetched while the writer process starts; and every group
+        # after one that waits waits too, since messages are stored in the order sent
+        # (crawler.archive_view counts on it).
         self.run_known = asyncio.Event()
+        self.held = False
         self.waiting: deque[tuple[WriteMessage, asyncio.Future]] = deque()
         self.groups_in_flight = 0
         self.storing: set[asyncio.Future] = set()
@@ -112,7 +115,10 @@ class ArchiveWriter:
 
     async def _store(self, group: list[tuple[WriteMessage, asyncio.Future]]) -> None:
         try:
-            if not self.run_known.is_set() and any(isinstance(m, Exchange) for m, _ in group):
+            if not self.run_known.is_set() and (
+                self.held or any(isinstance(m, Exchange) for m, _ in group)
+            ):
+                self.held = True
                 await self.run_known.wait()
             results = await self.call(store_group, [message for message, _ in group], self.run_id)
         except Exception as error:  # the writer died (WorkerDied), or the group failed whole

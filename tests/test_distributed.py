@@ -215,6 +215,16 @@ def test_two_crawlers_and_one_writer_archive_what_one_crawl_does(tmp_path, serve
         assert repeated == {generated[UNAVAILABLE][0].path, generated[BROKEN][0].path}
         assert out.startswith(f"ingest: stored {sum(pushed)} (")
         assert content(shared) == content(local)
+        # The crawl's other exchanges came through Redis too: robots.txt (each crawler's),
+        # the discovery documents, the attempt a retry followed.
+        kept = rows(shared, "SELECT purpose, url, status FROM exchanges WHERE run_id = 1")
+        unavailable = site.url(generated[UNAVAILABLE][0].path)
+        assert [row[0] for row in kept].count("robots") == 2
+        assert ("brief", unavailable, 503) in kept and (
+            "discovery",
+            site.url("/news/brief/"),
+            200,
+        ) in kept
 
         # An edit, and a second crawl of each: the same revisions.
         record = edit(site)

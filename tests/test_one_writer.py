@@ -12,7 +12,9 @@ from pathlib import Path
 from scrapy.utils.test import get_crawler
 
 import archive
+from archive.capture import Capture, Exchange
 from crawler.archive_view import ArchiveView
+from crawler.archive_writer import ArchiveWriter
 from crawler.messages import LastmodNote, Queued
 from crawler.spiders.briefs import BriefsSpider
 from tests.archive_rows import rows, wait_for_briefs
@@ -135,3 +137,31 @@ def test_a_crawls_event_loop_holds_one_read_only_connection_and_its_writer_the_o
             crawl.communicate(timeout=60)
     assert len(loop) == 1 and loop[0] & os.O_ACCMODE == os.O_RDONLY, loop
     assert len(writers) == 1
+
+
+def test_messages_are_stored_in_the_order_sent_though_an_exchange_waits_for_the_run(tmp_path):
+    path = tmp_path / "a.sqlite"
+    crawler = get_crawler(settings_dict={"BRIEFS_DB": str(path)})
+    archive.connect(path).close()
+    writer = ArchiveWriter(crawler)
+    robots = Capture(f"{SITE}/robots.txt", "2026-12-01T00:00:00+00:00", status=200, body=b"")
+
+    async def crawl() -> list[int]:
+        await writer.call(archive.close_stale_runs)  # the writer process, started
+        # robots.txt comes back before the run is open: it waits for the run, and the
+        # URLs queued after it wait behind it.
+        exchange = writer.write(Exchange("robots", robots))
+        await asyncio.sleep(ArchiveWriter.GROUP_WAIT * 3)  # its group sent
+        queued = [writer.write(Queued(url(n), n)) for n in range(1, 3)]
+        stored, _ = await asyncio.wait(queued, timeout=0.5)  # (ms, were they not held)
+        waited = len(stored) + rows(path, "SELECT COUNT(*) FROM frontier")[0][0]
+        run_id = await writer.call(archive.start_run, SITE, {})
+        writer.run_started(run_id)
+        await asyncio.gather(exchange, *queued)
+        await writer.close()
+        return [waited, run_id]
+
+    waited, run_id = asyncio.run(crawl())
+    assert waited == 0
+    assert rows(path, "SELECT run_id FROM exchanges") == [(run_id,)]
+    assert rows(path, "SELECT url FROM frontier ORDER BY seq") == [(url(1),), (url(2),)]
