@@ -227,9 +227,20 @@ def test_the_warc_holds_every_exchange_byte_for_byte(crawled, tmp_path):
     with out.open("rb") as handle:
         for record in ArchiveIterator(handle, check_digests=True):
             assert not record.digest_checker.problems
-    for tool in (["warcio", "check", str(out)], ["cdxj-indexer", str(out)]):
-        done = subprocess.run(tool, capture_output=True, text=True)
+    indexes = {}
+    fields = "warc-type,warc-target-uri,http:status"
+    for tool in (["warcio", "check"], ["warcio", "index", "-f", fields], ["cdxj-indexer"]):
+        done = subprocess.run([*tool, str(out)], capture_output=True, text=True)
         assert done.returncode == 0, done.stdout + done.stderr
+        indexes[tool[-1]] = done.stdout
+    # Both indexes name the redirect, the retried 503 and robots.txt's revisit.
+    for index in (indexes[fields], indexes["cdxj-indexer"]):
+        for path in (crawled["moved"].path, crawled["retried"].path, "/robots.txt"):
+            assert path in index, path
+    statuses = [json.loads(line) for line in indexes[fields].splitlines()]
+    assert {"warc-type": "response", "http:status": "503"} in [
+        {key: entry.get(key) for key in ("warc-type", "http:status")} for entry in statuses
+    ]
 
 
 def test_a_distributed_crawls_exchange_is_carried_to_the_writer(tmp_path):
