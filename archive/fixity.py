@@ -352,7 +352,8 @@ def body_problem(
     """What is wrong with a stored body (its blob, in `form`: archive.capture.BODY_FORMS)
     against its recorded digest and length (an int, or whatever else a stray write left);
     None when nothing is. The digest and length are of the body as transferred: for an
-    "as-sent" blob the blob itself, which must still read as the page (a gzip stream)."""
+    "as-sent" blob the blob itself, checked was a gzip stream of the page when it was
+    stored, so that bytes with its digest still are."""
     if blob is None:
         return "body missing (a digest is recorded, no body is stored)"
     if not blob:
@@ -361,16 +362,22 @@ def body_problem(
         return f"unknown body form {form!r}"
     try:
         if form == "as-sent":
-            decompress_body(blob)
+            # The bytes the server sent, a gzip stream of the page when they were stored:
+            # their digest says whether they are still those bytes. (The stream is read
+            # only to say why when they are not.)
             body = blob
+            actual = hashlib.sha256(body).hexdigest()
+            if actual != digest:
+                decompress_body(blob)
         else:
             body = decompress_body(blob, length if isinstance(length, int) else None)
+            actual = hashlib.sha256(body).hexdigest()
     except (OSError, EOFError, IsalError) as error:
         return f"body unreadable (bad gzip: {error})"
     found = []
     if digest is None:
         found.append("no digest recorded")
-    elif (actual := hashlib.sha256(body).hexdigest()) != digest:
+    elif actual != digest:
         found.append(f"digest mismatch (recorded {digest}, body {actual})")
     if length is not None and length != len(body):
         found.append(f"length mismatch (recorded {length!r} bytes, body {len(body)})")

@@ -353,6 +353,18 @@ def test_verify_checks_a_body_stored_as_sent_against_the_bytes_sent(crawled):
     assert fixity.body_problem(digest, len(blob), damaged, "as-sent").startswith("body unreadable")
 
 
+def test_verify_reads_a_body_stored_as_sent_by_its_digest_alone(crawled, monkeypatch):
+    # The bytes sent were checked to be a gzip stream of the page when they were stored:
+    # bytes with their digest still are, so they are not decompressed again (the pages of a
+    # site that gzips are checked at the speed of hashing them).
+    capture = capture_of(crawled["db"], crawled["encoded"].path, 200)
+    decompressed = []
+    monkeypatch.setattr(fixity, "decompress_body", lambda *args: decompressed.append(args))
+    blob, digest = capture["body_gzip"], capture["body_sha256"]
+    assert fixity.body_problem(digest, len(blob), blob, "as-sent") is None
+    assert decompressed == []
+
+
 def test_a_brief_last_captured_as_a_revisit_has_its_page_in_the_wacz(crawled, tmp_path):
     out = tmp_path / "briefs.wacz"
     assert write_wacz(connect(crawled["db"], readonly=True), out) == 2  # both briefs
