@@ -1,10 +1,12 @@
-"""Processes as Linux's /proc shows them: who started whom, who is still running.
+"""Processes as Linux's /proc shows them: who started whom, who is still running; and a
+process the tests started, ended.
 
 Used by the tests (worker processes must not outlive a killed crawler) and the benchmarks
 (the memory and CPU of a crawler's worker processes)."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 
@@ -46,3 +48,13 @@ def shared_memory_of(pids: list[int]) -> set[str]:
             if found:
                 names.add(name.split(" ")[0])
     return names
+
+
+def stop(process: subprocess.Popen) -> None:
+    """End `process`: asked to (SIGTERM), then made to (SIGKILL) if it has not within 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -21,6 +21,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_timestamp
 
+from tests.processes import stop
 from tests.test_browser import CHROMIUM, DevTools, start_chromium
 from tests.test_wacz import PYWB_VENV, pywb_python
 
@@ -103,12 +104,7 @@ def replay(warc: Path, url: str, folder: Path) -> Replay:
         port = _port(pywb)
         screenshot = _screenshot(f"http://127.0.0.1:{port}/coll/{timestamp}/{url}", folder)
     finally:
-        pywb.terminate()
-        try:
-            pywb.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pywb.kill()
-            pywb.wait()
+        stop(pywb)
     served, missing = [], []
     for line in log.read_text().splitlines():
         path, status = json.loads(line)
@@ -166,9 +162,4 @@ def _screenshot(address: str, folder: Path) -> bytes:
         finally:
             tab.close()
     finally:
-        browser.terminate()
-        try:
-            browser.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            browser.kill()
-            browser.wait()
+        stop(browser)

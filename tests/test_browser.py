@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import stop
 from tests.test_search import SAMPLE, build_archive
 from tests.test_serve import served
 
@@ -122,9 +123,4 @@ def test_a_search_in_the_browser_finds_the_brief(tmp_path):
             finally:
                 tab.close()
         finally:
-            browser.terminate()
-            try:
-                browser.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                browser.kill()
-                browser.wait()
+            stop(browser)

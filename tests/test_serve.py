@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.local_servers import free_port
+from tests.processes import stop
 from tests.test_search import SAMPLE, SITE, build_archive
 
 
@@ -41,12 +42,7 @@ def served(db: Path) -> Iterator[str]:
                 time.sleep(0.1)
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 @pytest.fixture(scope="module")
