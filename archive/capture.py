@@ -130,41 +130,36 @@ def pack_body(
     sent when they are a gzip stream of the page, else their gzip (mtime 0: the same bytes
     always give the same blob)."""
     sent = body if transferred is None else transferred
-    digest = hashlib.sha256(sent).hexdigest()
-    if transferred is not None and _is_gzip(content_encoding) and _gunzips_to(sent, body):
-        return PackedBody(digest, len(sent), sent, "as-sent")
-    return PackedBody(digest, len(sent), igzip.compress(sent, BODY_GZIP_LEVEL, mtime=0))
+    # Read back, a stream stored as sent must give the page the crawler read, whatever
+    # leniency its decompression had.
+    as_sent = transferred is not None and _is_gzip(content_encoding) and _gunzipped(sent) == body
+    return _packed(sent, as_sent)
 
 
 def pack_transferred(sent: bytes, content_encoding: str | None) -> PackedBody:
     """`pack_body` for a body as transferred whose decoded page is not at hand (an exchange
     recorded before Scrapy's decompression): a gzip stream the server sent as such is
     stored as sent, anything else as its gzip."""
+    return _packed(sent, _is_gzip(content_encoding) and _gunzipped(sent) is not None)
+
+
+def _packed(sent: bytes, as_sent: bool) -> PackedBody:
     digest = hashlib.sha256(sent).hexdigest()
-    if _is_gzip(content_encoding) and _gunzips(sent):
+    if as_sent:
         return PackedBody(digest, len(sent), sent, "as-sent")
     return PackedBody(digest, len(sent), igzip.compress(sent, BODY_GZIP_LEVEL, mtime=0))
 
 
-def _gunzips(blob: bytes) -> bool:
+def _gunzipped(blob: bytes) -> bytes | None:
+    """What `blob` holds when it is gzip; None when it is not."""
     try:
-        igzip.decompress(blob)
+        return igzip.decompress(blob)
     except (OSError, EOFError, zlib.error):
-        return False
-    return True
+        return None
 
 
 def _is_gzip(content_encoding: str | None) -> bool:
     return (content_encoding or "").strip().lower() in ("gzip", "x-gzip")
-
-
-def _gunzips_to(blob: bytes, body: bytes) -> bool:
-    """Whether `blob` is one gzip stream of `body` (so that reading it back gives the page
-    the crawler read, whatever leniency its decompression had)."""
-    try:
-        return igzip.decompress(blob) == body
-    except (OSError, EOFError, zlib.error):
-        return False
 
 
 def transferred_body(blob: bytes, form: str) -> bytes | None:
