@@ -166,11 +166,10 @@ def _store_failure(
     return outcome
 
 
-def _message_stored(db: sqlite_utils.Database, message_id: str) -> bool:
-    return (
-        db.execute("SELECT 1 FROM captures WHERE message_id = ?", [message_id]).fetchone()
-        is not None
-    )
+def _message_stored(db: sqlite_utils.Database, message_id: str, table: str = "captures") -> bool:
+    """Whether a row of `table` came in the distributed crawl's message `message_id`."""
+    query = f"SELECT 1 FROM {table} WHERE message_id = ?"
+    return db.execute(query, [message_id]).fetchone() is not None
 
 
 def _last_whole(
@@ -202,19 +201,8 @@ def _insert_capture(
         "run_id": fetch.run_id,
         "requested_url": capture.requested_url,
         "final_url": capture.final_url,
-        "status": capture.status,
-        "fetched_at": capture.fetched_at,
-        "headers": json.dumps(capture.headers, ensure_ascii=False),
-        "etag": capture.header("ETag"),
-        "last_modified": capture.header("Last-Modified"),
+        **_exchange_columns(db, "captures", capture, keep_body),
         "content_type": capture.header("Content-Type"),
-        **_body_columns(db, "captures", capture, keep_body),
-        "request_head": capture.request_head,
-        "response_head": capture.response_head,
-        "protocol": capture.protocol,
-        "reason": capture.reason,
-        "ip_address": capture.ip_address,
-        "requested_at": capture.requested_at,
         "brief_url": brief_url,
         "outcome": outcome.value,
         "error": error,
@@ -231,30 +219,38 @@ def store_exchange(
     None when its distributed crawl's message was stored already."""
     capture = exchange.capture
     with transaction(db):
-        if exchange.id is not None and (
-            db.execute("SELECT 1 FROM exchanges WHERE message_id = ?", [exchange.id]).fetchone()
-        ):
+        if exchange.id is not None and _message_stored(db, exchange.id, "exchanges"):
             return None
         row = {
             "run_id": run_id,
             "purpose": exchange.purpose,
             "url": capture.requested_url,
-            "status": capture.status,
-            "protocol": capture.protocol,
-            "reason": capture.reason,
-            "fetched_at": capture.fetched_at,
-            "requested_at": capture.requested_at,
-            "ip_address": capture.ip_address,
-            "headers": json.dumps(capture.headers, ensure_ascii=False),
-            "etag": capture.header("ETag"),
-            "last_modified": capture.header("Last-Modified"),
-            "request_head": capture.request_head,
-            "response_head": capture.response_head,
-            **_body_columns(db, "exchanges", capture, keep=True),
+            **_exchange_columns(db, "exchanges", capture, keep_body=True),
             "error": capture.error,
             "message_id": exchange.id,
         }
         return _insert(db, "exchanges", row)
+
+
+def _exchange_columns(
+    db: sqlite_utils.Database, table: str, capture: Capture, keep_body: bool
+) -> dict[str, object]:
+    """The columns a capture's row and an exchange's share: the exchange as it crossed the
+    wire, its validators, and its body (`_body_columns`)."""
+    return {
+        "status": capture.status,
+        "fetched_at": capture.fetched_at,
+        "requested_at": capture.requested_at,
+        "ip_address": capture.ip_address,
+        "protocol": capture.protocol,
+        "reason": capture.reason,
+        "headers": json.dumps(capture.headers, ensure_ascii=False),
+        "etag": capture.header("ETag"),
+        "last_modified": capture.header("Last-Modified"),
+        "request_head": capture.request_head,
+        "response_head": capture.response_head,
+        **_body_columns(db, table, capture, keep_body),
+    }
 
 
 def _body_columns(
