@@ -265,7 +265,7 @@ def _capture_records(
         _remember(originals, capture, uri, date, ids["response"], record)
         yield record
     text = _warc_fields(_metadata_fields(capture, body, dropped if has_response else None))
-    yield _metadata_record(uri, capture, ids, text, has_response)
+    yield _metadata_record(uri, capture, ids, text, ids["response" if has_response else "request"])
 
 
 @dataclass
@@ -294,18 +294,8 @@ def _exchange_records(row: dict[str, Any], originals: _Originals) -> Iterator[Ar
     if row["response_head"] is not None:
         yield from _wire_records(row, originals, _exchange_fields)
         return
-    ids = _record_ids(row)
     text = _warc_fields(_exchange_fields(row, None, None))
-    fields = [
-        ("WARC-Type", "metadata"),
-        ("WARC-Record-ID", ids["metadata"]),
-        ("WARC-Target-URI", row["requested_url"]),
-        ("WARC-Date", _warc_date(row["fetched_at"])),
-        ("WARC-Block-Digest", _digest(text)),
-        ("Content-Type", "application/warc-fields"),
-        ("Content-Length", str(len(text))),
-    ]
-    yield _block_record("metadata", fields, text)
+    yield _metadata_record(row["requested_url"], row, _record_ids(row), text, None)
 
 
 def _exchange_fields(
@@ -362,7 +352,7 @@ def _wire_records(
             yield record
     describe = describe or _metadata_fields
     text = _warc_fields(describe(capture, body, dropped if has_response else None))
-    yield _metadata_record(uri, capture, ids, text, has_response)
+    yield _metadata_record(uri, capture, ids, text, ids["response" if has_response else "request"])
 
 
 def _revisited(capture: dict[str, Any], uri: str, originals: _Originals) -> _Original | None:
@@ -507,27 +497,28 @@ def _metadata_record(
     capture: dict[str, Any],
     ids: dict[str, str],
     text: bytes,
-    has_response: bool,
+    concurrent_to: str | None,
 ) -> ArcWarcRecord:
+    """The metadata record of a capture (or an exchange), naming the record it goes with."""
     fields = [
         ("WARC-Type", "metadata"),
         ("WARC-Record-ID", ids["metadata"]),
         ("WARC-Target-URI", uri),
         ("WARC-Date", _warc_date(capture["fetched_at"])),
-        ("WARC-Concurrent-To", ids["response" if has_response else "request"]),
+        *([("WARC-Concurrent-To", concurrent_to)] if concurrent_to else []),
         ("WARC-Block-Digest", _digest(text)),
         ("Content-Type", "application/warc-fields"),
         ("Content-Length", str(len(text))),
     ]
-    return _block_record("metadata", fields, text)
-
-
-def _block_record(kind: str, fields: list[tuple[str, str]], block: bytes) -> ArcWarcRecord:
-    """A record of `kind` with these WARC headers and `block` as it is."""
     record_headers = StatusAndHeaders("", fields, protocol="WARC/1.1")
-    content_type = dict(fields).get("Content-Type")
     return ArcWarcRecord(
-        "warc", kind, record_headers, BytesIO(block), None, content_type, len(block)
+        "warc",
+        "metadata",
+        record_headers,
+        BytesIO(text),
+        None,
+        "application/warc-fields",
+        len(text),
     )
 
 
