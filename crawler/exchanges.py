@@ -95,7 +95,11 @@ class _Answer:
         capture = Capture(
             requested_url=self.url, fetched_at=self.fetched_at, status=self.status, body=self.body
         )
-        return Exchange(self.purpose, with_wire(capture, self.wire, self.headers, self.ip_address))
+        with_wire(capture, self.wire, self.headers, self.ip_address)
+        # The body is as transferred: stored as sent when the server gzipped it, its own
+        # gzip otherwise; the writer is sent the blob alone.
+        capture.packed = pack_transferred(self.body, capture.header("Content-Encoding"))
+        return Exchange(self.purpose, capture.without_body())
 
 
 def failed_exchange(request: Request, exception: BaseException, fetched_at: str) -> Exchange:
@@ -119,7 +123,7 @@ class ExchangeRecorder:
     def process_request(self, request: Request) -> None:
         earlier = request.meta.pop(_ATTEMPT, None)
         if earlier is not None:  # a brief request's attempt another one follows
-            self._send(earlier if isinstance(earlier, Exchange) else earlier.exchange())
+            self.send(earlier if isinstance(earlier, Exchange) else earlier.exchange())
         request.meta[_DOWNLOADING] = True
 
     def process_response(self, request: Request, response: Response) -> Response:
@@ -130,7 +134,7 @@ class ExchangeRecorder:
             # then, not for every page.
             request.meta[_ATTEMPT] = answer
         else:
-            self._send(answer.exchange())
+            self.send(answer.exchange())
         return response
 
     def process_exception(self, request: Request, exception: Exception) -> None:
@@ -141,16 +145,7 @@ class ExchangeRecorder:
         if request.meta.get(BRIEF):
             request.meta[_ATTEMPT] = exchange
         else:
-            self._send(exchange)
-
-    def _send(self, exchange: Exchange) -> None:
-        capture = exchange.capture
-        if capture.body is not None:
-            # The body is as transferred (capture.transferred is None): stored as sent when
-            # the server gzipped it, its own gzip otherwise.
-            capture.packed = pack_transferred(capture.body, capture.header("Content-Encoding"))
-            capture.body = None
-        self.send(exchange)
+            self.send(exchange)
 
     def send(self, exchange: Exchange) -> None:
         stored = self.crawler.get_extension(ArchiveWriter).write(exchange)
