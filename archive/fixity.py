@@ -251,9 +251,9 @@ class _ThreadConnections:
 
 @dataclass
 class _Range:
-    """What the check of a range of captures found."""
+    """What the check of a range of rows (captures or exchanges) found."""
 
-    captures: int = 0
+    rows: int = 0
     bodies: int = 0
     problems: list[Problem] = field(default_factory=list)
     # The ids from the first that could not be read to the range's end, and SQLite's error.
@@ -273,9 +273,9 @@ class _Taken:
     def add(self, done: _Range) -> None:
         report = self.report
         if self.table == "captures":
-            report.captures_checked += done.captures
+            report.captures_checked += done.rows
         else:
-            report.exchanges_checked += done.captures
+            report.exchanges_checked += done.rows
         report.bodies_checked += done.bodies
         if done.problems:
             self.unreadable = None
@@ -290,10 +290,10 @@ class _Taken:
             span = f"{row} {first}" if first == last else f"{row}s {first}-{last}"
             report.problems.append(Problem(f"{span}: unreadable ({error})"))
             self.unreadable = (first, last, error)
-        elif done.captures:
+        elif done.rows:
             self.unreadable = None
         if self.advance is not None:
-            self.advance(done.captures)
+            self.advance(done.rows)
 
 
 def _check_range(local: _ThreadConnections, table: str, low: int, high: int) -> _Range:
@@ -305,7 +305,7 @@ def _check_range(local: _ThreadConnections, table: str, low: int, high: int) -> 
             _TABLES[table], (low, high)
         ):
             reached = row_id + 1
-            done.captures += 1
+            done.rows += 1
             if blob is None and ref is None and (digest is None or outcome == b"skipped"):
                 # No body to check: none came (a download error, a 304), or it was not kept
                 # (a page that is not a brief is kept without its body, by design).
