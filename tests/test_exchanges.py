@@ -22,7 +22,7 @@ from tests.gold import sample_pages
 from tests.localsite import Fault, LocalSite, briefs_from_pages
 from tests.test_crawl import crawl
 from tests.test_raw_capture import ODD_HEADERS, warc_blocks
-from tests.test_wacz import PYWB_VENV, pywb_python
+from tests.test_wacz import PYWB_COLLECTION, pywb_python
 
 FEED = "/news/brief/feed/"
 MOVED = "/news/brief/moved-here/"
@@ -269,12 +269,9 @@ def test_a_distributed_crawls_exchange_is_carried_to_the_writer(tmp_path):
 # Run by pywb's Python in a fresh folder: the WARC in a collection, the URL asked for at its
 # timestamp (id_: the archived answer as it is), then where its answer sends it, as a browser
 # replaying it would.
-REPLAY_REDIRECT = """
-import json, sys
-from pywb.manager.manager import main as wb_manager
-from pywb.apps.frontendapp import FrontEndApp
-from werkzeug.test import Client
-wb_manager(["init", "coll"])
+REPLAY_REDIRECT = (
+    PYWB_COLLECTION
+    + """
 wb_manager(["add", "coll", sys.argv[1]])
 client = Client(FrontEndApp())
 ts, url = sys.argv[2], sys.argv[3]
@@ -283,13 +280,12 @@ location = first.headers.get("Location")
 then = client.get(f"/coll/{ts}id_/{location}")
 print(json.dumps([first.status_code, location, then.status_code, then.get_data().hex()]))
 """
+)
 
 
 @pytest.mark.realtool
 def test_pywb_resolves_a_redirecting_url_to_the_page_it_led_to(crawled, tmp_path):
     python = pywb_python()
-    if python is None:
-        pytest.skip(f"pywb is not installed (its own virtualenv: {PYWB_VENV}, made by .ci/run)")
     out = tmp_path / "crawl.warc.gz"
     with out.open("wb") as handle:
         write_warc(connect(crawled["db"], readonly=True), handle)

@@ -29,7 +29,7 @@ from crawler.items import FetchedPage
 from tests.gold import sample_pages
 from tests.localsite import Fault, LocalSite, briefs_from_pages
 from tests.test_crawl import crawl
-from tests.test_wacz import PYWB_VENV, pywb_python, warc_of
+from tests.test_wacz import PYWB_COLLECTION, pywb_python, warc_of
 
 # Header names as a server of its own ways writes them: case, order and repeats to be kept.
 ODD_HEADERS = [("x-odd-CASE", "1"), ("X-Dup", "first"), ("X-Dup", "second")]
@@ -286,12 +286,9 @@ def test_the_warcinfo_says_who_crawled_how_and_for_what(crawled, tmp_path):
 
 # Run by pywb's Python in a fresh folder: a collection with the WARC added, then pywb's WSGI
 # app asked for each URL at each timestamp (id_: the archived bytes, not rewritten).
-REPLAY_WARC = """
-import json, sys
-from pywb.manager.manager import main as wb_manager
-from pywb.apps.frontendapp import FrontEndApp
-from werkzeug.test import Client
-wb_manager(["init", "coll"])
+REPLAY_WARC = (
+    PYWB_COLLECTION
+    + """
 wb_manager(["add", "coll", sys.argv[1]])
 client = Client(FrontEndApp())
 answers = []
@@ -302,13 +299,12 @@ for ts, url in json.loads(sys.argv[2]):
                     headers.get("Memento-Datetime")])
 print(json.dumps(answers))
 """
+)
 
 
 @pytest.mark.realtool
 def test_pywb_replays_every_capture_of_a_brief_with_its_page(crawled, tmp_path):
     python = pywb_python()
-    if python is None:
-        pytest.skip(f"pywb is not installed (its own virtualenv: {PYWB_VENV}, made by .ci/run)")
     out = tmp_path / "captures.warc.gz"
     with out.open("wb") as handle:
         write_warc(connect(crawled["db"], readonly=True), handle)

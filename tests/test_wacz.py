@@ -192,8 +192,9 @@ def test_a_wacz_needs_a_path_of_its_own(crawled, tmp_path, monkeypatch):
     assert other.returncode == 0 and len(other.stdout.splitlines()) == 4
 
 
-def pywb_python() -> str | None:
-    """A Python that has pywb: this one, or the one of its own virtualenv (PYWB_VENV)."""
+def pywb_python() -> str:
+    """A Python that has pywb: this one, or the one of its own virtualenv (PYWB_VENV); the
+    test is skipped, saying why, when there is none."""
     if importlib.util.find_spec("pywb") is not None:
         return sys.executable
     python = PYWB_VENV / "bin" / "python"
@@ -201,18 +202,30 @@ def pywb_python() -> str | None:
         found = subprocess.run([str(python), "-c", "import pywb"], capture_output=True)
         if found.returncode == 0:
             return str(python)
-    return None
+    pytest.skip(
+        f"pywb is not installed: it pins redis 2.10, which briefs' environment cannot"
+        f" share; .ci/run makes a virtualenv of its own for it at {PYWB_VENV}"
+        " (BRIEFS_PYWB_VENV)"
+    )
 
 
-# Run by pywb's Python in a fresh folder: a collection made with wb-manager, the WACZ added
-# to it (pywb 2.10 unpacks it: its WARC and its CDXJ index), then pywb's WSGI app, in this
-# process, asked for each URL at its timestamp (id_: the archived bytes, not rewritten).
-REPLAY = """
+# The start of a script run by pywb's Python in a fresh folder: a collection `coll`, and
+# pywb's WSGI app in this process (`client`) to ask it.
+PYWB_COLLECTION = """
 import json, sys
 from pywb.manager.manager import main as wb_manager
 from pywb.apps.frontendapp import FrontEndApp
 from werkzeug.test import Client
 wb_manager(["init", "coll"])
+"""
+
+
+# Run by pywb's Python in a fresh folder: a collection made with wb-manager, the WACZ added
+# to it (pywb 2.10 unpacks it: its WARC and its CDXJ index), then pywb's WSGI app, in this
+# process, asked for each URL at its timestamp (id_: the archived bytes, not rewritten).
+REPLAY = (
+    PYWB_COLLECTION
+    + """
 wb_manager(["add", "--unpack-wacz", "coll", sys.argv[1]])
 client = Client(FrontEndApp())
 answers = []
@@ -221,17 +234,12 @@ for ts, url in json.loads(sys.argv[2]):
     answers.append([got.status_code, got.headers.get("Content-Type"), got.get_data().hex()])
 print(json.dumps(answers))
 """
+)
 
 
 @pytest.mark.realtool
 def test_pywb_replays_the_briefs_archived_bytes_from_the_wacz(tmp_path):
     python = pywb_python()
-    if python is None:
-        pytest.skip(
-            f"pywb is not installed: it pins redis 2.10, which briefs' environment cannot"
-            f" share; .ci/run makes a virtualenv of its own for it at {PYWB_VENV}"
-            " (BRIEFS_PYWB_VENV)"
-        )
     records = [SAMPLE[0], SAMPLE[3]]
     bodies = [RAW, b"<html><body>Colombia \xe2\x80\x94 peace</body></html>"]
     db = build_archive(tmp_path / "a.sqlite", [])
