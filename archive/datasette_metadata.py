@@ -234,9 +234,11 @@ def serve(db_path: str | Path, sites: list[str], host: str, port: int) -> None:
     from datasette.cli import cli as datasette_cli
     from datasette.plugins import pm
 
-    plugin = sys.modules[__name__]
-    if not pm.is_registered(plugin):
-        pm.register(plugin, name="briefs")
+    from archive import serve_routes
+
+    for plugin, name in ((sys.modules[__name__], "briefs"), (serve_routes, "briefs-routes")):
+        if not pm.is_registered(plugin):
+            pm.register(plugin, name=name)
     with tempfile.TemporaryDirectory(prefix="briefs-serve-") as folder:
         metadata_file = Path(folder) / "metadata.json"
         metadata_file.write_text(json.dumps(metadata(db_path, sites), indent=2))
