@@ -25,6 +25,18 @@ DEMO_SETTINGS = {
 }
 
 
+def next_steps(db: str | Path) -> str:
+    """What `briefs demo` suggests running on the archive it made, once it made it."""
+    return (
+        "Next:\n"
+        f"  briefs search ms13 --db {db}                         # full-text search, best first\n"
+        f"  briefs serve --db {db}                               # browse it in Datasette\n"
+        f"  briefs export --db {db} --format jsonl | head -n 1    # the records\n"
+        f"  sqlite3 {db} 'SELECT published, title FROM briefs ORDER BY published'\n"
+        "  briefs crawl                                # the live site, into briefs.sqlite"
+    )
+
+
 def run_demo(db: str | Path) -> tuple[str, CrawlReport]:
     """Serve the bundled site, crawl it into `db`; returns the site's URL and the report."""
     with serve_demo_site() as site_url:

@@ -11,6 +11,7 @@ tests/localsite.py, is the one that does).
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -171,6 +172,13 @@ def _wordpress_gmt(moment: datetime) -> str:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     documents: dict[str, _Document]
+
+    def handle_error(self, request: object, client_address: tuple[str, int]) -> None:
+        # A crawler that closes its idle connections as it ends resets one a handler was
+        # still reading: not an error of the demo, and its traceback would end the output
+        # of `briefs demo`.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -290,7 +290,7 @@ def ingest(
 )
 def demo(db: str) -> int:
     """Crawl a bundled copy of sample brief pages served on 127.0.0.1 (no network needed)."""
-    from crawler.demo import run_demo
+    from crawler.demo import next_steps, run_demo
 
     quiet_log(verbose=False, log_file=None)
     try:
@@ -300,10 +300,5 @@ def demo(db: str) -> int:
     click.echo(f"crawled the demo site at {site}")
     if status := finish(report):
         return status
-    click.echo(
-        "\nNext:\n"
-        f"  briefs export --db {db} --format jsonl | head -n 1    # the records\n"
-        f"  sqlite3 {db} 'SELECT published, title FROM briefs ORDER BY published'\n"
-        "  briefs crawl                                # the live site, into briefs.sqlite"
-    )
+    click.echo(f"\n{next_steps(db)}")
     return ExitStatus.OK
