@@ -340,7 +340,7 @@ def apply_record(
     revision_row = {
         "url": record.url,
         "revision": revision,
-        "content_hash": record.content_hash,
+        "content_hash": brief["content_hash"],
         "record": _revision_record(record),
         "cleaner_version": cleaner_version,
         "capture_id": capture_id,
@@ -412,8 +412,9 @@ def _revision_record(record: BriefRecord) -> str:
 
 def _brief_content(record: BriefRecord) -> dict[str, object]:
     """The columns of a brief's row that hold its record's content, lists as JSON text."""
-    values = record.as_dict()
+    # Not record.as_dict(): it deep-copies every field, for a row that only reads them.
+    values = {name: getattr(record, name) for name in CONTENT_COLUMNS}
     return {
-        name: canonical_json(values[name]) if name in JSON_FIELDS else values[name]
-        for name in CONTENT_COLUMNS
+        name: canonical_json(value) if name in JSON_FIELDS else value
+        for name, value in values.items()
     }

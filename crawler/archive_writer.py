@@ -36,7 +36,10 @@ from crawler.workers import IN_FLIGHT, Workers
 class ArchiveWriter:
     """The component (`crawler.get_extension(ArchiveWriter)`) of the module's docstring."""
 
-    GROUP_WAIT = 0.02
+    # Long enough for a group to fill at a crawl's pace: each commit writes a segment of the
+    # full-text index and the pages it touched, so the fewer the commits, the less a page
+    # costs (benchmarks/README.md). A page waits that long for its outcome, no more.
+    GROUP_WAIT = 0.1
     MAX_GROUP = 32
     # Groups sent to the writer at once (one stored, the others waiting: crawler.workers).
     GROUPS_IN_FLIGHT = IN_FLIGHT

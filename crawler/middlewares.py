@@ -14,7 +14,7 @@ from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, Redirec
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Response
+from scrapy.http import HtmlResponse, Response
 from scrapy.robotstxt import RobotParser
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
@@ -173,7 +173,23 @@ class NamedRedirectMiddleware(_NamedRedirects, RedirectMiddleware):
 
 
 class NamedMetaRefreshMiddleware(_NamedRedirects, MetaRefreshMiddleware):
-    pass
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        if isinstance(response, HtmlResponse) and not may_refresh(response.body):
+            return response
+        return super().process_response(request, response)
+
+
+# Scrapy looks for the refresh in the first 4,096 characters of the page, and decodes the
+# whole page, on the event loop, to find them. 4,096 characters are at most this many bytes.
+_REFRESH_SCAN = 4 * 4096
+
+
+def may_refresh(body: bytes) -> bool:
+    """Whether a page may hold a meta refresh where Scrapy looks for one: true unless its
+    first bytes hold neither a NUL (UTF-16 and UTF-32 have them) nor the word "refresh" in
+    any case, as every other encoding of the web writes it."""
+    head = body[:_REFRESH_SCAN]
+    return b"\0" in head or b"refresh" in head.lower()
 
 
 class BoundedDecompressionMiddleware(HttpCompressionMiddleware):

@@ -20,9 +20,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import scrapy
@@ -46,9 +48,20 @@ from crawler.distributed.settings import configure
 from crawler.items import FetchedPage
 from crawler.spiders.briefs import BriefsSpider
 from tests.archive_rows import rows
+from tests.gold import sample_pages
 from tests.local_servers import free_port, start_redis
-from tests.localsite import Fault, Gate, LocalSite
-from tests.sitegen import IDENTITY, revise, site_brief, site_specs
+from tests.localsite import (
+    CDN_UPLOADS,
+    STYLESHEET,
+    Fault,
+    Gate,
+    LocalSite,
+    RequisiteSite,
+    briefs_from_pages,
+    cdn_requisites,
+    theme_requisites,
+)
+from tests.sitegen import BASE, IDENTITY, revise, site_brief, site_specs
 
 if shutil.which("redis-server") is None:
     pytest.skip(
@@ -998,3 +1011,49 @@ def test_a_damaged_archive_stops_the_writer_with_one_line_and_a_failed_run(
     again = Writer(db, redis_url, linger=0).run()
     assert (again.stored, again.duplicates) == (4, 0)
     assert rows(db, "SELECT COUNT(*) FROM captures") == [(8,)]
+
+
+def test_a_distributed_crawl_with_requisites_stores_each_once_through_the_writer(
+    tmp_path, server, redis_url
+):
+    """Requisites found by two crawlers go through Redis as exchanges, each URL fetched once
+    by one of them (the shared seen-set), and the writer stores them as a local crawl does."""
+    pages = [page for _, page, _ in sample_pages()]
+    photos = [f"{CDN_UPLOADS}/2011/04/photo-57.jpg", f"{CDN_UPLOADS}/2021/05/header.png"]
+    cdn = RequisiteSite(requisites=cdn_requisites(photos))
+    with cdn:
+        cdn_origin = cdn.base_url.replace("127.0.0.1", "localhost")
+        pages = [page.replace(b"https://i0.wp.com", cdn_origin.encode()) for page in pages]
+        site = RequisiteSite(
+            briefs_from_pages(pages), origin=BASE, requisites=theme_requisites(cdn_origin)
+        )
+        options = [
+            "--with-requisites",
+            *("-s", "BRIEFS_IDENTITY_ORIGIN="),
+            *("-s", f"BRIEFS_REQUISITE_HOSTS={urlsplit(cdn_origin).netloc}"),
+        ]
+        shared = tmp_path / "shared.sqlite"
+        with site:
+            crawlers = [crawler(site, redis_url, *options) for _ in range(2)]
+            ingest = writer(redis_url, shared)
+            assert [finish(process)[0] for process in crawlers] == [0, 0]
+            code, _, err = finish(ingest)
+            assert code == 0, err
+            asked = Counter(
+                entry.path for entry in site.requests if entry.path.startswith("/wp-content/")
+            )
+        from_cdn = Counter(entry.path.split("?")[0] for entry in cdn.requests)
+    assert asked == dict.fromkeys(theme_requisites(cdn_origin), 1)
+    assert from_cdn.pop("/robots.txt") in (1, 2)  # by each crawler that went there
+    assert from_cdn == dict.fromkeys(photos, 1)
+    stored = rows(
+        shared, "SELECT url, status, body_sha256 FROM exchanges WHERE purpose = 'requisite'"
+    )
+    on_site = {url.removeprefix(site.base_url): status for url, status, _ in stored}
+    assert {path: on_site.get(path) for path in theme_requisites(cdn_origin)} == dict.fromkeys(
+        theme_requisites(cdn_origin), 200
+    )
+    assert len(stored) == len({url for url, _, _ in stored})  # each once
+    sheet = next(digest for url, _, digest in stored if url.endswith(STYLESHEET))
+    assert sheet == hashlib.sha256(theme_requisites(cdn_origin)[STYLESHEET].body).hexdigest()
+    assert rows(shared, "SELECT COUNT(*) FROM captures") == [(len(pages),)]

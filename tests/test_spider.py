@@ -11,6 +11,7 @@ import pytest
 import scrapy
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadCancelledError,
@@ -28,7 +29,7 @@ from twisted.web.client import ResponseFailed
 from cleaning.urls import is_own_page
 from crawler.download import HeadersTooLarge
 from crawler.failures import failure_reason
-from crawler.middlewares import OffSite, same_site
+from crawler.middlewares import NamedMetaRefreshMiddleware, OffSite, same_site
 from crawler.selection import IncrementalSelection
 from crawler.spiders.briefs import (
     BriefsSpider,
@@ -201,3 +202,48 @@ def test_headers_too_large_is_told_from_the_connection_closed_it_causes():
 )
 def test_a_page_is_its_own_when_its_canonical_is_where_it_was_fetched(page_url, fetched, own):
     assert is_own_page(page_url, fetched, BASE) is own
+
+
+class _Undecodable(HtmlResponse):
+    """A page whose text must not be asked for."""
+
+    @property
+    def text(self) -> str:
+        raise AssertionError("the page was decoded")
+
+
+def _meta_refresh_middleware() -> NamedMetaRefreshMiddleware:
+    return NamedMetaRefreshMiddleware.from_crawler(get_crawler(BriefsSpider))
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "iso-8859-1", "utf-16", "utf-16-be"])
+@pytest.mark.parametrize("word", ["refresh", "REFRESH", "Refresh"])
+def test_a_meta_refresh_is_followed_in_any_encoding_as_scrapy_follows_it(encoding, word):
+    page = (
+        f'<html><head><meta http-equiv="{word}" content="0; url=/news/moved/">'
+        "<title>Ñandú</title></head><body>" + "x" * 20_000 + "</body></html>"
+    ).encode(encoding)
+    request = scrapy.Request("https://insightcrime.org/news/old/")
+    results = [
+        middleware.process_response(
+            request, HtmlResponse(request.url, body=page, encoding=encoding, request=request)
+        )
+        for middleware in (
+            _meta_refresh_middleware(),
+            MetaRefreshMiddleware.from_crawler(get_crawler(BriefsSpider)),
+        )
+    ]
+    assert all(isinstance(result, scrapy.Request) for result in results)
+    assert results[0].url.startswith("https://insightcrime.org/news/moved/")
+    assert results[0].url == results[1].url
+
+
+def test_a_page_without_a_meta_refresh_is_not_decoded_to_look_for_one():
+    page = b"<html><head><title>A brief</title></head><body>" + b"x" * 200_000 + b"</body></html>"
+    request = scrapy.Request("https://insightcrime.org/news/a-brief/")
+    response = _Undecodable(request.url, body=page, encoding="utf-8", request=request)
+    assert _meta_refresh_middleware().process_response(request, response) is response
+    # A refresh beyond the first 4,096 characters is not one Scrapy would follow either.
+    late = page + b'<meta http-equiv="refresh" content="0; url=/news/moved/">'
+    response = HtmlResponse(request.url, body=late, encoding="utf-8", request=request)
+    assert _meta_refresh_middleware().process_response(request, response) is response
