@@ -351,8 +351,10 @@ def _hits(
         )
     else:
         direction = "DESC" if sort == "newest" else "ASC"
+        # Down the date index, each row tested against the index's matches, stopping once
+        # enough pass: left to itself, SQLite sorts every match first (70 ms for "police").
         candidates = db.execute(
-            f"SELECT rowid, 0.0 FROM briefs WHERE {_MATCHING}"
+            f"SELECT rowid, 0.0 FROM briefs INDEXED BY briefs_published WHERE {_MATCHING}"
             + (f" AND {plan.conditions}" if plan.conditions else "")
             + f" ORDER BY published {direction}, rowid {direction}",
             [plan.match, *plan.params],
@@ -422,13 +424,16 @@ def _snippets(
 def _scores(
     db: sqlite_utils.Database | sqlite3.Connection, plan: _Plan, rowids: list[int]
 ) -> dict[int, float]:
+    """Each hit's bm25, as the ranked search gives it. The query alone is matched: a filter's
+    phrase, in a column that weighs nothing, adds nothing to a score, and bm25 reads the whole
+    index once for each phrase (a common word's, 30 ms on 100,000 briefs)."""
     weights = ", ".join(str(weight) for weight in plan.weights)
     scores: dict[int, float] = {}
     for batch in map(list, chunks(rowids, BATCH)):
         rows = db.execute(
             f"SELECT rowid, bm25(briefs_fts, {weights}) FROM briefs_fts"
             f" WHERE briefs_fts MATCH ? AND rowid IN ({', '.join('?' * len(batch))})",
-            [plan.match, *batch],
+            [plan.query, *batch],
         )
         scores.update((rowid, _rounded(score)) for rowid, score in rows)
     return scores

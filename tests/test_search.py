@@ -311,6 +311,10 @@ def test_sorts_pages_and_counts(db):
     assert urls(search(db, "cocaine", sort="oldest")) == urls(newest)[::-1]
     by_rank = {hit.url: hit.score for hit in search(db, "cocaine")}
     assert {hit.url: hit.score for hit in newest} == by_rank  # each with its own score
+    filtered = {hit.url: hit.score for hit in search(db, "cocaine", tag="cocaine")}
+    assert {hit.url: hit.score for hit in search(db, "cocaine", tag="cocaine", sort="oldest")} == (
+        filtered
+    )
     ranked = urls(search(db, "cocaine", limit=None))
     assert [urls(search(db, "cocaine", limit=1, offset=i))[0] for i in range(3)] == ranked
     assert search(db, "cocaine", offset=3) == []
