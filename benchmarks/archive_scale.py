@@ -423,7 +423,9 @@ def main() -> None:
         f"/{stem}/briefs.json?_search={args.word}&_sort_desc=published&_nofacet=1",
     ]
     for request, median, status in measure_datasette(path, requests, args.runs):
-        target = " (target < 200 ms) " + ("ok" if median < 0.2 else "MISSED")
+        # The target is the ranked search's; a sorted one is Datasette's own table view.
+        ranked = "_sort" not in request
+        target = " (target < 200 ms) " + ("ok" if median < 0.2 else "MISSED") if ranked else ""
         print(f"datasette {request}: median {median * 1000:.1f} ms, status {status}{target}")
     # The working tree's own `briefs`, whatever one is installed.
     briefs = [sys.executable, "-m", "crawler"]
