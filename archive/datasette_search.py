@@ -18,7 +18,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode
 
 from datasette import NotFound, Response, hookimpl
-from datasette.utils import add_cors_headers, tilde_encode
+from datasette.utils import add_cors_headers, tilde_decode, tilde_encode
 from markupsafe import Markup, escape
 
 from archive.search import HIT_FIELDS, PLAIN_HIGHLIGHT, RAW_HIGHLIGHT, SearchQueryError, count
@@ -81,11 +81,11 @@ def register_routes():
 
 
 async def search_page(datasette, request) -> Response:
-    database = request.url_vars["database"]
     try:
-        db = datasette.get_database(database)
+        db = datasette.get_database(route=tilde_decode(request.url_vars["database"]))
     except KeyError:
         raise NotFound("Database not found") from None
+    database = db.name
     await datasette.ensure_permissions(
         request.actor,
         [("view-table", (database, TABLE)), ("view-database", database), "view-instance"],
@@ -196,6 +196,7 @@ def _shown(datasette, database: str, hit) -> dict[str, object]:
 
 PAGE = """{% extends "base.html" %}
 {% block title %}{{ query }}: search the briefs{% endblock %}
+{% block crumbs %}{{ crumbs.nav(request=request, database=database, table=table) }}{% endblock %}
 {% block extra_head %}
 <style>
 .briefs-search-hits { padding-left: 2em; }
