@@ -1,7 +1,8 @@
 """The SQLite archive: the public names of its modules (connection, ledger, frontier, store,
-search, exports), each module one job."""
+search, exports), each module one job. `archive.search` is the search module: its
+`archive.search.search(db, query, ...)` searches, `archive.search.count` counts."""
 
-from archive import frontier
+from archive import frontier, search
 from archive.capture import Capture, decompress_body
 from archive.connection import ArchiveError, NotAnArchive, connect, transaction
 from archive.export import write_csv, write_jsonl
@@ -15,7 +16,7 @@ from archive.ledger import (
 )
 from archive.lock import ArchiveLock, ArchiveLocked
 from archive.schema import SCHEMA_VERSION, SchemaTooNew
-from archive.search import SearchQueryError, search
+from archive.search import SearchQueryError
 from archive.snapshots import snapshot_sqlite
 from archive.store import Outcome, store_capture, store_exchange
 

@@ -53,13 +53,17 @@ RECORD_COLUMNS = {
 }
 
 
+# Full-text search of the briefs table: its index, searched in FTS5's own syntax, as `briefs
+# search` takes it (Datasette escapes the query otherwise: `peru OR mexico`, `port*` would
+# find nothing). A ranked search is answered by archive.datasette_search, registered below.
+SEARCH = {"fts_table": "briefs_fts", "fts_pk": "rowid", "searchmode": "raw"}
+
 BRIEFS_TABLE = {
     "description": "One row per brief: its latest record (RECORD.md)",
     "columns": RECORD_COLUMNS,
     "label_column": "title",
     "sort_desc": "published",
-    "fts_table": "briefs_fts",
-    "fts_pk": "rowid",
+    **SEARCH,
     "facets": [
         {"array": "country_codes"},
         "section",
@@ -234,9 +238,13 @@ def serve(db_path: str | Path, sites: list[str], host: str, port: int) -> None:
     from datasette.cli import cli as datasette_cli
     from datasette.plugins import pm
 
-    from archive import serve_routes
+    from archive import datasette_search, serve_routes
 
-    for plugin, name in ((sys.modules[__name__], "briefs"), (serve_routes, "briefs-routes")):
+    for plugin, name in (
+        (sys.modules[__name__], "briefs"),
+        (datasette_search, "briefs-search"),
+        (serve_routes, "briefs-routes"),
+    ):
         if not pm.is_registered(plugin):
             pm.register(plugin, name=name)
     with tempfile.TemporaryDirectory(prefix="briefs-serve-") as folder:

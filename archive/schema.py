@@ -368,6 +368,54 @@ MIGRATIONS: list[str] = [
         WHERE message_id IS NOT NULL;
     ALTER TABLE checks ADD COLUMN exchanges_checked INTEGER NOT NULL DEFAULT 0;
     """,
+    # 10: one search everywhere. The full-text index is made anew as sqlite-utils makes one
+    # (`content="briefs"`, triggers briefs_ai/_ad/_au that write to "briefs_fts"), which is
+    # how sqlite-utils and Datasette find a table's index (their detect_fts match that text):
+    # `sqlite-utils search` and a plain `datasette` search it without being told of it. It
+    # gains `section`, so that a section filter is an index lookup as the others are. Its
+    # bm25 weights are kept in the index (the `rank` option), so that `ORDER BY rank` in any
+    # tool ranks as `briefs search` does: a word in the title weighs most, then one in the
+    # summary or a tag, then the filing (countries, authors, section), then the body; a
+    # country code matches but weighs nothing. The update trigger fires only when an indexed
+    # column changes (a re-crawl moves `last_seen` on every brief).
+    """
+    DROP TRIGGER briefs_fts_insert;
+    DROP TRIGGER briefs_fts_delete;
+    DROP TRIGGER briefs_fts_update;
+    DROP TABLE briefs_fts;
+    CREATE VIRTUAL TABLE "briefs_fts" USING fts5(
+        title, summary, body, countries, authors, tags, country_codes, section,
+        content="briefs", content_rowid="rowid",
+        tokenize='unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER "briefs_ai" AFTER INSERT ON briefs BEGIN
+        INSERT INTO "briefs_fts" (rowid, title, summary, body, countries, authors, tags,
+                                  country_codes, section)
+        VALUES (new.rowid, new.title, new.summary, new.body, new.countries, new.authors,
+                new.tags, new.country_codes, new.section);
+    END;
+    CREATE TRIGGER "briefs_ad" AFTER DELETE ON briefs BEGIN
+        INSERT INTO "briefs_fts" ("briefs_fts", rowid, title, summary, body, countries,
+                                  authors, tags, country_codes, section)
+        VALUES ('delete', old.rowid, old.title, old.summary, old.body, old.countries,
+                old.authors, old.tags, old.country_codes, old.section);
+    END;
+    CREATE TRIGGER "briefs_au"
+    AFTER UPDATE OF title, summary, body, countries, authors, tags, country_codes, section
+    ON briefs BEGIN
+        INSERT INTO "briefs_fts" ("briefs_fts", rowid, title, summary, body, countries,
+                                  authors, tags, country_codes, section)
+        VALUES ('delete', old.rowid, old.title, old.summary, old.body, old.countries,
+                old.authors, old.tags, old.country_codes, old.section);
+        INSERT INTO "briefs_fts" (rowid, title, summary, body, countries, authors, tags,
+                                  country_codes, section)
+        VALUES (new.rowid, new.title, new.summary, new.body, new.countries, new.authors,
+                new.tags, new.country_codes, new.section);
+    END;
+    INSERT INTO "briefs_fts" ("briefs_fts", rank)
+        VALUES ('rank', 'bm25(10.0, 4.0, 1.0, 2.0, 2.0, 4.0, 0.0, 2.0)');
+    INSERT INTO "briefs_fts" ("briefs_fts") VALUES ('rebuild');
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -244,7 +244,7 @@ def archive_figures(db: Path) -> None:
         times = []
         for _ in range(11):
             started = time.perf_counter()
-            hits = archive.search(source, query, **filters)
+            hits = archive.search.search(source, query, **filters)
             times.append(time.perf_counter() - started)
         print(
             f"  search({query!r}, {filters}): median {statistics.median(times) * 1000:.1f} ms,"

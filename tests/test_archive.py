@@ -428,10 +428,12 @@ def test_migration_6_adds_section_and_country_codes_and_keeps_every_row(tmp_path
     assert db.execute("PRAGMA foreign_key_check").fetchall() == []
     # The full-text index, made anew, holds the brief archived before.
     db.execute("INSERT INTO briefs_fts (briefs_fts, rank) VALUES ('integrity-check', 1)")
-    assert [hit.url for hit in archive.search(db, "archived codes")] == ["u"]
+    assert [hit.url for hit in archive.search.search(db, "archived codes")] == ["u"]
     # And the archive takes records with the new fields.
     archive.store_capture(db, make_capture(), make_record())
-    assert [hit.url for hit in archive.search(db, "sentence", country="PE")] == [make_record().url]
+    assert [hit.url for hit in archive.search.search(db, "sentence", country="PE")] == [
+        make_record().url
+    ]
 
 
 def test_migration_6_asks_again_for_pages_the_cleaner_before_found_no_brief_in(tmp_path):

@@ -304,7 +304,7 @@ def test_errors_of_standard_output_are_left_to_the_briefs_command(db, monkeypatc
     os.close(read_end)
     closed_pipe = open(write_end, "w", encoding="utf-8")  # noqa: SIM115 (closed below)
     full_disk = open("/dev/full", "w", encoding="utf-8")  # noqa: SIM115
-    filters = {name: None for name in ("country", "author", "tag", "lang", "since", "until")}
+    filters = {name: None for name in ("country", "author", "tag", "language", "since", "until")}
     try:
         for stream, error in ((closed_pipe, BrokenPipeError), (full_disk, OSError)):
             monkeypatch.setattr(sys, "stdout", stream)
@@ -314,7 +314,9 @@ def test_errors_of_standard_output_are_left_to_the_briefs_command(db, monkeypatc
                         db=str(db), fmt=fmt, since=None, output=None, force=False, with_warc=False
                     )
             with pytest.raises(error):
-                search_command.callback(query="cocaine", db=str(db), **filters, limit=20, fmt="csv")
+                search_command.callback(
+                    query="cocaine", db=str(db), **filters, sort="rank", limit=20, fmt="csv"
+                )
     finally:
         monkeypatch.undo()
         for stream in (closed_pipe, full_disk):

@@ -12,12 +12,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 from click.testing import CliRunner
 
 import archive
 from archive import Capture
 from archive.schema import MIGRATIONS, SCHEMA_VERSION, _statements
-from archive.search import SearchQueryError, search
+from archive.search import WEIGHTS, SearchQueryError, search
 from cleaning.record import BriefRecord
 from crawler.cli import main
 
@@ -137,7 +138,8 @@ def test_ranked_by_bm25_title_first_with_a_highlighted_snippet(db):
     assert urls(hits)[0] == "mexico-police-purge"  # in its title, summary and body
     assert set(urls(hits)) == {"mexico-police-purge", "guinea-cocaine-hub"}
     assert hits[0].score < hits[1].score
-    assert "[Police]" in hits[0].snippet
+    # From the body, the one block that holds the match ("Cocaine seizures rose." does not).
+    assert hits[0].snippet == "Hundreds of [police] officers were dismissed in Jalisco.…"
     assert "[police]" in search(db, "moresby police")[0].snippet
 
 
@@ -177,6 +179,158 @@ def test_filters_do_not_lose_results_to_the_limit(db):
     for record in records:
         archive.store_capture(db, capture_for(record, "2026-01-02T00:00:00+00:00"), record)
     assert urls(search(db, "cocaine", author="Ana", limit=1)) == ["ana"]
+
+
+def test_the_query_matches_the_filing_too(db):
+    # A tag, an author, a country, a section: names a researcher searches for.
+    corruption = search(db, "corruption")
+    assert urls(corruption) == ["mexico-police-purge"]
+    assert corruption[0].snippet == "Tags: Police Reform, [Corruption]"  # only the tag holds it
+    assert set(urls(search(db, "dudley"))) == {"mexico-police-purge", "guinea-cocaine-hub"}
+    assert urls(search(db, '"drug trafficking"')) == ["guinea-cocaine-hub"]  # its section
+    assert urls(search(db, "tags:peace")) == ["colombia-peace-talks"]
+    # The text still weighs most: "peru" in a title beats "Peru" deep in a body.
+    assert urls(search(db, "peru")) == ["peru-cocaine-ports", "colombia-peace-talks"]
+
+
+def test_the_index_ranks_as_search_does(db):
+    # The weights are kept in the index, so that `ORDER BY rank` (sqlite-utils, SQL) agrees.
+    (config,) = db.execute("SELECT v FROM briefs_fts_config WHERE k = 'rank'").fetchone()
+    assert config == f"bm25({', '.join(str(weight) for weight in WEIGHTS.values())})"
+    assert [row[1] for row in db.execute("PRAGMA table_info(briefs_fts)")] == list(WEIGHTS)
+    for query in ("cocaine", "police", "peru OR mexico", "mexico"):
+        ranked = db.execute(
+            "SELECT b.url FROM briefs_fts JOIN briefs AS b ON b.rowid = briefs_fts.rowid"
+            " WHERE briefs_fts MATCH ? ORDER BY rank",
+            [query],
+        ).fetchall()
+        assert [url for (url,) in ranked] == [hit.url for hit in search(db, query)], query
+
+
+def test_snippets_keep_to_one_block_and_show_the_title_only_when_only_it_matches(db):
+    record = brief(
+        "heading-brief",
+        title="Port Raids Widen",
+        summary="A summary.",
+        body="Raids at the Port\n\nThe navy seized a shipment.\n\nOfficials blamed the Gulf"
+        " Clan.\n\nA new navy unit patrols the coast.",
+    )
+    archive.store_capture(db, capture_for(record, "2026-01-02T00:00:00+00:00"), record)
+    # A heading does not run into the next sentence.
+    assert search(db, "seized")[0].snippet == "…The navy [seized] a shipment.…"
+    # Two blocks that match are two parts, joined by "…".
+    assert search(db, "navy")[0].snippet == (
+        "…The [navy] seized a shipment. … A new [navy] unit patrols the coast."
+    )
+    # The title is the snippet only when the match is there alone.
+    assert search(db, "widen")[0].snippet == "Port Raids [Widen]"
+    assert search(db, "raids")[0].snippet == "[Raids] at the Port…"
+
+
+def test_repeated_filters_keep_either_and_sections_are_names(db):
+    assert set(urls(search(db, "cocaine", country=["Peru", "Mexico"]))) == {
+        "peru-cocaine-ports",
+        "mexico-police-purge",
+        "guinea-cocaine-hub",
+    }
+    assert urls(search(db, "cocaine", country=("pe", "co"))) == ["peru-cocaine-ports"]
+    assert set(urls(search(db, "cocaine OR peace", tag=["Peace", "Corruption"]))) == {
+        "colombia-peace-talks",
+        "mexico-police-purge",
+    }
+    # Different filters keep what passes all of them.
+    assert urls(search(db, "cocaine", country="Mexico", author=["Ana Gómez", "Nobody"])) == [
+        "guinea-cocaine-hub"
+    ]
+    # A section is a whole name, without regard to case or accents ("Perú").
+    assert urls(search(db, "cocaine", section="peru")) == ["peru-cocaine-ports"]
+    assert urls(search(db, "cocaine", section="Drug Trafficking")) == ["guinea-cocaine-hub"]
+    assert search(db, "cocaine", section="Drug") == []
+    assert set(urls(search(db, "cocaine", section=["Mexico", "Perú"]))) == {
+        "peru-cocaine-ports",
+        "mexico-police-purge",
+    }
+    with pytest.raises(SearchQueryError, match="no country is called 'Narnia'"):
+        search(db, "cocaine", country=["Peru", "Narnia"])
+    with pytest.raises(SearchQueryError, match="author"):
+        search(db, "cocaine", author=" ")
+
+
+def test_a_filter_does_not_reorder_what_it_keeps(db):
+    # bm25 favours short briefs: were the tag filter's own phrase ranked (its column weighed),
+    # the short brief would come first, whatever its text says.
+    records = [
+        brief("long", tags=["Gangs"], body=" ".join(["extortion"] * 8 + ["words"] * 60)),
+        brief("short", tags=["Gangs"], body="extortion here"),
+    ]
+    for record in records:
+        archive.store_capture(db, capture_for(record, "2026-01-02T00:00:00+00:00"), record)
+    assert urls(search(db, "extortion")) == ["long", "short"]
+    assert urls(search(db, "extortion", tag="gangs")) == ["long", "short"]
+
+
+def test_language_is_checked_everywhere(db):
+    for value in ("fr", "english", ""):
+        with pytest.raises(SearchQueryError, match="briefs are in en or es"):
+            search(db, "cocaine", language=value)
+        with pytest.raises(SearchQueryError, match="briefs are in en or es"):
+            archive.search.count(db, "cocaine", language=value)
+    assert urls(search(db, "cocaine", language="ES")) == ["peru-cocaine-ports"]
+    assert len(search(db, "cocaine", language=["en", "es"])) == 3
+
+
+def test_dates_are_a_year_a_month_or_a_day_and_until_keeps_all_of_it(db):
+    def found(**bounds) -> set[str]:
+        return set(urls(search(db, "cocaine OR peace", **bounds)))
+
+    assert found(since="2020") == {"guinea-cocaine-hub", "mexico-police-purge",
+                                   "colombia-peace-talks"}  # fmt: skip
+    assert found(until="2020") == {"peru-cocaine-ports", "guinea-cocaine-hub"}
+    assert found(since="2020-07", until="2021-03") == {"guinea-cocaine-hub", "mexico-police-purge"}
+    assert found(until="2021-02") == {"peru-cocaine-ports", "guinea-cocaine-hub"}
+    assert found(since="2021-03-01", until="2021-03-01") == {"mexico-police-purge"}
+    assert found(until="2021-03-01T08:59:59Z") == {"peru-cocaine-ports", "guinea-cocaine-hub"}
+    for bad in ("2021-13", "20", "last year", "2021-02-30"):
+        with pytest.raises(SearchQueryError, match="--until"):
+            search(db, "cocaine", until=bad)
+
+
+def test_seen_since_keeps_what_is_new(db):
+    later = brief("new-cocaine-route", body="A cocaine route.")
+    archive.store_capture(db, capture_for(later, "2026-03-01T12:00:00+00:00"), later)
+    assert urls(search(db, "cocaine", seen_since="2026-03")) == ["new-cocaine-route"]
+    assert urls(search(db, "cocaine", seen_since="2026-03-01T12:00:00Z")) == ["new-cocaine-route"]
+    assert search(db, "cocaine", seen_since="2026-03-01T12:00:01Z") == []
+    assert len(search(db, "cocaine", seen_since="2026")) == 4
+    assert search(db, "cocaine", seen_since="2026")[0].first_seen.startswith("2026-")
+
+
+def test_sorts_pages_and_counts(db):
+    newest = search(db, "cocaine", sort="newest")
+    assert urls(newest) == ["mexico-police-purge", "guinea-cocaine-hub", "peru-cocaine-ports"]
+    assert urls(search(db, "cocaine", sort="oldest")) == urls(newest)[::-1]
+    by_rank = {hit.url: hit.score for hit in search(db, "cocaine")}
+    assert {hit.url: hit.score for hit in newest} == by_rank  # each with its own score
+    filtered = {hit.url: hit.score for hit in search(db, "cocaine", tag="cocaine")}
+    assert {hit.url: hit.score for hit in search(db, "cocaine", tag="cocaine", sort="oldest")} == (
+        filtered
+    )
+    ranked = urls(search(db, "cocaine", limit=None))
+    assert [urls(search(db, "cocaine", limit=1, offset=i))[0] for i in range(3)] == ranked
+    assert search(db, "cocaine", offset=3) == []
+    assert archive.search.count(db, "cocaine") == 3
+    assert archive.search.count(db, "cocaine", country="Mexico", since="2021") == 1
+    assert archive.search.count(db, "cocaine", author="ana gomez", language="es") == 1
+    with pytest.raises(SearchQueryError, match="sort by one of rank, newest, oldest"):
+        search(db, "cocaine", sort="date")
+
+
+def test_the_readme_calls_work(db):
+    # archive.search is the module; the README's call is its search().
+    import archive.search as module
+
+    assert archive.search is module
+    assert urls(archive.search.search(db, "peru", country="Perú")) == ["peru-cocaine-ports"]
 
 
 EDITIONS = [
@@ -259,6 +413,39 @@ def test_migration_indexes_briefs_already_archived(tmp_path):
     db = archive.connect(path)
     assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert [hit.title for hit in search(db, "peru archived")] == ["Old Perú Brief"]
+    fts_ok(db)
+
+
+def test_an_archive_from_before_one_search_is_indexed_anew(tmp_path):
+    # The index sqlite-utils and Datasette recognise came with a migration of its own: an
+    # archive made before it has the old index, which they do not find.
+    version = next(i for i, m in enumerate(MIGRATIONS, 1) if 'content="briefs"' in m)
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for statement in (s for m in MIGRATIONS[: version - 1] for s in _statements(m)):
+        conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {version - 1}")
+    conn.execute(
+        "INSERT INTO captures (requested_url, fetched_at, brief_url, outcome)"
+        " VALUES ('u', '2020-01-01', 'u', 'new')"
+    )
+    conn.execute(
+        "INSERT INTO briefs (url, title, kind, language, section, countries, country_codes,"
+        " published, authors, tags, summary, body, related, translations, content_hash,"
+        " revision, first_seen, last_seen, cleaner_version, capture_id) VALUES ('u',"
+        " 'Old Brief', 'brief', 'en', 'Mexico', '[\"Mexico\"]', '[\"MX\"]', '2020-01-01', '[]',"
+        " '[\"Corruption\"]', '', 'archived before', '[]', '{}', 'h', 1, '2020-01-01',"
+        " '2020-01-01', '1', 1)"
+    )
+    conn.close()
+    before = sqlite_utils.Database(path)
+    assert before["briefs"].detect_fts() is None
+    before.close()
+    db = archive.connect(path)  # the rest of the migrations
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert db["briefs"].detect_fts() == "briefs_fts"
+    assert {t.name for t in db["briefs"].triggers} == {"briefs_ai", "briefs_ad", "briefs_au"}
+    assert [hit.title for hit in search(db, "corruption", section="mexico")] == ["Old Brief"]
     fts_ok(db)
 
 
@@ -370,7 +557,8 @@ def test_cli_search_formats(tmp_path):
     as_csv = run_cli("search", "peru", "--db", db, "--format", "csv", "--limit", "1")
     lines = as_csv.stdout_bytes.decode().split("\r\n")
     assert lines[0] == (
-        "url,title,published,language,section,countries,country_codes,authors,tags,snippet,score"
+        "url,title,published,first_seen,language,section,countries,country_codes,authors,tags,"
+        "snippet,score"
     )
     assert lines[1].startswith(SAMPLE[0].url) and ',Perú,"[""Perú""]","[""PE""]",' in lines[1]
     assert lines[2] == ""

@@ -17,14 +17,14 @@ import archive
 from archive.bagit_export import INSTITUTION_FIELDS, check_fields
 from archive.connection import NotAnArchive
 from archive.formats import FORMATS, Export, Output, write_to_path, write_to_stream
-from archive.search import HIT_FIELDS, SearchQueryError, check_query, country_filter, search
+from archive.search import HIT_FIELDS, SORTS, SearchQueryError, check_query, count, search
 from archive.snapshots import TargetExists, TargetRefused, atomic_target
 from archive.wacz_export import WaczError
 from archive.warc import WarcInfo
 from crawler import settings as defaults
 from crawler.cli.exits import CouldNotRun, Refused
 from crawler.cli.output import Record, highlight, progress_bars, render
-from crawler.cli.params import db_option, since_option
+from crawler.cli.params import db_option, search_filters, since_option
 
 
 @contextlib.contextmanager
@@ -286,34 +286,17 @@ def runs(db: str, limit: int, fmt: str) -> None:
     render(fmt, latest, RUN_COLUMNS)
 
 
-def check_country(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    """--country as the code it names; a usage error (exit 2) if it names no country."""
-    if value is None:
-        return None
-    try:
-        return country_filter(value)
-    except SearchQueryError as error:
-        raise click.BadParameter(str(error)) from None
-
-
 @click.command("search")
 @click.argument("query")
 @db_option
+@search_filters
 @click.option(
-    "--country",
-    callback=check_country,
-    help="Only briefs filed under this country, in either language: its name in English or "
-    "Spanish (Mexico, México) or its ISO code (MX).",
+    "--sort",
+    type=click.Choice(SORTS),
+    default="rank",
+    show_default=True,
+    help="rank: best match first (bm25); newest or oldest: by publication.",
 )
-@click.option("--author", help="Only briefs by this author.")
-@click.option("--tag", help="Only briefs with this tag.")
-@click.option(
-    "--lang",
-    type=click.Choice(["en", "es"], case_sensitive=False),
-    help="Only briefs in this language.",
-)
-@since_option(help="Only briefs published on or after DATE.")
-@since_option("--until", help="Only briefs published on or before DATE.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option(
     "--format",
@@ -322,26 +305,17 @@ def check_country(_ctx: click.Context, _param: click.Parameter, value: str | Non
     default="table",
     show_default=True,
 )
-def search_command(
-    query: str,
-    db: str,
-    country: str | None,
-    author: str | None,
-    tag: str | None,
-    lang: str | None,
-    since: str | None,
-    until: str | None,
-    limit: int,
-    fmt: str,
-) -> None:
-    """Full-text search of the briefs' titles, summaries and bodies, best match first.
+def search_command(query: str, db: str, sort: str, limit: int, fmt: str, **filters: object) -> None:
+    """Full-text search of the briefs: their title, summary and body, and the names they
+    are filed under (countries, authors, tags, section), best match first.
 
     QUERY is SQLite FTS5 syntax: words (all must appear), "a phrase", OR, NOT, NEAR(a b),
-    prefix*, title:word. Case and accents do not matter: peru finds Perú.
+    prefix*, title:word. Case and accents do not matter: peru finds Perú. How many briefs
+    match is said on standard error.
 
     Exit status: 0 (whether or not a brief matches); 2 wrong usage (a malformed query, a
-    --country that names no country, no archive at --db, a file that is not a briefs
-    archive); 3 the archive cannot be read.
+    --country that names no country, a date that is not one, no archive at --db, a file that
+    is not a briefs archive); 3 the archive cannot be read.
     """
     try:
         check_query(query)
@@ -350,27 +324,29 @@ def search_command(
     with open_archive(db) as source:
         try:
             hits = search(
-                source,
-                query,
-                country=country,
-                author=author,
-                tag=tag,
-                language=lang,
-                since=since,
-                until=until,
-                limit=limit,
-                highlight=highlight(fmt),
+                source, query, sort=sort, limit=limit, highlight=highlight(fmt), **filters
             )
+            total = count(source, query, **filters)
         except SearchQueryError as error:
             raise click.UsageError(str(error)) from None
+    click.echo(matches(total, len(hits), sort), err=True)
     render(fmt, [hit.as_dict() for hit in hits], HIT_FIELDS, table=print_hits)
+
+
+def matches(total: int, shown: int, sort: str) -> str:
+    """The line that says how many briefs match, and which of them are shown."""
+    if total == 0:
+        return "no brief matches"
+    line = "1 brief matches" if total == 1 else f"{total:,} briefs match"
+    if shown < total:
+        order = {"rank": "best first", "newest": "newest first", "oldest": "oldest first"}[sort]
+        line += f", {shown:,} shown ({order})"
+    return line
 
 
 def print_hits(hits: Sequence[Record]) -> None:
     """Search hits as a terminal shows them: numbered, best first, each with its date,
     language, countries and authors, its URL and its snippet."""
-    if not hits:
-        click.echo("no brief matches", err=True)
     for number, hit in enumerate(hits, 1):
         meta = " · ".join(
             part
