@@ -11,7 +11,6 @@ tests/localsite.py, is the one that does).
 from __future__ import annotations
 
 import json
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -173,13 +172,6 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     documents: dict[str, _Document]
 
-    def handle_error(self, request: object, client_address: tuple[str, int]) -> None:
-        # A crawler that closes its idle connections as it ends resets one a handler was
-        # still reading: not an error of the demo, and its traceback would end the output
-        # of `briefs demo`.
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
@@ -189,6 +181,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(document.status)
         self.send_header("Content-Type", document.content_type)
         self.send_header("Content-Length", str(len(document.body)))
+        # The server answers once a connection (HTTP/1.0); said outright, or Scrapy's
+        # HTTP/1.1 client keeps the connection for its next request, which, sent as the
+        # server closes it, waits out the download timeout (10-30 s, in a demo in three).
+        self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(document.body)
 
