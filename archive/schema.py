@@ -416,6 +416,22 @@ MIGRATIONS: list[str] = [
         VALUES ('rank', 'bm25(10.0, 4.0, 1.0, 2.0, 2.0, 4.0, 0.0, 2.0)');
     INSERT INTO "briefs_fts" ("briefs_fts") VALUES ('rebuild');
     """,
+    # 11: saved searches (`briefs watch`, archive/watches.py): a query and its filters (JSON,
+    # the keyword arguments of archive.search.search), and where each stopped: `cursor` is
+    # the largest rowid of `briefs` when it last ran (or was made), so that a run reports
+    # the briefs inserted since, whatever their dates say (briefs are never deleted, so a
+    # rowid is never given twice).
+    """
+    CREATE TABLE watches (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        query TEXT NOT NULL,
+        filters TEXT NOT NULL DEFAULT '{}',
+        created TEXT NOT NULL,
+        last_run TEXT,
+        cursor INTEGER NOT NULL DEFAULT 0
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
