@@ -3,7 +3,11 @@ archive.datasette_metadata.serve, not an entry point):
 
 - /<db>/-/diff?url=URL&from=N&to=M: what changed between two revisions of a brief, word by
   word (archive.revision_diff; from and to as `briefs diff` takes them), and a link to it
-  from each revision's number in the `revisions` table.
+  from each revision's number in the `revisions` table;
+- /<db>/-/feeds/newest.atom: an Atom feed of the newest briefs (archive.feeds);
+- /<db>/-/feeds/watch/<name>.atom: one of the newest briefs a saved search finds
+  (archive.watches). Datasette serves the archive immutable, so a feed is the watch's search
+  now, not what its runs have reported (which only `briefs watch run` records).
 
 Every value shown comes from the archive and is escaped (Jinja's autoescape, as Datasette's
 own templates).
@@ -21,6 +25,7 @@ from datasette.utils import tilde_encode
 from datasette.utils.asgi import NotFound
 from markupsafe import Markup, escape
 
+from archive.feeds import FEED_SIZE, atom_feed, entries_of, last_crawl, newest_entries
 from archive.revision_diff import (
     DELETE,
     INSERT,
@@ -30,6 +35,8 @@ from archive.revision_diff import (
     diff,
     spaced,
 )
+from archive.search import PLAIN_HIGHLIGHT
+from archive.watches import WatchError, get_watch, latest_matches
 
 T = TypeVar("T")
 
@@ -186,9 +193,58 @@ def diff_href(datasette, database: str, url: str, to: int, old: int | None = Non
     return f"{datasette.urls.database(database)}/-/diff?{urlencode(query)}"
 
 
+ATOM_TYPE = "application/atom+xml; charset=utf-8"
+
+
+async def newest_feed(datasette, request):
+    entries, empty = await _archive_call(
+        datasette, request, lambda db: (newest_entries(db), last_crawl(db))
+    )
+    database = datasette.urls.database(request.url_vars["database"])
+    body = atom_feed(
+        feed_id=datasette.absolute_url(request, request.path),
+        title="briefs archive: the newest briefs",
+        self_url=datasette.absolute_url(request, request.path),
+        alternate_url=datasette.absolute_url(request, f"{database}/briefs?_sort_desc=published"),
+        entries=entries,
+        empty_updated=empty,
+    )
+    return Response(body, content_type=ATOM_TYPE)
+
+
+async def watch_feed(datasette, request):
+    name = request.url_vars["name"]
+
+    def read(db):
+        watch = get_watch(db, name)
+        hits = latest_matches(db, watch, FEED_SIZE, PLAIN_HIGHLIGHT)
+        return watch, entries_of(db, [hit.url for hit in hits]), last_crawl(db)
+
+    try:
+        watch, entries, empty = await _archive_call(datasette, request, read)
+    except WatchError as error:
+        return await error_page(datasette, 404, str(error))
+    database = datasette.urls.database(request.url_vars["database"])
+    search = urlencode({"_search": watch.query})
+    body = atom_feed(
+        feed_id=datasette.absolute_url(request, request.path),
+        title=f"briefs watch {watch.name}",
+        subtitle=f"The newest briefs of the search {watch.describe()}",
+        self_url=datasette.absolute_url(request, request.path),
+        alternate_url=datasette.absolute_url(request, f"{database}/briefs?{search}"),
+        entries=entries,
+        empty_updated=max(empty, watch.created),
+    )
+    return Response(body, content_type=ATOM_TYPE)
+
+
 @hookimpl
 def register_routes(datasette):
-    return [(r"^/(?P<database>[^/]+)/-/diff$", diff_page)]
+    return [
+        (r"^/(?P<database>[^/]+)/-/diff$", diff_page),
+        (r"^/(?P<database>[^/]+)/-/feeds/newest\.atom$", newest_feed),
+        (r"^/(?P<database>[^/]+)/-/feeds/watch/(?P<name>[^/]+)\.atom$", watch_feed),
+    ]
 
 
 @hookimpl
