@@ -40,6 +40,8 @@ NOT_RUN = {
     r"^briefs demo\b": "it crawls the demo site (tests/test_demo_next_steps.py runs it and what"
     " it suggests)",
     r"^(apt-get|pip) install\b": "it installs software",
+    r"^(wacz validate|bagit\.py --validate)\b": "it runs an archive tool on an export"
+    " (tests/test_wacz.py and test_snapshots.py do, marked realtool)",
     r"^(redis-server|export BRIEFS_REDIS_URL=|briefs ingest\b)": "it needs a Redis server"
     " (tests/test_distributed.py starts one)",
 }
