@@ -393,7 +393,7 @@ def test_an_interrupted_check_is_recorded_as_interrupted(db):
 
 
 def test_the_checks_table_is_described_for_datasette(db):
-    from archive.datasette_metadata import TABLES
+    from archive.datasette.metadata import TABLES
 
     assert "checks" in TABLES and set(TABLES["checks"]["columns"]) <= set(checks_columns(db))
 
