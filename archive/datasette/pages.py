@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from datasette.utils import tilde_encode
 
 from archive.stats import Count, Filters
+from cleaning.countries import resolve_country
 
 LANGUAGES = {"en": "English", "es": "Español"}
 # The table filters that keep what each chart filter keeps (Datasette's ?column__op=value).
@@ -218,8 +219,11 @@ def chart(counts: list[Count], filters: dict[str, list[str]], links: Links) -> C
     high; each links to the table of its month's briefs, with the chart's `filters`."""
     most = max((count.briefs for count in counts), default=0)
     slot = WIDTH / max(len(counts), 1)
+    # The table's country filter is on the codes: a name (México) is given as its code.
     table_filters = [
-        (TABLE_FILTERS[name], value) for name, values in filters.items() for value in values
+        (TABLE_FILTERS[name], (resolve_country(value) or value) if name == "country" else value)
+        for name, values in filters.items()
+        for value in values
     ]
     bars = []
     for index, count in enumerate(counts):
