@@ -1,9 +1,9 @@
 """The `briefs` command: a thin layer over the library functions each command names.
 
 The commands live by what they do: `crawling` (crawl, ingest, demo), `cleaning` (clean,
-reclean), `reading` (export, runs, search, serve), `checking` (verify); `output` prints
-records and progress, `params` and `exits` hold the options and the exit statuses they
-share. This module is the program around them, and registers them.
+reclean), `reading` (export, runs, search, serve), `counting` (stats), `checking` (verify);
+`output` prints records and progress, `params` and `exits` hold the options and the exit
+statuses they share. This module is the program around them, and registers them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import click
 
-from crawler.cli import checking, cleaning, crawling, reading
+from crawler.cli import checking, cleaning, counting, crawling, reading
 from crawler.cli.exits import CouldNotRun
 from crawler.report import ExitStatus
 
@@ -88,6 +88,7 @@ for command in (
     reading.runs,
     reading.search_command,
     reading.serve,
+    counting.stats,
     checking.verify,
 ):
     main.add_command(command)
