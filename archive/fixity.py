@@ -418,6 +418,7 @@ def _integrity_problems(conn: sqlite3.Connection) -> list[Problem]:
     """SQLite's own check of every page, table and index; each line it finds, a problem."""
     try:
         found = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+        found += _pages_never_used(conn, found)
     except sqlite3.DatabaseError as error:
         found = [f"cannot be run ({error})"]
     return [
@@ -426,6 +427,40 @@ def _integrity_problems(conn: sqlite3.Connection) -> list[Problem]:
         for line in message.splitlines()
         if line not in ("ok", _MAIN_HEADING)
     ]
+
+
+# SQLite's lock-byte page, which no b-tree uses: the page holding byte 2**30 of the file.
+_PENDING_BYTE = 0x40000000
+
+
+def _pages_never_used(conn: sqlite3.Connection, found: list[str]) -> list[str]:
+    """The pages of the file that no b-tree and not the freelist holds, as integrity_check
+    names them ("Page 32 is never used"), when it did not look for them itself.
+
+    SQLite 3.40's integrity_check takes itself for a check of some tables only, and skips
+    this part, when the first table of the schema in its own (hash) order is a view or a
+    virtual table, which tables and views created by migrations make so or not. The pages
+    are counted here instead (dbstat's aggregate counts, a tenth of integrity_check's time),
+    and named from dbstat's pages only when the counts disagree."""
+    if any("is never used" in line for message in found for line in message.splitlines()):
+        return []
+    if conn.execute("PRAGMA auto_vacuum").fetchone()[0]:
+        return []  # its pointer-map pages are in no b-tree either; an archive has none
+    total = conn.execute("PRAGMA page_count").fetchone()[0]
+    free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    pending = {_PENDING_BYTE // page_size + 1} & set(range(1, total + 1))
+    try:
+        in_trees = conn.execute("SELECT sum(pageno) FROM dbstat('main', 1)").fetchone()[0] or 0
+    except sqlite3.OperationalError:
+        return []  # a SQLite without dbstat: integrity_check's own look is all there is
+    unused = total - in_trees - free - len(pending)
+    if unused <= 0:
+        return []
+    if free:  # the freelist's pages are not in dbstat: how many, not which
+        return [f"{unused} pages are never used"]
+    held = {page for (page,) in conn.execute("SELECT pageno FROM dbstat('main')")} | pending
+    return [f"Page {page} is never used" for page in range(1, total + 1) if page not in held]
 
 
 def _check_full_text(path: Path, report: Report, advance: Callable[[int], object] | None) -> None:

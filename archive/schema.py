@@ -416,7 +416,34 @@ MIGRATIONS: list[str] = [
         VALUES ('rank', 'bm25(10.0, 4.0, 1.0, 2.0, 2.0, 4.0, 0.0, 2.0)');
     INSERT INTO "briefs_fts" ("briefs_fts") VALUES ('rebuild');
     """,
-    # 11: saved searches (`briefs watch`, archive/watches.py): a query and its filters (JSON,
+    # 11: the list views carry what a reader needs beside the name, as brief_sections does:
+    # the brief's title, date, year and language, so that a row of a view says which brief it
+    # is (in Datasette, sqlite3 or a CSV of it) without a join. Their first columns stay as
+    # they were. And two indexes for counts (archive.stats: `briefs stats`, `briefs serve`'s
+    # chart): on `section`, whose few distinct values are read from it, not from every brief;
+    # on `language` and `published`, which answer one edition's briefs a month alone.
+    """
+    DROP VIEW brief_countries;
+    CREATE VIEW brief_countries AS
+        SELECT briefs.url AS url, country.value AS name,
+            json_extract(briefs.country_codes, '$[' || country.key || ']') AS country_code,
+            briefs.title AS title, briefs.published AS published, briefs.year AS year,
+            briefs.language AS language
+        FROM briefs, json_each(briefs.countries) AS country;
+    DROP VIEW brief_authors;
+    CREATE VIEW brief_authors AS
+        SELECT briefs.url AS url, author.value AS name, briefs.title AS title,
+            briefs.published AS published, briefs.year AS year, briefs.language AS language
+        FROM briefs, json_each(briefs.authors) AS author;
+    DROP VIEW brief_tags;
+    CREATE VIEW brief_tags AS
+        SELECT briefs.url AS url, tag.value AS name, briefs.title AS title,
+            briefs.published AS published, briefs.year AS year, briefs.language AS language
+        FROM briefs, json_each(briefs.tags) AS tag;
+    CREATE INDEX briefs_section ON briefs(section);
+    CREATE INDEX briefs_language_published ON briefs(language, published);
+    """,
+    # 12: saved searches (`briefs watch`, archive/watches.py): a query and its filters (JSON,
     # the keyword arguments of archive.search.search), and where each stopped: `cursor` is
     # the largest rowid of `briefs` when it last ran (or was made), so that a run reports
     # the briefs inserted since, whatever their dates say (briefs are never deleted, so a

@@ -1,5 +1,5 @@
 """Pages of our own in `briefs serve`, a Datasette plugin (registered by
-archive.datasette_metadata.serve, not an entry point):
+archive.datasette.server.PLUGINS, not an entry point):
 
 - /<db>/-/diff?url=URL&from=N&to=M: what changed between two revisions of a brief, word by
   word (archive.revision_diff; from and to as `briefs diff` takes them), and a link to it

@@ -285,16 +285,14 @@ def measure_datasette(path: Path, queries: list[str], runs: int) -> list[tuple[s
     Datasette's own client, with what `briefs serve` gives it (its metadata and plugins, the
     file immutable), and its status."""
     from datasette.app import Datasette
-    from datasette.plugins import pm
 
-    from archive import datasette_metadata, datasette_search
+    from archive.datasette.metadata import metadata
+    from archive.datasette.server import register_plugins
 
-    for plugin, name in ((datasette_metadata, "briefs"), (datasette_search, "briefs-search")):
-        if not pm.is_registered(plugin):
-            pm.register(plugin, name=name)
+    register_plugins()
 
     async def timed() -> list[tuple[str, float, int]]:
-        ds = Datasette(immutables=[str(path)], metadata=datasette_metadata.metadata(path, [SITE]))
+        ds = Datasette(immutables=[str(path)], metadata=metadata(path, [SITE]))
         await ds.invoke_startup()
         figures = []
         for query in queries:

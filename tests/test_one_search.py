@@ -261,7 +261,9 @@ def test_a_plain_datasette_offers_the_search(db_path):
     from datasette.plugins import pm
 
     # No metadata, no plugin of briefs: what `datasette briefs.sqlite` shows.
-    ours = [pm.get_plugin(name) for name in ("briefs", "briefs-search")]
+    from archive.datasette.server import PLUGINS
+
+    ours = [pm.get_plugin(name) for name in PLUGINS]
     for plugin in ours:
         if plugin is not None:
             pm.unregister(plugin)
@@ -275,7 +277,7 @@ def test_a_plain_datasette_offers_the_search(db_path):
 
         page, found = asyncio.run(fetch())
     finally:
-        for name, plugin in zip(("briefs", "briefs-search"), ours, strict=True):
+        for name, plugin in zip(PLUGINS, ours, strict=True):
             if plugin is not None:
                 pm.register(plugin, name=name)
     assert 'name="_search"' in page

@@ -5,6 +5,7 @@ Datasette in this process (its test client), and through `briefs serve` itself."
 from __future__ import annotations
 
 import asyncio
+import importlib
 import re
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -58,18 +59,19 @@ def served_response(db_path, path: str):
     from datasette.app import Datasette
     from datasette.plugins import pm
 
-    from archive import datasette_metadata, serve_routes
+    from archive.datasette.server import PLUGINS
 
     async def get():
         datasette = Datasette(immutables=[str(db_path)])
         await datasette.invoke_startup()
         return await datasette.client.get(path)
 
-    plugins = [(datasette_metadata, "briefs"), (serve_routes, "briefs-routes")]
-    added = [plugin for plugin, name in plugins if not pm.is_registered(plugin)]
-    for plugin, name in plugins:
-        if plugin in added:
+    added = []
+    for name in PLUGINS:
+        plugin = importlib.import_module(name)
+        if not pm.is_registered(plugin):
             pm.register(plugin, name=name)
+            added.append(plugin)
     try:
         return asyncio.run(get())
     finally:

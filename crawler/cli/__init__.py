@@ -1,10 +1,10 @@
 """The `briefs` command: a thin layer over the library functions each command names.
 
 The commands live by what they do: `crawling` (crawl, ingest, demo), `cleaning` (clean,
-reclean), `reading` (export, runs, search, serve), `browsing` (show, diff), `watching`
-(watch), `checking` (verify); `output` prints records and progress, `params` and `exits`
-hold the options and the exit statuses they share. This module is the program around them,
-and registers them.
+reclean), `reading` (export, runs, search, serve), `browsing` (show, diff), `counting`
+(stats), `watching` (watch), `checking` (verify); `output` prints records and progress,
+`params` and `exits` hold the options and the exit statuses they share. This module is the
+program around them, and registers them.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import click
 
-from crawler.cli import browsing, checking, cleaning, crawling, reading, watching
+from crawler.cli import browsing, checking, cleaning, counting, crawling, reading, watching
 from crawler.cli.exits import CouldNotRun
 from crawler.report import ExitStatus
 
@@ -89,6 +89,7 @@ for command in (
     reading.runs,
     reading.search_command,
     reading.serve,
+    counting.stats,
     browsing.show,
     browsing.diff_command,
     watching.watch,

@@ -362,22 +362,33 @@ def print_hits(hits: Sequence[Record]) -> None:
         click.echo(f"     {' '.join(hit['snippet'].split())}\n")
 
 
-@click.command()
+@click.command(context_settings={"ignore_unknown_options": True})
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))
-def serve(db: str, host: str, port: int) -> None:
+@click.argument("datasette_options", nargs=-1, type=click.UNPROCESSED)
+def serve(db: str, host: str, port: int, datasette_options: tuple[str, ...]) -> None:
     """Browse and query the archive in Datasette, read-only, at http://HOST:PORT/.
+
+    Any other option is `datasette serve`'s own, passed to it: --cors, --setting NAME
+    VALUE, --plugins-dir DIR, --template-dir DIR, --metadata FILE (merged over briefs' own
+    metadata: its keys win, tables and columns merged key by key)...; Datasette's plugins
+    that are installed are loaded too.
 
     The archive is opened immutable (datasette serve -i): serve a snapshot
     (briefs export --format sqlite) rather than an archive a crawl is writing to. Exit
-    status 2 if there is no archive at --db or it is not a briefs archive, 3 if it cannot be
+    status 2 if there is no archive at --db or it is not a briefs archive, or an option is
+    not one Datasette takes (or is a database file, or --reload), 3 if the archive cannot be
     read, before Datasette starts.
     """
-    from archive.datasette_metadata import serve as run_datasette
+    from archive.datasette.server import ServeOptionsError, prepare
 
     with open_archive(db) as source:
         sites = archive.crawled_sites(source)
+    try:
+        run_datasette = prepare(db, sites, host, port, datasette_options)
+    except ServeOptionsError as error:
+        raise click.UsageError(str(error)) from None
     wal = Path(db + "-wal")
     if wal.exists() and wal.stat().st_size:
         click.echo(
@@ -386,4 +397,4 @@ def serve(db: str, host: str, port: int) -> None:
             err=True,
         )
     click.echo(f"serving {db} at http://{host}:{port}/{Path(db).stem}", err=True)
-    run_datasette(db, sites, host, port)
+    run_datasette()

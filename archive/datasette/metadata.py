@@ -1,28 +1,28 @@
-"""Datasette's view of the archive: metadata (titles, descriptions, facets, full-text search)
-and a small plugin that keeps the raw bodies out of the default table views.
+"""Datasette's view of the archive: the titles, descriptions, facets and full-text search of
+its tables and views, and the README's analyst queries as canned queries.
 
-`serve` (what `briefs serve` calls) writes `metadata(...)` to a file for `datasette serve
---metadata` and registers this module as a plugin (it is not an entry point: other Datasette
-instances are untouched).
+`metadata(...)` is what `briefs serve` gives Datasette (archive.datasette.server); the
+plugin (archive.datasette) reads HIDDEN_COLUMNS and DEFAULT_COLUMNS from here.
 """
 
 from __future__ import annotations
 
-import json
-import sys
-import tempfile
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode
 
-from datasette import hookimpl
-
-# Shown only on a row's own page, or when asked for (?_col=...): a table of briefs is
-# unreadable with every body in it, and the gzip blobs are binary.
+# Left out of a table view (HTML, JSON, CSV) unless the request names its columns itself
+# (?_col= / ?_nocol=): a table of briefs is unreadable with every body in it, and the gzip
+# blobs are binary. A row's own page shows them.
 HIDDEN_COLUMNS = {
     "briefs": ("body",),
     "captures": ("body_gzip", "request_head", "response_head"),
     "exchanges": ("body_gzip", "request_head", "response_head"),
     "revisions": ("record",),
+}
+# What a table of briefs shows in the browser when the request names no columns: the rest
+# (the other lists, JSON objects, hashes, ids) is in the page but folded away, one click
+# ("all columns") from view; the JSON and CSV of the table have every column but the body.
+DEFAULT_COLUMNS = {
+    "briefs": ("title", "published", "section", "countries", "authors", "language"),
 }
 
 RECORD_COLUMNS = {
@@ -55,7 +55,8 @@ RECORD_COLUMNS = {
 
 # Full-text search of the briefs table: its index, searched in FTS5's own syntax, as `briefs
 # search` takes it (Datasette escapes the query otherwise: `peru OR mexico`, `port*` would
-# find nothing). A ranked search is answered by archive.datasette_search, registered below.
+# find nothing). A ranked search is answered by archive.datasette.search, a plugin `briefs
+# serve` registers.
 SEARCH = {"fts_table": "briefs_fts", "fts_pk": "rowid", "searchmode": "raw"}
 
 BRIEFS_TABLE = {
@@ -165,24 +166,37 @@ CHECKS_TABLE = {
     },
     "sort_desc": "id",
 }
-# The views (schema migrations 3 and 6): a row per item of a brief's list field, or per brief
-# with a section.
-_LIST_VIEW = "One row per {what} of a brief: (url, name), from the JSON list in briefs.{column}"
+# The views (schema migrations 3, 6 and 10): a row per item of a brief's list field, or per
+# brief with a section; each with the brief's title, date, year and language.
+_LIST_VIEW = (
+    "One row per {what} of a brief: (url, name), from the JSON list in briefs.{column}, with"
+    " the brief's title, published, year and language"
+)
+_BRIEF_COLUMNS = {
+    "url": "The brief (its page in the archive: the title's link)",
+    "title": "The brief's headline",
+    "published": "When the brief was published, ISO 8601 UTC",
+    "year": "The year of publication",
+    "language": '"en" or "es"',
+}
 VIEWS = {
     "brief_countries": {
         "description": "One row per country of a brief: (url, name, country_code), from the JSON"
-        " lists in briefs.countries and briefs.country_codes; GROUP BY country_code counts both"
-        " editions together",
+        " lists in briefs.countries and briefs.country_codes, with the brief's title,"
+        " published, year and language; GROUP BY country_code counts both editions together",
         "columns": {
+            **_BRIEF_COLUMNS,
             "name": "The country as the page names it (Mexico, México)",
             "country_code": "Its ISO 3166-1 alpha-2 code (MX); null on a brief not re-cleaned"
             " since the archive gained codes",
         },
-        "facets": ["country_code", "name"],
+        "sort_desc": "published",
+        "facets": ["country_code", "name", "year"],
     },
     "brief_sections": {
         "description": "One row per brief with a section (the category its meta line shows)",
         "columns": {
+            **_BRIEF_COLUMNS,
             "section": "As the meta line's link reads (Peru, Elites and Crime)",
             "country_code": "The section's ISO code when it is one of the brief's countries,"
             " else null",
@@ -192,11 +206,15 @@ VIEWS = {
     },
     "brief_authors": {
         "description": _LIST_VIEW.format(what="author", column="authors"),
-        "facets": ["name"],
+        "columns": {**_BRIEF_COLUMNS, "name": "The author, as the byline prints the name"},
+        "sort_desc": "published",
+        "facets": ["name", "year"],
     },
     "brief_tags": {
         "description": _LIST_VIEW.format(what="tag", column="tags"),
-        "facets": ["name"],
+        "columns": {**_BRIEF_COLUMNS, "name": "The tag, as the entry footer's link reads"},
+        "sort_desc": "published",
+        "facets": ["name", "year"],
     },
 }
 TABLES = {
@@ -207,6 +225,72 @@ TABLES = {
     "runs": RUNS_TABLE,
     "checks": CHECKS_TABLE,
     **VIEWS,
+}
+
+
+# The README's analyst queries (README.md, "Analysts"), as Datasette's canned queries, each at
+# /<database>/<name>: where the README writes a name into its query, it is a parameter here
+# (:author, :tag, :query), which Datasette's page asks for in a form.
+QUERIES = {
+    "briefs_per_country_per_year": {
+        "title": "Briefs per country per year",
+        "description": "Counted by ISO code, so both editions of a country are one row (names"
+        " lists how the pages write it)",
+        "sql": """SELECT c.country_code, group_concat(DISTINCT c.name) AS names, b.year,
+       COUNT(*) AS briefs
+FROM brief_countries AS c JOIN briefs AS b ON b.url = c.url
+GROUP BY c.country_code, b.year
+ORDER BY c.country_code, b.year""",
+    },
+    "briefs_per_section": {
+        "title": "Briefs per section",
+        "description": "A section that is a country is counted by its code (Perú and Peru are"
+        " one); a region, theme or group as written",
+        "sql": """SELECT COALESCE(s.country_code, s.section) AS filed_under,
+       group_concat(DISTINCT s.section) AS sections, COUNT(*) AS briefs
+FROM brief_sections AS s
+GROUP BY filed_under
+ORDER BY briefs DESC, filed_under""",
+    },
+    "author_briefs": {
+        "title": "An author's briefs",
+        "description": "Newest first; the name as the byline prints it (Steven Dudley)",
+        "sql": """SELECT b.published, b.title, b.url
+FROM brief_authors AS a JOIN briefs AS b ON b.url = a.url
+WHERE a.name = :author
+ORDER BY b.published DESC""",
+    },
+    "tag_timeline": {
+        "title": "A tag's timeline (briefs a month)",
+        "description": "The tag as the entry footer's link reads (Cocaine)",
+        "sql": """SELECT substr(b.published, 1, 7) AS month, COUNT(*) AS briefs
+FROM brief_tags AS t JOIN briefs AS b ON b.url = t.url
+WHERE t.name = :tag
+GROUP BY month
+ORDER BY month""",
+    },
+    "last_crawl_changes": {
+        "title": "What changed in the last crawl",
+        "description": "The briefs the last crawl found new or changed, with their revision",
+        "sql": """SELECT c.brief_url, c.outcome, r.revision, b.title, c.fetched_at
+FROM captures AS c
+LEFT JOIN revisions AS r ON r.capture_id = c.id
+LEFT JOIN briefs AS b ON b.url = c.brief_url
+WHERE c.run_id = (SELECT MAX(id) FROM runs)
+  AND c.outcome IN ('new', 'changed')
+ORDER BY c.outcome, c.brief_url""",
+    },
+    "full_text_search": {
+        "title": "Full-text search in SQL",
+        "description": 'The query in FTS5 syntax (words, "a phrase", OR, NOT, prefix*), over'
+        " every column of the index as briefs search takes it, best match first (the index's"
+        " rank)",
+        "sql": """SELECT b.url, b.title, snippet(briefs_fts, 2, '[', ']', '…', 12) AS snippet
+FROM briefs_fts JOIN briefs AS b ON b.rowid = briefs_fts.rowid
+WHERE briefs_fts MATCH :query
+ORDER BY rank
+LIMIT 20""",
+    },
 }
 
 
@@ -227,67 +311,7 @@ def metadata(db_path: str | Path, sites: list[str] | None = None) -> dict:
             Path(db_path).stem: {
                 "description": "A briefs archive (SQLite; schema version in PRAGMA user_version)",
                 "tables": TABLES,
+                "queries": QUERIES,
             }
         },
     }
-
-
-def serve(db_path: str | Path, sites: list[str], host: str, port: int) -> None:
-    """Serve the archive at `db_path` (of `sites`) in Datasette, immutable (`datasette serve
-    -i`), at http://HOST:PORT/, until stopped."""
-    from datasette.cli import cli as datasette_cli
-    from datasette.plugins import pm
-
-    from archive import datasette_search, serve_routes
-
-    for plugin, name in (
-        (sys.modules[__name__], "briefs"),
-        (datasette_search, "briefs-search"),
-        (serve_routes, "briefs-routes"),
-    ):
-        if not pm.is_registered(plugin):
-            pm.register(plugin, name=name)
-    with tempfile.TemporaryDirectory(prefix="briefs-serve-") as folder:
-        metadata_file = Path(folder) / "metadata.json"
-        metadata_file.write_text(json.dumps(metadata(db_path, sites), indent=2))
-        datasette_cli.main(
-            args=[
-                *("serve", "-i", str(db_path), "--metadata", str(metadata_file)),
-                *("--host", host, "--port", str(port)),
-            ],
-            prog_name="briefs serve",
-            standalone_mode=False,
-        )
-
-
-def hide_columns(path: str, query_string: bytes) -> bytes:
-    """The query string of a table view with the hidden columns left out, unless the request
-    names its columns itself (?_col= / ?_nocol=)."""
-    parts = path.strip("/").split("/")
-    if len(parts) != 2:
-        return query_string  # not a table view (a row page shows everything)
-    table = parts[1]
-    for suffix in (".json", ".csv"):
-        table = table.removesuffix(suffix)
-    hidden = HIDDEN_COLUMNS.get(table)
-    if not hidden:
-        return query_string
-    args = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
-    if any(name in ("_col", "_nocol") for name, _ in args):
-        return query_string
-    return urlencode([*args, *(("_nocol", column) for column in hidden)]).encode("latin-1")
-
-
-@hookimpl
-def asgi_wrapper(datasette):
-    def wrap(app):
-        async def without_bodies(scope, receive, send):
-            if scope.get("type") == "http":
-                query = hide_columns(scope.get("path", ""), scope.get("query_string", b""))
-                if query != scope.get("query_string", b""):
-                    scope = {**scope, "query_string": query}
-            await app(scope, receive, send)
-
-        return without_bodies
-
-    return wrap

@@ -10,7 +10,8 @@ that asks for more than a ranked list (a sort, `_sort=published`, a filter or a 
 table, or `?_searchmode=`) stays Datasette's table view, which filters by the same index and
 query syntax (`searchmode: raw`) and shows facets.
 
-`serve` (archive.datasette_metadata) registers this module as a plugin beside its own.
+`briefs serve` registers this module as a plugin beside the package's own
+(archive.datasette.server.PLUGINS).
 """
 
 from __future__ import annotations
