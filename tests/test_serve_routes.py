@@ -210,3 +210,14 @@ def test_briefs_serve_serves_the_feeds(server):
         parsed = feedparser.parse(response.read())
     assert parsed.bozo == 0 and parsed.entries[0].id == MEXICO.url
     assert parsed.feed.links[0].href == f"{db}/-/feeds/watch/police-mx.atom"
+
+
+def test_a_briefs_page_links_each_revision_to_what_it_changed(db_path):
+    from datasette.utils import tilde_encode
+
+    status, page = served_page(db_path, f"/archive/briefs/{tilde_encode(MEXICO.url)}")
+    assert status == 200
+    links = re.findall(r'class="brief-diff" href="([^"]+)"', page)
+    assert len(links) == 2  # revisions 2 and 3
+    status, html = served_page(db_path, links[-1].replace("&amp;", "&"))
+    assert status == 200 and "<h1>What changed: Mexico Disbands State Police</h1>" in html
