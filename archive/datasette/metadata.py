@@ -217,6 +217,18 @@ VIEWS = {
         "facets": ["name", "year"],
     },
 }
+WATCHES_TABLE = {
+    "description": "Saved searches (briefs watch add); each has its feed at"
+    " /<db>/-/feeds/watch/<name>.atom",
+    "columns": {
+        "name": "The watch's name (briefs watch run NAME)",
+        "query": "The search, in briefs search's syntax",
+        "filters": "Its filters, as briefs search's options (JSON)",
+        "created": "ISO 8601 UTC of briefs watch add",
+        "last_run": "ISO 8601 UTC of its last briefs watch run; null before the first",
+        "cursor": "The largest briefs rowid it has reported: later ones are new to it",
+    },
+}
 TABLES = {
     "briefs": BRIEFS_TABLE,
     "revisions": REVISIONS_TABLE,
@@ -224,6 +236,7 @@ TABLES = {
     "exchanges": EXCHANGES_TABLE,
     "runs": RUNS_TABLE,
     "checks": CHECKS_TABLE,
+    "watches": WATCHES_TABLE,
     **VIEWS,
 }
 

@@ -18,7 +18,7 @@ from archive.datasette.metadata import metadata
 
 # The Datasette plugins `briefs serve` registers, by module (none is an entry point, so other
 # Datasette instances are untouched).
-PLUGINS = ("archive.datasette", "archive.datasette.search", "archive.serve_routes")
+PLUGINS = ("archive.datasette", "archive.datasette.search", "archive.datasette.routes")
 
 
 def register_plugins() -> None:

@@ -1,4 +1,4 @@
-"""The pages of our own in `briefs serve` (archive.serve_routes): the diff of two revisions
+"""The pages of our own in `briefs serve` (archive.datasette.routes): the diff of two revisions
 of a brief, and the Atom feeds of the newest briefs and of each saved search, checked in
 Datasette in this process (its test client), and through `briefs serve` itself."""
 
