@@ -95,10 +95,24 @@ class ArchiveWriter:
         """`function(db, *args, **kwargs)` in the writer process, on the archive."""
         return await self.process.call(on_archive, self.path, function, *args, **kwargs)
 
+    async def flush(self) -> None:
+        """Store every message written so far, the group waiting for its time too: some are
+        written without waiting for their outcome (exchanges, frontier notes), and a crawl
+        that ends must not end before them."""
+        while self.waiting or self.storing:
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
+            self._send_groups()
+            if self.storing:
+                await asyncio.wait(set(self.storing))
+
     async def close(self) -> None:
-        """Close the archive in the writer process, end the process, release the lock."""
+        """Store what is still to be stored, close the archive in the writer process, end the
+        process, release the lock."""
         self.run_known.set()  # (a run never opened: nothing waits for it any more)
         try:
+            await self.flush()
             await self.process.call(close_archive, self.path)
         finally:
             self.process.close()

@@ -214,6 +214,8 @@ class ArchivePipeline:
         try:
             if self.opened is not None:
                 await self.opened
+            # The run's counts include what is still on its way to the archive.
+            await self.writer.flush()
             if self.run_id is not None:
                 await self._finish_run(reason)
         except (archive.ArchiveError, WorkerDied) as error:

@@ -165,3 +165,25 @@ def test_messages_are_stored_in_the_order_sent_though_an_exchange_waits_for_the_
     assert waited == 0
     assert rows(path, "SELECT run_id FROM exchanges") == [(run_id,)]
     assert rows(path, "SELECT url FROM frontier ORDER BY seq") == [(url(1),), (url(2),)]
+
+
+def test_what_is_written_without_waiting_is_stored_before_the_archive_closes(tmp_path):
+    path = tmp_path / "a.sqlite"
+    crawler = get_crawler(settings_dict={"BRIEFS_DB": str(path)})
+    archive.connect(path).close()
+    writer = ArchiveWriter(crawler)
+
+    async def crawl() -> None:
+        run_id = await writer.call(archive.start_run, SITE, {})
+        writer.run_started(run_id)
+        # Written as the recorder and the archive view write, their outcome not awaited,
+        # the last of them just before the crawl ends: their group still waits for its time.
+        for n in range(1, 4):
+            writer.write(Queued(url(n), n))
+        robots = Capture(f"{SITE}/robots.txt", "2026-12-01T00:00:00+00:00", status=200, body=b"")
+        writer.write(Exchange("robots", robots))
+        await writer.close()
+
+    asyncio.run(crawl())
+    assert rows(path, "SELECT COUNT(*) FROM frontier") == [(3,)]
+    assert rows(path, "SELECT purpose FROM exchanges") == [("robots",)]
