@@ -3,9 +3,9 @@ what `briefs stats` prints and `briefs serve`'s chart draws (one query for both)
 
 The filters are a search's: a country by its name in either language or its code (both
 editions of it), a section (a country section by its code too: Peru is Perú), a tag, an
-author (whole names, in any case, with or without accents), a language, and published
-bounds. Each filter may name several values, any of which keeps a brief; different filters
-must all keep it.
+author (whole names, in any case, with or without accents), a language, published
+bounds, and when it was first seen. Each filter may name several values, any of which keeps
+a brief; different filters must all keep it.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ class Filters:
     languages: Sequence[str] = ()
     since: str | None = None
     until: str | None = None
+    seen_since: str | None = None  # first seen (archived) on or after
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,9 @@ def _where(conn: sqlite3.Connection, filters: Filters) -> tuple[list[str], list[
         high = parse_bound(filters.until, "until")
         where.append("substr(b.published, 1, ?) <= ?")
         params.extend([len(high), high])
+    if filters.seen_since is not None:
+        where.append("b.first_seen >= ?")
+        params.append(parse_bound(filters.seen_since, "seen_since"))
     return where, params
 
 

@@ -189,3 +189,24 @@ def test_migration_10_gives_the_views_the_brief_and_indexes_what_stats_count(tmp
 def test_a_brief_of_two_countries_counts_in_both(db):
     codes = {key: briefs for key, _, briefs in counted(db, "country", tags=["Cocaine"])}
     assert codes == {"MX": 1, "PE": 1, "PG": 1}
+
+
+def test_the_cli_takes_a_searchs_filters_years_months_and_seen_since(path, db):
+    def years(*options: str) -> dict[str, int]:
+        result = briefs("stats", "--db", str(path), "--format", "json", *options)
+        assert result.exit_code == 0, result.output
+        return {row["year"]: row["briefs"] for row in json.loads(result.output) if row["briefs"]}
+
+    # The dates of briefs search: a year or a month is all of it.
+    assert years("--until", "2020") == {"2019": 1, "2020": 1}
+    assert years("--since", "2021-03", "--until", "2021-03") == {"2021": 2}
+    # First seen: what was archived from then on, as the briefs table says.
+    latest = db.execute("SELECT MAX(first_seen) FROM briefs").fetchone()[0]
+    expected = db.execute(
+        "SELECT substr(published, 1, 4), COUNT(*) FROM briefs WHERE first_seen >= ? GROUP BY 1",
+        [latest],
+    ).fetchall()
+    assert years("--seen-since", latest) == dict(expected)
+    assert sum(years("--seen-since", "2000").values()) == 5
+    result = briefs("stats", "--db", str(path), "--seen-since", "yesterday")
+    assert result.exit_code == 2 and "--seen-since" in result.output

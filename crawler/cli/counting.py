@@ -10,7 +10,7 @@ import click
 from archive.search import SearchQueryError
 from archive.stats import BY, FIELDS, Filters, count_briefs
 from crawler.cli.output import Record, render
-from crawler.cli.params import db_option, since_option
+from crawler.cli.params import db_option, search_filters
 from crawler.cli.reading import open_archive
 
 BAR_WIDTH = 40  # the longest bar of a table, in characters
@@ -21,30 +21,7 @@ BAR_WIDTH = 40  # the longest bar of a table, in characters
 @click.option(
     "--by", type=click.Choice(BY), default="year", show_default=True, help="What to count by."
 )
-@click.option(
-    "--country",
-    "countries",
-    multiple=True,
-    help="Only briefs filed under this country: its name in English or Spanish (Mexico,"
-    " México) or its ISO code (MX). Repeat for either of several.",
-)
-@click.option(
-    "--section",
-    "sections",
-    multiple=True,
-    help="Only briefs of this section (a country's by either name: Peru is Perú). Repeatable.",
-)
-@click.option("--tag", "tags", multiple=True, help="Only briefs with this tag. Repeatable.")
-@click.option("--author", "authors", multiple=True, help="Only briefs by this author. Repeatable.")
-@click.option(
-    "--lang",
-    "languages",
-    multiple=True,
-    type=click.Choice(["en", "es"], case_sensitive=False),
-    help="Only briefs in this language.",
-)
-@since_option(help="Only briefs published on or after DATE.")
-@since_option("--until", help="Only briefs published on or before DATE.")
+@search_filters
 @click.option(
     "--format",
     "fmt",
@@ -55,13 +32,14 @@ BAR_WIDTH = 40  # the longest bar of a table, in characters
 def stats(
     db: str,
     by: str,
-    countries: tuple[str, ...],
-    sections: tuple[str, ...],
-    tags: tuple[str, ...],
-    authors: tuple[str, ...],
-    languages: tuple[str, ...],
+    country: tuple[str, ...],
+    author: tuple[str, ...],
+    tag: tuple[str, ...],
+    section: tuple[str, ...],
+    language: tuple[str, ...],
     since: str | None,
     until: str | None,
+    seen_since: str | None,
     fmt: str,
 ) -> None:
     """How many briefs there are by year (or month, country, section), of all of them or of
@@ -75,7 +53,7 @@ def stats(
     names no country, no archive at --db, not a briefs archive); 3 the archive cannot be
     read.
     """
-    filters = Filters(countries, sections, tags, authors, languages, since, until)
+    filters = Filters(country, section, tag, author, language, since, until, seen_since)
     with open_archive(db) as source:
         try:
             counts = count_briefs(source, by, filters)
