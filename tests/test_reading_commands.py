@@ -544,3 +544,13 @@ def test_export_warc_says_who_made_it_and_for_what(tmp_path):
     assert b"isPartOf: ic-briefs\r\n" in info
     wrong = briefs("export", "--db", str(db), "--format", "jsonl", "--operator", "x")
     assert wrong.exit_code == 2 and "--operator goes with --format warc" in wrong.output
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "warc"])
+def test_output_dash_is_standard_output(db, tmp_path, monkeypatch, fmt):
+    monkeypatch.chdir(tmp_path)
+    to_stdout = briefs("export", "--db", db, "--format", fmt)
+    dashed = briefs("export", "--db", db, "--format", fmt, "-o", "-")
+    assert dashed.exit_code == 0, dashed.output
+    assert dashed.stdout_bytes == to_stdout.stdout_bytes and dashed.stdout_bytes
+    assert list(tmp_path.iterdir()) == []  # no file called "-"

@@ -104,7 +104,8 @@ def bag_field_options(command: Callable) -> Callable:
     "-o",
     "--output",
     type=click.Path(),
-    help="The file (bagit: folder) to write; jsonl, csv and warc go to standard output without it.",
+    help="The file (bagit: folder) to write; jsonl, csv and warc go to standard output without"
+    " it, or with -o -.",
 )
 @click.option("--force", is_flag=True, help="Replace an existing output.")
 @click.option("--with-warc", is_flag=True, help="bagit: add the raw captures as WARC.")
@@ -165,7 +166,7 @@ def export(
             + (" (standard output cannot take it)" if output == "-" else "")
         )
     bag_fields = _bag_fields(bag_options) if fmt == "bagit" else {}
-    target = None if output is None else Path(output)
+    target = None if output in (None, "-") else Path(output)
     with open_archive(db) as source, progress_bars() as bars:
         job = Export(
             db,
