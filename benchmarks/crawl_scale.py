@@ -105,7 +105,8 @@ def lazy_site(n: int, seed: int = 1, compress: bool = False) -> LocalSite:
                 excerpt=excerpt,
             )
         )
-    return LocalSite(briefs, sitemap_page_size=1000, compress=compress)
+    # Not the bodies sent in the request log: 100,000 pages would fill the memory.
+    return LocalSite(briefs, sitemap_page_size=1000, compress=compress, log_bodies=False)
 
 
 BARE_SPIDER = """

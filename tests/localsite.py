@@ -350,6 +350,8 @@ class LocalSite:
     English briefs only (they are the English "Brief" category); the sitemaps and the REST
     API show every brief, Spanish included. `origin`: see the module docstring. `compress`:
     everything is sent gzip-encoded to a client that accepts it, as the live site does.
+    `log_bodies`: each request's log keeps the body sent; a site of more pages than memory
+    holds (the benchmarks') keeps only the heads.
     """
 
     def __init__(
@@ -362,8 +364,10 @@ class LocalSite:
         feed_size: int = 10,
         origin: str | None = None,
         compress: bool = False,
+        log_bodies: bool = True,
     ) -> None:
         self.compress = compress
+        self.log_bodies = log_bodies
         self.listing_links_without_slash = listing_links_without_slash
         self.sitemap_page_size = sitemap_page_size
         self.listing_page_size = listing_page_size
@@ -1134,7 +1138,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True  # the client sees EOF short of Content-Length
         else:
-            entry.body = response.body
+            if self.server.site.log_bodies:
+                entry.body = response.body
             self.wfile.write(response.body)
 
     def _send_oversized(self, size: int, path: str, entry: RequestLog, head: bool) -> None:

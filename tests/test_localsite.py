@@ -483,3 +483,13 @@ def test_a_cdn_serves_images_at_the_paths_it_is_given() -> None:
         assert (status, headers["Content-Type"]) == (200, "image/png")
         assert decode(body).at(0, 0) == (90, 110, 70)
         assert fetch(cdn.url(f"{CDN_UPLOADS}/2011/04/photo-58.jpg"))[0] == 404
+
+
+@pytest.mark.parametrize("log_bodies", [True, False])
+def test_the_request_log_keeps_the_body_sent_unless_told_not_to(log_bodies):
+    brief = BRIEFS[0][0]
+    with LocalSite([brief], log_bodies=log_bodies) as running:
+        status, _, body = fetch(running.url(brief.path))
+        (entry,) = running.requests_for(brief.path)
+    assert status == 200 and entry.response_head.startswith(b"HTTP/1.")
+    assert entry.body == (body if log_bodies else b"")
