@@ -90,6 +90,11 @@ COOKIES_ENABLED = False
 # #7959 starts them on demand). A brief page yields one item; a sitemap's thousand requests
 # do not go faster with more.
 CONCURRENT_ITEMS = 8
+# The responses whose items are still in the pipelines, in bytes, above which Scrapy stops
+# downloading (5 MB by default: ~30 brief pages). Pages wait there to be cleaned and for
+# their group's commit (crawler.archive_writer), so the default held the downloads back
+# while the writer waited for its group to fill (benchmarks/README.md).
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 16 * 1024 * 1024
 
 # --- retries: 5xx, timeouts and cut-short responses; 429/503 wait for Retry-After -------
 RETRY_ENABLED = True
