@@ -15,7 +15,6 @@ Target (issue 16): the chart's query under 300 ms.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import statistics
 import tempfile
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import archive
 from archive.stats import Filters, count_briefs
-from benchmarks.archive_scale import build
+from benchmarks.archive_scale import build, measure_datasette
 
 TARGET = 0.3
 CASES = [
@@ -58,29 +57,7 @@ def described(filters: Filters) -> str:
 
 def measure_pages(path: Path, runs: int) -> list[tuple[str, float, int]]:
     """The chart's page through Datasette, in the process: (path, median seconds, status)."""
-    from datasette.app import Datasette
-
-    from archive.datasette.metadata import metadata
-    from archive.datasette.server import register_plugins
-
-    register_plugins()
-    ds = Datasette(immutables=[str(path)], metadata=metadata(path))
-
-    async def pages() -> list[tuple[str, float, int]]:
-        await ds.invoke_startup()
-        found = []
-        for page in PAGES:
-            url = f"/{path.stem}{page}"
-            response = await ds.client.get(url)  # warm
-            times = []
-            for _ in range(runs):
-                started = time.perf_counter()
-                response = await ds.client.get(url)
-                times.append(time.perf_counter() - started)
-            found.append((url, statistics.median(times), response.status_code))
-        return found
-
-    return asyncio.run(pages())
+    return measure_datasette(path, [f"/{path.stem}{page}" for page in PAGES], runs)
 
 
 def main() -> None:
